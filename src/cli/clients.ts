@@ -1,0 +1,105 @@
+// tessera clients create|list|show|update|rotate-secret|disable|delete
+import { parseArgs } from "node:util";
+import type { Config } from "../config/schema.js";
+import { ClientService, type ClientUpdate } from "../domain/clients/client-service.js";
+import { systemClock } from "../domain/clock.js";
+import { ValidationError } from "../errors/internal.js";
+import { ClientRepository } from "../storage/clients.js";
+import { withDb } from "./db.js";
+import { printer } from "./output.js";
+
+const OPTIONS = {
+  json: { type: "boolean" },
+  name: { type: "string" },
+  audience: { type: "string", multiple: true },
+  scope: { type: "string", multiple: true },
+  grant: { type: "string", multiple: true },
+  "token-ttl": { type: "string" },
+  "first-party": { type: "boolean" },
+  "third-party": { type: "boolean" },
+  enable: { type: "boolean" },
+  disable: { type: "boolean" },
+  grace: { type: "string" },
+} as const;
+
+export const CLIENTS_USAGE = `tessera clients create --name NAME --audience URI... [--scope "a b"] --grant TYPE... [--token-ttl S] [--first-party]
+tessera clients list
+tessera clients show CLIENT_ID
+tessera clients update CLIENT_ID [--name N] [--audience URI...] [--scope "a b"] [--grant T...] [--token-ttl S|none]
+                                 [--first-party|--third-party] [--enable|--disable]
+tessera clients rotate-secret CLIENT_ID [--grace SECONDS]
+tessera clients disable CLIENT_ID
+tessera clients delete CLIENT_ID`;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+const words = (list: string[] | undefined) => list?.flatMap((s) => s.split(/\s+/)).filter(Boolean);
+
+function seconds(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) throw new ValidationError(`${flag}: must be a whole number of seconds`);
+  return Number(raw);
+}
+
+function changesFrom(values: Values): ClientUpdate {
+  if (values["first-party"] && values["third-party"]) throw new ValidationError("use --first-party or --third-party, not both");
+  if (values.enable && values.disable) throw new ValidationError("use --enable or --disable, not both");
+  const ttl = values["token-ttl"] === "none" ? null : seconds("token-ttl", values["token-ttl"]);
+  const firstParty = values["first-party"] ? true : values["third-party"] ? false : undefined;
+  const enabled = values.enable ? true : values.disable ? false : undefined;
+  return {
+    ...(values.name !== undefined && { name: values.name }),
+    ...(values.audience && { audiences: values.audience }),
+    ...(values.scope && { scopes: words(values.scope) }),
+    ...(values.grant && { grantTypes: values.grant }),
+    ...(ttl !== undefined && { tokenTtlSeconds: ttl }),
+    ...(firstParty !== undefined && { firstParty }),
+    ...(enabled !== undefined && { enabled }),
+  };
+}
+
+function requireId(id: string | undefined): string {
+  if (!id) throw new ValidationError("missing CLIENT_ID");
+  return id;
+}
+
+export async function clientsCommand(config: Config, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  const [action, id] = positionals;
+  const print = printer(values.json ?? false);
+  await withDb(config, async (db) => {
+    const clients = new ClientService(new ClientRepository(db), systemClock);
+    switch (action) {
+      case "create": {
+        const changes = changesFrom(values);
+        if (changes.name === undefined) throw new ValidationError("name: --name is required");
+        const { client, clientSecret } = await clients.create({
+          name: changes.name,
+          grantTypes: changes.grantTypes ?? [],
+          scopes: changes.scopes ?? [],
+          audiences: changes.audiences ?? [],
+          tokenTtlSeconds: changes.tokenTtlSeconds ?? null,
+          firstParty: changes.firstParty ?? false,
+        });
+        return print({ client_id: client.id, client_secret: clientSecret, ...client });
+      }
+      case "list":
+        return print(await clients.list());
+      case "show":
+        return print(await clients.show(requireId(id)));
+      case "update":
+        return print(await clients.update(requireId(id), changesFrom(values)));
+      case "rotate-secret": {
+        const { client, clientSecret } = await clients.rotateSecret(requireId(id), seconds("grace", values.grace) ?? 0);
+        return print({ client_id: client.id, client_secret: clientSecret, previousSecretExpiresAt: client.previousSecretExpiresAt });
+      }
+      case "disable":
+        return print(await clients.disable(requireId(id)));
+      case "delete":
+        await clients.delete(requireId(id));
+        return print({ deleted: requireId(id) });
+      default:
+        throw new ValidationError(`unknown clients command ${JSON.stringify(action ?? "")}\n${CLIENTS_USAGE}`);
+    }
+  });
+}

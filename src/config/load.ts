@@ -1,0 +1,28 @@
+// Reads the environment once, validates every setting against schema.ts and freezes the result.
+// The only module that reads process.env.
+import { ConfigError } from "../errors/internal.js";
+import { SETTINGS, type Config } from "./schema.js";
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, setting] of Object.entries(SETTINGS)) {
+    const raw = env[setting.env] ?? setting.default;
+    if (raw === undefined) continue;
+    try {
+      values[key] = setting.parse(raw);
+    } catch (e) {
+      problems.push(`${setting.env}: ${(e as Error).message} (got ${JSON.stringify(raw)})`);
+    }
+  }
+  if (problems.length) throw new ConfigError(`invalid configuration\n  ${problems.join("\n  ")}`);
+
+  const partial = values as Omit<Config, "issuer" | "keyActivationDelaySeconds"> & Partial<Config>;
+  return Object.freeze({
+    ...partial,
+    issuer: partial.issuer ?? `http://${partial.host.includes(":") ? `[${partial.host}]` : partial.host}:${partial.port}`,
+    keyActivationDelaySeconds: partial.keyActivationDelaySeconds ?? partial.jwksMaxAgeSeconds,
+  });
+}

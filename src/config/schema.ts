@@ -1,0 +1,129 @@
+// Every setting tessera reads, with its environment variable, default, unit and reason.
+// This is the single source of truth: load.ts validates against it, README's table mirrors it.
+
+export const SIGNING_ALGS = ["RS256", "PS256", "ES256", "EdDSA"] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type Config = Readonly<{
+  /** PORT: TCP port to listen on; 0 picks a free one. */
+  port: number;
+  /** HOST: interface to bind; loopback by default so a dev server is not exposed by accident. */
+  host: string;
+  /** TESSERA_ISSUER: the `iss` of every token and the base of the metadata URLs. Default http://HOST:PORT. */
+  issuer: string;
+  /** DATABASE_URL: `file:<path>` (SQLite, the default ./data/tessera.db) or `postgresql://…`. */
+  databaseUrl: string;
+  /** TESSERA_KEK: base64 of 32 bytes that seal the private signing keys. Unset: read from kekFile. */
+  kek: string | undefined;
+  /** TESSERA_KEK_FILE: where the KEK is kept when TESSERA_KEK is unset; created 0600 on first start. */
+  kekFile: string;
+  /** ACCESS_TOKEN_TTL: seconds an access token lives; 15 min keeps an unrevocable JWT's window short. */
+  accessTokenTtlSeconds: number;
+  /** REFRESH_TOKEN_TTL: absolute lifetime of a refresh-token family (30 days). */
+  refreshTokenTtlSeconds: number;
+  /** REFRESH_IDLE_TTL: a refresh token unused this long expires (7 days). */
+  refreshIdleTtlSeconds: number;
+  /** KEY_ROTATION_INTERVAL: age at which a new signing key is made automatically (30 days). */
+  keyRotationIntervalSeconds: number;
+  /** KEY_ACTIVATION_DELAY: a new key is published this long before it signs; default JWKS_MAX_AGE,
+   *  so every cached JWKS has seen it before the first token it signs. */
+  keyActivationDelaySeconds: number;
+  /** JWKS_MAX_AGE: Cache-Control max-age of the JWKS, seconds (5 min). */
+  jwksMaxAgeSeconds: number;
+  /** SIGNING_ALG: JWS algorithm of new signing keys. RS256 is what every resource server accepts. */
+  signingAlg: SigningAlg;
+  /** CLOCK_SKEW: seconds of clock difference tolerated between tessera and resource servers. */
+  clockSkewSeconds: number;
+  /** CACHE_REFRESH: seconds between checks for client and key changes made by other instances. */
+  cacheRefreshSeconds: number;
+  /** BODY_LIMIT: largest request body in bytes; OAuth requests are small (64 KiB). */
+  bodyLimitBytes: number;
+  /** LOG_LEVEL: pino level; `debug` adds one line per request. */
+  logLevel: LogLevel;
+}>;
+
+type Parser<T> = (raw: string) => T;
+
+export type Setting<K extends keyof Config> = {
+  env: string;
+  /** The default as an environment value would spell it; undefined means derived or optional. */
+  default: string | undefined;
+  parse: Parser<Config[K]>;
+};
+
+export const DURATION = /^(\d+)(s|m|h|d)?$/;
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** "900", "900s", "15m", "12h", "30d" → seconds. */
+export const seconds = (min: number): Parser<number> => (raw) => {
+  const m = DURATION.exec(raw.trim());
+  if (!m) throw new Error(`must be a duration such as 900, 15m, 12h or 30d`);
+  const value = Number(m[1]) * UNIT_SECONDS[m[2] ?? "s"]!;
+  if (!Number.isSafeInteger(value) || value < min) throw new Error(`must be at least ${min} seconds`);
+  return value;
+};
+
+const integer = (min: number, max: number): Parser<number> => (raw) => {
+  if (!/^\d+$/.test(raw.trim())) throw new Error(`must be an integer`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new Error(`must be between ${min} and ${max}`);
+  return value;
+};
+
+const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw) => {
+  const found = values.find((v) => v === raw.trim());
+  if (!found) throw new Error(`must be one of ${values.join(", ")}`);
+  return found;
+};
+
+const text: Parser<string> = (raw) => {
+  if (raw.trim() === "") throw new Error("must not be empty");
+  return raw.trim();
+};
+
+const issuerUrl: Parser<string> = (raw) => {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new Error("must be an absolute http(s) URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("must be an http(s) URL");
+  if (url.search || url.hash) throw new Error("must not have a query or fragment (RFC 8414 §2)");
+  return raw.trim().replace(/\/+$/, "");
+};
+
+const databaseUrl: Parser<string> = (raw) => {
+  const value = raw.trim();
+  if (/^postgres(ql)?:\/\/.+/.test(value) || /^file:.+/.test(value)) return value;
+  throw new Error("must be file:<path> for SQLite or postgresql://… for PostgreSQL");
+};
+
+const kek: Parser<string | undefined> = (raw) => {
+  if (raw.trim() === "") return undefined;
+  if (Buffer.from(raw.trim(), "base64").length !== 32) throw new Error("must be base64 of exactly 32 bytes");
+  return raw.trim();
+};
+
+export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
+  port: { env: "PORT", default: "3000", parse: integer(0, 65535) },
+  host: { env: "HOST", default: "127.0.0.1", parse: text },
+  issuer: { env: "TESSERA_ISSUER", default: undefined, parse: issuerUrl },
+  databaseUrl: { env: "DATABASE_URL", default: "file:./data/tessera.db", parse: databaseUrl },
+  kek: { env: "TESSERA_KEK", default: undefined, parse: kek },
+  kekFile: { env: "TESSERA_KEK_FILE", default: "keys/kek", parse: text },
+  accessTokenTtlSeconds: { env: "ACCESS_TOKEN_TTL", default: "900", parse: seconds(1) },
+  refreshTokenTtlSeconds: { env: "REFRESH_TOKEN_TTL", default: "30d", parse: seconds(1) },
+  refreshIdleTtlSeconds: { env: "REFRESH_IDLE_TTL", default: "7d", parse: seconds(1) },
+  keyRotationIntervalSeconds: { env: "KEY_ROTATION_INTERVAL", default: "30d", parse: seconds(60) },
+  keyActivationDelaySeconds: { env: "KEY_ACTIVATION_DELAY", default: undefined, parse: seconds(0) },
+  jwksMaxAgeSeconds: { env: "JWKS_MAX_AGE", default: "300", parse: seconds(0) },
+  signingAlg: { env: "SIGNING_ALG", default: "RS256", parse: oneOf(SIGNING_ALGS) },
+  clockSkewSeconds: { env: "CLOCK_SKEW", default: "60", parse: seconds(0) },
+  cacheRefreshSeconds: { env: "CACHE_REFRESH", default: "2", parse: seconds(1) },
+  bodyLimitBytes: { env: "BODY_LIMIT", default: "65536", parse: integer(1024, 10 * 1024 * 1024) },
+  logLevel: { env: "LOG_LEVEL", default: "info", parse: oneOf(LOG_LEVELS) },
+};

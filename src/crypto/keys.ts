@@ -1,0 +1,34 @@
+// Signing-key material: generation, RFC 7638 thumbprints, PKCS#8 import/export, public JWKs.
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type CryptoKey, type JWK } from "jose";
+import type { SigningAlg } from "../config/schema.js";
+
+export type GeneratedKey = { kid: string; alg: SigningAlg; publicJwk: JWK; privatePkcs8: string };
+export type Signer = { kid: string; alg: SigningAlg; key: CryptoKey };
+
+const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
+  RSA: ["kty", "n", "e"],
+  EC: ["kty", "crv", "x", "y"],
+  OKP: ["kty", "crv", "x"],
+};
+
+/** Only the public members of a key, plus kid/alg/use: nothing private can slip into the JWKS. */
+export function publicJwk(jwk: JWK, kid: string, alg: string): JWK {
+  const members = PUBLIC_MEMBERS[jwk.kty ?? ""];
+  if (!members) throw new TypeError(`unsupported key type ${jwk.kty}`);
+  const source = jwk as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const m of members) out[m] = source[m];
+  return { ...out, kid, alg, use: "sig" } as JWK;
+}
+
+export async function generateSigningKey(alg: SigningAlg): Promise<GeneratedKey> {
+  const options = alg === "RS256" || alg === "PS256" ? { modulusLength: 2048, extractable: true } : { extractable: true };
+  const { publicKey, privateKey } = await generateKeyPair(alg, options);
+  const jwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(jwk, "sha256");
+  return { kid, alg, publicJwk: publicJwk(jwk, kid, alg), privatePkcs8: await exportPKCS8(privateKey) };
+}
+
+export async function importSigner(kid: string, alg: SigningAlg, privatePkcs8: string): Promise<Signer> {
+  return { kid, alg, key: await importPKCS8(privatePkcs8, alg) };
+}

@@ -1,0 +1,153 @@
+// Registering and managing clients (used by the CLI, later by the admin API).
+// tessera generates every client_id and secret; a secret is shown once and only its digest is kept.
+import { randomToken, sha256 } from "../../crypto/secrets.js";
+import { NotFoundError, ValidationError } from "../../errors/internal.js";
+import type { ClientChanges, ClientRecord, ClientRepository } from "../../storage/clients.js";
+import type { Clock } from "../clock.js";
+import { GRANT_TYPES } from "../grants/index.js";
+import { isScopeToken } from "../scope.js";
+
+export type ClientInput = {
+  name: string;
+  grantTypes: string[];
+  scopes: string[];
+  audiences: string[];
+  tokenTtlSeconds?: number | null;
+  firstParty?: boolean;
+};
+
+export type ClientUpdate = Partial<ClientInput> & { enabled?: boolean };
+
+/** What a client looks like outside: everything but the secret digests. */
+export type ClientView = Omit<ClientRecord, "secretDigest" | "previousSecretDigest">;
+
+const MAX_TOKEN_TTL_SECONDS = 24 * 3600; // an access token is a bearer credential: keep it short
+
+export const viewOf = ({ secretDigest: _s, previousSecretDigest: _p, ...view }: ClientRecord): ClientView => view;
+
+function isAudience(value: string): boolean {
+  try {
+    return new URL(value).hash === "" && !value.includes("#") && !/\s/.test(value);
+  } catch {
+    return false;
+  }
+}
+
+function validate(input: ClientUpdate, merged: { grantTypes: string[]; firstParty: boolean }): void {
+  if (input.name !== undefined && (input.name.trim() === "" || input.name.length > 200)) {
+    throw new ValidationError("name: must be 1 to 200 characters");
+  }
+  if (input.grantTypes !== undefined) {
+    if (input.grantTypes.length === 0) throw new ValidationError("grant: at least one grant type is needed");
+    const unknown = input.grantTypes.filter((g) => !GRANT_TYPES.includes(g));
+    if (unknown.length) throw new ValidationError(`grant: unsupported ${unknown.join(", ")} (supported: ${GRANT_TYPES.join(", ")})`);
+  }
+  if (merged.grantTypes.includes("password") && !merged.firstParty) {
+    throw new ValidationError("grant: password is for first-party clients only (--first-party)");
+  }
+  const badScope = input.scopes?.find((s) => !isScopeToken(s));
+  if (badScope !== undefined) throw new ValidationError(`scope: ${JSON.stringify(badScope)} is not a valid scope token`);
+  if (input.audiences !== undefined) {
+    if (input.audiences.length === 0) throw new ValidationError("audience: at least one audience is needed");
+    const bad = input.audiences.find((a) => !isAudience(a));
+    if (bad !== undefined) throw new ValidationError(`audience: ${JSON.stringify(bad)} must be an absolute URI without fragment`);
+  }
+  const ttl = input.tokenTtlSeconds;
+  if (ttl != null && (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_SECONDS)) {
+    throw new ValidationError(`token-ttl: must be an integer from 1 to ${MAX_TOKEN_TTL_SECONDS} seconds`);
+  }
+}
+
+const distinct = (list: string[]) => [...new Set(list)];
+
+export class ClientService {
+  readonly #repo: ClientRepository;
+  readonly #clock: Clock;
+  readonly #changed: () => Promise<void>;
+
+  /** `changed` runs after every write, so this process sees its own changes at once. */
+  constructor(repo: ClientRepository, clock: Clock, changed: () => Promise<void> = async () => {}) {
+    this.#repo = repo;
+    this.#clock = clock;
+    this.#changed = changed;
+  }
+
+  async create(input: ClientInput): Promise<{ client: ClientView; clientSecret: string }> {
+    validate(input, { grantTypes: input.grantTypes, firstParty: input.firstParty ?? false });
+    const clientSecret = randomToken(32);
+    const client = await this.#repo.create({
+      id: randomToken(16),
+      name: input.name.trim(),
+      grantTypes: distinct(input.grantTypes),
+      scopes: distinct(input.scopes),
+      audiences: distinct(input.audiences),
+      tokenTtlSeconds: input.tokenTtlSeconds ?? null,
+      firstParty: input.firstParty ?? false,
+      enabled: true,
+      secretDigest: sha256(clientSecret),
+      previousSecretDigest: null,
+      previousSecretExpiresAt: null,
+    });
+    await this.#changed();
+    return { client: viewOf(client), clientSecret };
+  }
+
+  async list(): Promise<ClientView[]> {
+    return (await this.#repo.listAll()).map(viewOf);
+  }
+
+  async show(id: string): Promise<ClientView> {
+    return viewOf(await this.#existing(id));
+  }
+
+  async update(id: string, changes: ClientUpdate): Promise<ClientView> {
+    const current = await this.#existing(id);
+    validate(changes, {
+      grantTypes: changes.grantTypes ?? current.grantTypes,
+      firstParty: changes.firstParty ?? current.firstParty,
+    });
+    const patch: ClientChanges = {
+      ...changes,
+      ...(changes.name !== undefined && { name: changes.name.trim() }),
+      ...(changes.grantTypes && { grantTypes: distinct(changes.grantTypes) }),
+      ...(changes.scopes && { scopes: distinct(changes.scopes) }),
+      ...(changes.audiences && { audiences: distinct(changes.audiences) }),
+    };
+    return this.#saved(id, await this.#repo.update(id, patch));
+  }
+
+  /** A new secret; with graceSeconds > 0 the current one stays valid that long for a roll-over. */
+  async rotateSecret(id: string, graceSeconds = 0): Promise<{ client: ClientView; clientSecret: string }> {
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0) throw new ValidationError("grace: must be a whole number of seconds");
+    const current = await this.#existing(id);
+    const clientSecret = randomToken(32);
+    const keepPrevious = graceSeconds > 0 && current.secretDigest !== null;
+    const client = await this.#saved(id, await this.#repo.update(id, {
+      secretDigest: sha256(clientSecret),
+      previousSecretDigest: keepPrevious ? current.secretDigest : null,
+      previousSecretExpiresAt: keepPrevious ? new Date(this.#clock.now() + graceSeconds * 1000) : null,
+    }));
+    return { client, clientSecret };
+  }
+
+  disable(id: string): Promise<ClientView> {
+    return this.update(id, { enabled: false });
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!(await this.#repo.delete(id))) throw new NotFoundError(`client ${id} not found`);
+    await this.#changed();
+  }
+
+  async #existing(id: string): Promise<ClientRecord> {
+    const client = await this.#repo.findById(id);
+    if (!client) throw new NotFoundError(`client ${id} not found`);
+    return client;
+  }
+
+  async #saved(id: string, client: ClientRecord | null): Promise<ClientView> {
+    if (!client) throw new NotFoundError(`client ${id} not found`);
+    await this.#changed();
+    return viewOf(client);
+  }
+}

@@ -1,0 +1,67 @@
+// Everything a running tessera holds: the database, clients and keys in memory, and their pollers.
+// Built by buildApp (and by `tessera serve`); closed in the app's onClose. No module-level state.
+import type { Config } from "../config/schema.js";
+import { loadKek } from "../crypto/kek.js";
+import { ClientRepository } from "../storage/clients.js";
+import { applyMigrations } from "../storage/migrate.js";
+import { openDb, type Db } from "../storage/prisma.js";
+import { SigningKeyRepository } from "../storage/signing-keys.js";
+import { ClientRegistry } from "./clients/client-registry.js";
+import { ClientService } from "./clients/client-service.js";
+import type { Clock } from "./clock.js";
+import { KeyRing } from "./keys/key-ring.js";
+import type { Logger } from "./logger.js";
+import { poll } from "./poller.js";
+
+export type Services = {
+  config: Config;
+  clock: Clock;
+  db: Db;
+  clients: ClientRegistry;
+  clientAdmin: ClientService;
+  keys: KeyRing;
+  /** true when the database answers and a key can sign: what /readyz reports */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+};
+
+export async function createServices(config: Config, clock: Clock, log: Logger): Promise<Services> {
+  const kek = loadKek(config.kek, config.kekFile); // first: a bad KEK file stops us before any write
+  await applyMigrations(config.databaseUrl);
+  const db = await openDb(config.databaseUrl);
+  try {
+    const clients = new ClientRegistry(new ClientRepository(db));
+    const keys = new KeyRing({ repo: new SigningKeyRepository(db), kek, alg: config.signingAlg, clock, log });
+    await clients.refresh();
+    await keys.start();
+    const intervalMs = config.cacheRefreshSeconds * 1000;
+    const pollers = [
+      poll(intervalMs, () => clients.refresh(), log, "client reload"),
+      poll(intervalMs, () => keys.refresh(), log, "signing key reload"),
+    ];
+    return {
+      config,
+      clock,
+      db,
+      clients,
+      clientAdmin: new ClientService(new ClientRepository(db), clock, () => clients.refresh()),
+      keys,
+      async ready() {
+        if (!keys.signer) return false;
+        try {
+          await db.$queryRawUnsafe("SELECT 1");
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      async close() {
+        for (const p of pollers) p.stop();
+        await db.$disconnect();
+      },
+    };
+  } catch (e) {
+    await db.$disconnect();
+    throw e;
+  }
+}

@@ -1,0 +1,18 @@
+// POST /token: pick the grant, authenticate the client, check it may use the grant, run it.
+import { UnauthorizedClient, UnsupportedGrantType } from "../errors/oauth.js";
+import { authenticateClient, type ClientCredentials } from "./clients/authenticate.js";
+import type { ClientRegistry } from "./clients/client-registry.js";
+import { GRANTS, type TokenParams } from "./grants/index.js";
+import type { AccessTokenDeps, TokenResponse } from "./tokens/access-token.js";
+
+export type TokenRequestDeps = AccessTokenDeps & { clients: ClientRegistry };
+
+export function handleTokenRequest(deps: TokenRequestDeps, credentials: ClientCredentials, params: TokenParams): Promise<TokenResponse> {
+  const grant = GRANTS.get(params.grant_type);
+  if (!grant) throw new UnsupportedGrantType(`grant_type ${JSON.stringify(params.grant_type)} is not supported`);
+  const client = authenticateClient(deps.clients, credentials, deps.clock.now());
+  if (!client.grantTypes.includes(grant.grantType)) {
+    throw new UnauthorizedClient(`this client may not use grant_type ${grant.grantType}`);
+  }
+  return grant.handle({ client, params, deps });
+}

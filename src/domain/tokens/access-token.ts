@@ -1,0 +1,47 @@
+// RFC 9068 JWT access tokens.
+import { randomUUID } from "node:crypto";
+import type { Config } from "../../config/schema.js";
+import { signJwt } from "../../crypto/jwt.js";
+import { TemporarilyUnavailable } from "../../errors/oauth.js";
+import type { ClientRecord } from "../../storage/clients.js";
+import { epochSeconds, type Clock } from "../clock.js";
+import type { KeyRing } from "../keys/key-ring.js";
+
+export const ACCESS_TOKEN_TYP = "at+jwt";
+
+export type TokenResponse = {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  scope?: string;
+  refresh_token?: string;
+};
+
+export type AccessTokenDeps = { config: Config; clock: Clock; keys: KeyRing };
+
+export type AccessTokenGrant = {
+  /** client_id for client credentials, the user id for user tokens */
+  subject: string;
+  client: ClientRecord;
+  scope: string[];
+  audience: string | string[];
+};
+
+export async function issueAccessToken(deps: AccessTokenDeps, grant: AccessTokenGrant): Promise<TokenResponse> {
+  const signer = deps.keys.signer;
+  if (!signer) throw new TemporarilyUnavailable("no active signing key");
+  const ttl = grant.client.tokenTtlSeconds ?? deps.config.accessTokenTtlSeconds;
+  const iat = epochSeconds(deps.clock);
+  const scope = grant.scope.join(" ");
+  const accessToken = await signJwt(signer, ACCESS_TOKEN_TYP, {
+    iss: deps.config.issuer,
+    sub: grant.subject,
+    aud: grant.audience,
+    client_id: grant.client.id,
+    ...(scope && { scope }),
+    iat,
+    exp: iat + ttl,
+    jti: randomUUID(),
+  });
+  return { access_token: accessToken, token_type: "Bearer", expires_in: ttl, ...(scope && { scope }) };
+}

@@ -1,0 +1,87 @@
+// One class per OAuth error code (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 8707 §2, RFC 6750 §3.1).
+// Domain code throws these; only src/http/plugins/error-handler.ts turns them into responses.
+
+export type OAuthErrorCode =
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "unauthorized_client"
+  | "unsupported_grant_type"
+  | "invalid_scope"
+  | "invalid_target"
+  | "unsupported_token_type"
+  | "invalid_token"
+  | "insufficient_scope"
+  | "temporarily_unavailable"
+  | "server_error";
+
+export abstract class OAuthError extends Error {
+  abstract readonly code: OAuthErrorCode;
+  abstract readonly status: number;
+  readonly description: string | undefined;
+
+  constructor(description?: string, options?: { cause?: unknown }) {
+    super(description, options);
+    this.description = description;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+export class InvalidRequest extends OAuthError {
+  readonly code = "invalid_request";
+  readonly status = 400;
+}
+
+/** Always 401: RFC 6749 §5.2 for Basic attempts, and RFC 9110 wants a challenge with every 401. */
+export class InvalidClient extends OAuthError {
+  readonly code = "invalid_client";
+  readonly status = 401;
+}
+
+export class InvalidGrant extends OAuthError {
+  readonly code = "invalid_grant";
+  readonly status = 400;
+}
+
+export class UnauthorizedClient extends OAuthError {
+  readonly code = "unauthorized_client";
+  readonly status = 400;
+}
+
+export class UnsupportedGrantType extends OAuthError {
+  readonly code = "unsupported_grant_type";
+  readonly status = 400;
+}
+
+export class InvalidScope extends OAuthError {
+  readonly code = "invalid_scope";
+  readonly status = 400;
+}
+
+export class InvalidTarget extends OAuthError {
+  readonly code = "invalid_target";
+  readonly status = 400;
+}
+
+export class UnsupportedTokenType extends OAuthError {
+  readonly code = "unsupported_token_type";
+  readonly status = 400;
+}
+
+export class InvalidToken extends OAuthError {
+  readonly code = "invalid_token";
+  readonly status = 401;
+}
+
+export class InsufficientScope extends OAuthError {
+  readonly code = "insufficient_scope";
+  readonly status = 403;
+}
+
+export class TemporarilyUnavailable extends OAuthError {
+  readonly code = "temporarily_unavailable";
+  readonly status = 503;
+}

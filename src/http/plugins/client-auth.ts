@@ -1,0 +1,40 @@
+// Reads client credentials from the request: HTTP Basic (client_secret_basic, RFC 6749 §2.3.1) or
+// the form body (client_secret_post). Checking them is the domain's job (authenticate.ts).
+import type { FastifyRequest } from "fastify";
+import type { ClientCredentials } from "../../domain/clients/authenticate.js";
+import { InvalidClient, InvalidRequest } from "../../errors/oauth.js";
+
+type CredentialParams = { client_id?: string; client_secret?: string };
+
+const BASIC = /^basic +([A-Za-z0-9+/]+={0,2})$/i;
+
+// RFC 6749 §2.3.1: client_id and secret are form-urlencoded before they are Base64-encoded.
+function formDecode(value: string): string {
+  try {
+    return decodeURIComponent(value.replaceAll("+", " "));
+  } catch {
+    throw new InvalidClient("malformed Basic authorization header");
+  }
+}
+
+function fromBasicHeader(header: string): ClientCredentials {
+  const match = BASIC.exec(header.trim());
+  const decoded = match ? Buffer.from(match[1]!, "base64").toString("utf8") : "";
+  const colon = decoded.indexOf(":");
+  if (colon < 1) throw new InvalidClient("malformed Basic authorization header");
+  return { method: "client_secret_basic", clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+}
+
+/** The credentials a request presents; exactly one method may be used (RFC 6749 §2.3). */
+export function clientCredentials(request: FastifyRequest<{ Body: CredentialParams }>): ClientCredentials {
+  const header = request.headers.authorization;
+  const { client_id: clientId, client_secret: secret } = request.body;
+  if (header !== undefined) {
+    if (secret !== undefined) throw new InvalidRequest("use one client authentication method, not several");
+    const basic = fromBasicHeader(header);
+    if (clientId !== undefined && clientId !== basic.clientId) throw new InvalidRequest("client_id does not match the authorization header");
+    return basic;
+  }
+  if (clientId === undefined || secret === undefined) throw new InvalidClient("client authentication required");
+  return { method: "client_secret_post", clientId, secret };
+}

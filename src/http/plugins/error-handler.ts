@@ -1,0 +1,55 @@
+// The one place that writes error bodies: RFC 6749 §5.2 JSON for every failure, never Fastify's shape.
+import type { FastifyError, FastifyReply } from "fastify";
+import fp from "fastify-plugin";
+import { OAuthError, type OAuthErrorCode } from "../../errors/oauth.js";
+
+const SERVER_ERROR = "the server could not complete the request";
+
+// Descriptions for Fastify's own request errors (they are the client's fault, so invalid_request).
+const FASTIFY_ERRORS: Record<string, { status: number; description: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 400, description: "unsupported content type" },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, description: "Content-Length does not match the body" },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, description: "empty JSON body" },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, description: "request body too large" },
+};
+
+/** A short description naming the parameter at fault (Ajv's own messages name schema paths). */
+function describeValidation(error: FastifyError): string {
+  const first = error.validation?.[0];
+  const params = (first?.params ?? {}) as { missingProperty?: string; type?: string };
+  if (first?.keyword === "required") return `missing parameter ${params.missingProperty}`;
+  const field = first?.instancePath.slice(1).replaceAll("/", ".");
+  if (!field) return `the request ${error.validationContext ?? "body"} is missing or not an object`;
+  // A form parameter given twice arrives as an array, which is what fails "type: string" here.
+  if (first?.keyword === "type" || first?.keyword === "anyOf") return `parameter ${field} must be a single string`;
+  return `parameter ${field} ${first?.message ?? "is invalid"}`;
+}
+
+function send(reply: FastifyReply, status: number, code: OAuthErrorCode, description?: string) {
+  if (code === "invalid_client") reply.header("www-authenticate", 'Basic realm="tessera", charset="UTF-8"');
+  return reply
+    .code(status)
+    .header("cache-control", "no-store")
+    .header("pragma", "no-cache")
+    .type("application/json; charset=utf-8")
+    .send(description === undefined ? { error: code } : { error: code, error_description: description });
+}
+
+export default fp(
+  async (app) => {
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error instanceof OAuthError) return send(reply, error.status, error.code, error.description);
+      if (error.validation) return send(reply, 400, "invalid_request", describeValidation(error));
+      const known = FASTIFY_ERRORS[error.code];
+      if (known) return send(reply, known.status, "invalid_request", known.description);
+      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+        return send(reply, error.statusCode, "invalid_request", "malformed request");
+      }
+      request.log.error({ err: error }, "unhandled error");
+      return send(reply, 500, "server_error", SERVER_ERROR);
+    });
+
+    app.setNotFoundHandler((request, reply) => send(reply, 404, "invalid_request", `no route ${request.method} ${request.url.split("?")[0]}`));
+  },
+  { name: "error-handler" },
+);

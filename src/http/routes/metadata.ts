@@ -1,0 +1,20 @@
+// GET /.well-known/oauth-authorization-server (RFC 8414), built once at start.
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { GRANT_TYPES } from "../../domain/grants/index.js";
+
+const metadata: FastifyPluginAsyncTypebox = async (app) => {
+  const { issuer } = app.services.config;
+  const body = JSON.stringify({
+    issuer,
+    token_endpoint: `${issuer}/token`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    grant_types_supported: GRANT_TYPES,
+    token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+    response_types_supported: [], // no authorization endpoint: nothing is issued from the front channel
+  });
+  app.get("/.well-known/oauth-authorization-server", (_request, reply) =>
+    reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(body),
+  );
+};
+
+export default metadata;

@@ -1,0 +1,40 @@
+// Request and response schemas of the OAuth endpoints. Response schemas also guard against leaks:
+// Fastify serialises only the properties listed here.
+import { Type } from "typebox";
+
+// A form parameter: one string. A repeated parameter arrives as an array and fails validation,
+// as RFC 6749 §3.1 asks ("Request and response parameters MUST NOT be included more than once").
+const param = Type.String({ maxLength: 4096 });
+
+export const OAuthErrorBody = Type.Object(
+  { error: Type.String(), error_description: Type.Optional(Type.String()) },
+  { additionalProperties: false },
+);
+
+/** Standard answers of every OAuth route for errors. */
+export const ERROR_RESPONSES = { "4xx": OAuthErrorBody, "5xx": OAuthErrorBody } as const;
+
+export const TokenRequest = Type.Object(
+  {
+    grant_type: param,
+    scope: Type.Optional(param),
+    // RFC 8707 §2: resource may be repeated to ask for several audiences.
+    resource: Type.Optional(Type.Union([param, Type.Array(param, { minItems: 1, maxItems: 10 })])),
+    audience: Type.Optional(param),
+    client_id: Type.Optional(param),
+    client_secret: Type.Optional(param),
+  },
+  // Unknown parameters are dropped (Ajv removeAdditional), as RFC 6749 §3.2 asks: "MUST ignore".
+  { additionalProperties: false },
+);
+
+export const TokenResponse = Type.Object(
+  {
+    access_token: Type.String(),
+    token_type: Type.Literal("Bearer"),
+    expires_in: Type.Integer(),
+    scope: Type.Optional(Type.String()),
+    refresh_token: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);

@@ -1,0 +1,14 @@
+// Change counters for tables that instances keep in memory (clients, signing keys).
+// Every write to such a table bumps its counter in the same transaction; instances poll the counter.
+import type { Db } from "./prisma.js";
+
+export type CachedTable = "clients" | "signing_keys";
+
+/** The write that bumps a counter; put it in the same $transaction([...]) as the change. */
+export const bumpVersion = (db: Db, name: CachedTable) =>
+  db.cacheVersion.upsert({ where: { name }, create: { name, version: 1 }, update: { version: { increment: 1 } } });
+
+export async function readVersion(db: Db, name: CachedTable): Promise<number> {
+  const row = await db.cacheVersion.findUnique({ where: { name } });
+  return row?.version ?? 0;
+}

@@ -1,0 +1,88 @@
+// Client registrations. Lists are stored space-separated and returned as arrays.
+import { bumpVersion, readVersion } from "./cache-versions.js";
+import type { Db } from "./prisma.js";
+
+export type ClientRecord = {
+  id: string;
+  name: string;
+  grantTypes: string[];
+  scopes: string[];
+  /** The first one is the default audience. */
+  audiences: string[];
+  tokenTtlSeconds: number | null;
+  firstParty: boolean;
+  enabled: boolean;
+  secretDigest: string | null;
+  previousSecretDigest: string | null;
+  previousSecretExpiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+export type NewClient = Omit<ClientRecord, "createdAt" | "updatedAt">;
+export type ClientChanges = Partial<Omit<NewClient, "id">>;
+
+type Row = Awaited<ReturnType<Db["client"]["findFirstOrThrow"]>>;
+
+const split = (list: string): string[] => (list === "" ? [] : list.split(" "));
+
+function toRecord(row: Row): ClientRecord {
+  return { ...row, grantTypes: split(row.grantTypes), scopes: split(row.scopes), audiences: split(row.audiences) };
+}
+
+function toRow(changes: ClientChanges) {
+  const { grantTypes, scopes, audiences, ...rest } = changes;
+  return {
+    ...rest,
+    ...(grantTypes && { grantTypes: grantTypes.join(" ") }),
+    ...(scopes && { scopes: scopes.join(" ") }),
+    ...(audiences && { audiences: audiences.join(" ") }),
+  };
+}
+
+export class ClientRepository {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async listAll(): Promise<ClientRecord[]> {
+    return (await this.#db.client.findMany({ orderBy: { createdAt: "asc" } })).map(toRecord);
+  }
+
+  async findById(id: string): Promise<ClientRecord | null> {
+    const row = await this.#db.client.findUnique({ where: { id } });
+    return row && toRecord(row);
+  }
+
+  async create(client: NewClient): Promise<ClientRecord> {
+    const [row] = await this.#db.$transaction([
+      this.#db.client.create({ data: { ...toRow(client), id: client.id, name: client.name, grantTypes: client.grantTypes.join(" ") } }),
+      bumpVersion(this.#db, "clients"),
+    ]);
+    return toRecord(row);
+  }
+
+  /** null when there is no such client. */
+  async update(id: string, changes: ClientChanges): Promise<ClientRecord | null> {
+    const [result] = await this.#db.$transaction([
+      this.#db.client.updateMany({ where: { id }, data: toRow(changes) }),
+      bumpVersion(this.#db, "clients"),
+    ]);
+    return result.count === 1 ? this.findById(id) : null;
+  }
+
+  /** false when there was no such client. */
+  async delete(id: string): Promise<boolean> {
+    const [result] = await this.#db.$transaction([
+      this.#db.client.deleteMany({ where: { id } }),
+      bumpVersion(this.#db, "clients"),
+    ]);
+    return result.count === 1;
+  }
+
+  version(): Promise<number> {
+    return readVersion(this.#db, "clients");
+  }
+}
