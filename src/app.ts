@@ -10,6 +10,7 @@ import { createServices } from "./domain/services.js";
 import { loggerOptions } from "./http/logger.js";
 import errorHandler from "./http/plugins/error-handler.js";
 import servicesPlugin from "./http/plugins/services.js";
+import firstParty from "./http/routes/first-party.js";
 import health from "./http/routes/health.js";
 import jwks from "./http/routes/jwks.js";
 import metadata from "./http/routes/metadata.js";
@@ -37,6 +38,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(formbody);
 
   await app.register(token);
+  await app.register(firstParty);
   await app.register(jwks);
   await app.register(metadata);
   await app.register(health);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// tessera <command>: serve, migrate, clients …, keys …
+// tessera <command>: serve, migrate, clients …, keys …, users …
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.js";
 import { exitOnStartFailure, serve } from "../server.js";
@@ -7,12 +7,14 @@ import { applyMigrations } from "../storage/migrate.js";
 import { CLIENTS_USAGE, clientsCommand } from "./clients.js";
 import { KEYS_USAGE, keysCommand } from "./keys.js";
 import { printer } from "./output.js";
+import { USERS_USAGE, usersCommand } from "./users.js";
 
 const USAGE = `usage:
 tessera serve
 tessera migrate [--json]
 ${CLIENTS_USAGE}
 ${KEYS_USAGE}
+${USERS_USAGE}
 Every command takes --json. Settings come from the environment (see README).`;
 
 async function migrate(args: string[]): Promise<void> {
@@ -34,6 +36,8 @@ async function main(argv: string[]): Promise<void> {
       return clientsCommand(loadConfig(), rest);
     case "keys":
       return keysCommand(loadConfig(), rest);
+    case "users":
+      return usersCommand(loadConfig(), rest);
     case "help":
     case "--help":
     case undefined:

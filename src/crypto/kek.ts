@@ -1,5 +1,5 @@
 // The key-encryption key (KEK) and AES-256-GCM sealing of private signing keys at rest.
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { ConfigError, KeyDecryptionError } from "../errors/internal.js";
@@ -61,3 +61,6 @@ export function open(kek: Buffer, sealed: string, label: string): string {
     );
   }
 }
+
+/** A key for one purpose derived from the KEK (HKDF-SHA256), shared by every instance that has the KEK. */
+export const deriveKey = (kek: Buffer, purpose: string): Buffer => Buffer.from(hkdfSync("sha256", kek, "", `tessera ${purpose}`, 32));

@@ -1,17 +1,22 @@
 // Everything a running tessera holds: the database, clients and keys in memory, and their pollers.
 // Built by buildApp (and by `tessera serve`); closed in the app's onClose. No module-level state.
 import type { Config } from "../config/schema.js";
-import { loadKek } from "../crypto/kek.js";
+import { deriveKey, loadKek } from "../crypto/kek.js";
+import { AuditRepository } from "../storage/audit.js";
 import { ClientRepository } from "../storage/clients.js";
 import { applyMigrations } from "../storage/migrate.js";
 import { openDb, type Db } from "../storage/prisma.js";
+import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { SigningKeyRepository } from "../storage/signing-keys.js";
+import { UserRepository } from "../storage/users.js";
 import { ClientRegistry } from "./clients/client-registry.js";
 import { ClientService } from "./clients/client-service.js";
 import type { Clock } from "./clock.js";
 import { KeyRing } from "./keys/key-ring.js";
 import type { Logger } from "./logger.js";
 import { poll } from "./poller.js";
+import { RefreshTokenService } from "./tokens/refresh-token-service.js";
+import { UserService } from "./users/user-service.js";
 
 export type Services = {
   config: Config;
@@ -20,6 +25,9 @@ export type Services = {
   clients: ClientRegistry;
   clientAdmin: ClientService;
   keys: KeyRing;
+  users: UserService;
+  refreshTokens: RefreshTokenService;
+  audit: AuditRepository;
   /** true when the database answers and a key can sign: what /readyz reports */
   ready(): Promise<boolean>;
   close(): Promise<void>;
@@ -39,6 +47,18 @@ export async function createServices(config: Config, clock: Clock, log: Logger):
       poll(intervalMs, () => clients.refresh(), log, "client reload"),
       poll(intervalMs, () => keys.refresh(), log, "signing key reload"),
     ];
+    const users = new UserService(new UserRepository(db));
+    const audit = new AuditRepository(db);
+    const refreshTokens = new RefreshTokenService({
+      config,
+      clock,
+      keys,
+      users,
+      audit,
+      log,
+      repo: new RefreshTokenRepository(db),
+      digestKey: deriveKey(kek, "refresh token digest"),
+    });
     return {
       config,
       clock,
@@ -46,6 +66,9 @@ export async function createServices(config: Config, clock: Clock, log: Logger):
       clients,
       clientAdmin: new ClientService(new ClientRepository(db), clock, () => clients.refresh()),
       keys,
+      users,
+      refreshTokens,
+      audit,
       async ready() {
         if (!keys.signer) return false;
         try {

@@ -2,10 +2,10 @@
 import { UnauthorizedClient, UnsupportedGrantType } from "../errors/oauth.js";
 import { authenticateClient, type ClientCredentials } from "./clients/authenticate.js";
 import type { ClientRegistry } from "./clients/client-registry.js";
-import { GRANTS, type TokenParams } from "./grants/index.js";
-import type { AccessTokenDeps, TokenResponse } from "./tokens/access-token.js";
+import { GRANTS, type GrantDeps, type TokenParams } from "./grants/index.js";
+import type { TokenResponse } from "./tokens/access-token.js";
 
-export type TokenRequestDeps = AccessTokenDeps & { clients: ClientRegistry };
+export type TokenRequestDeps = GrantDeps & { clients: ClientRegistry };
 
 export function handleTokenRequest(deps: TokenRequestDeps, credentials: ClientCredentials, params: TokenParams): Promise<TokenResponse> {
   const grant = GRANTS.get(params.grant_type);

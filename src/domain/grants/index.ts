@@ -1,7 +1,11 @@
 // The grant types /token serves. The route looks the grant up here and never switches on grant_type.
 import type { ClientRecord } from "../../storage/clients.js";
 import type { AccessTokenDeps, TokenResponse } from "../tokens/access-token.js";
+import type { RefreshTokenService } from "../tokens/refresh-token-service.js";
+import type { UserService } from "../users/user-service.js";
 import * as clientCredentials from "./client-credentials.js";
+import * as password from "./password.js";
+import * as refreshToken from "./refresh-token.js";
 
 /** /token parameters after schema validation: each a single string, except the repeatable `resource`. */
 export type TokenParams = {
@@ -9,15 +13,22 @@ export type TokenParams = {
   scope?: string;
   resource?: string | string[];
   audience?: string;
+  username?: string;
+  password?: string;
+  refresh_token?: string;
 };
 
-export type GrantContext = { client: ClientRecord; params: TokenParams; deps: AccessTokenDeps };
+export type GrantDeps = AccessTokenDeps & { users: UserService; refreshTokens: RefreshTokenService };
+
+export type GrantContext = { client: ClientRecord; params: TokenParams; deps: GrantDeps };
 
 export type Grant = {
   grantType: string;
   handle(context: GrantContext): Promise<TokenResponse>;
 };
 
-export const GRANTS: ReadonlyMap<string, Grant> = new Map([[clientCredentials.grantType, clientCredentials]]);
+export const GRANTS: ReadonlyMap<string, Grant> = new Map(
+  [clientCredentials, password, refreshToken].map((grant) => [grant.grantType, grant]),
+);
 
 export const GRANT_TYPES: readonly string[] = [...GRANTS.keys()];

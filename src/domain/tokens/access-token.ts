@@ -27,12 +27,20 @@ export type AccessTokenGrant = {
   audience: string | string[];
 };
 
+/** A signed access token and the facts about it that revocation needs. */
+export type SignedAccessToken = { response: TokenResponse; jti: string; expiresAtMs: number };
+
 export async function issueAccessToken(deps: AccessTokenDeps, grant: AccessTokenGrant): Promise<TokenResponse> {
+  return (await signAccessToken(deps, grant)).response;
+}
+
+export async function signAccessToken(deps: AccessTokenDeps, grant: AccessTokenGrant): Promise<SignedAccessToken> {
   const signer = deps.keys.signer;
   if (!signer) throw new TemporarilyUnavailable("no active signing key");
   const ttl = grant.client.tokenTtlSeconds ?? deps.config.accessTokenTtlSeconds;
   const iat = epochSeconds(deps.clock);
   const scope = grant.scope.join(" ");
+  const jti = randomUUID();
   const accessToken = await signJwt(signer, ACCESS_TOKEN_TYP, {
     iss: deps.config.issuer,
     sub: grant.subject,
@@ -41,7 +49,11 @@ export async function issueAccessToken(deps: AccessTokenDeps, grant: AccessToken
     ...(scope && { scope }),
     iat,
     exp: iat + ttl,
-    jti: randomUUID(),
+    jti,
   });
-  return { access_token: accessToken, token_type: "Bearer", expires_in: ttl, ...(scope && { scope }) };
+  return {
+    response: { access_token: accessToken, token_type: "Bearer", expires_in: ttl, ...(scope && { scope }) },
+    jti,
+    expiresAtMs: (iat + ttl) * 1000,
+  };
 }

@@ -21,6 +21,9 @@ export const TokenRequest = Type.Object(
     // RFC 8707 §2: resource may be repeated to ask for several audiences.
     resource: Type.Optional(Type.Union([param, Type.Array(param, { minItems: 1, maxItems: 10 })])),
     audience: Type.Optional(param),
+    username: Type.Optional(param),
+    password: Type.Optional(param),
+    refresh_token: Type.Optional(param),
     client_id: Type.Optional(param),
     client_secret: Type.Optional(param),
   },
@@ -38,3 +41,17 @@ export const TokenResponse = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const LoginRequest = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 128 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    client_id: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+
+/** /refresh and /logout: the token comes from the cookie, or from this body (JSON or form). */
+export const RefreshBody = Type.Object({ refresh_token: Type.Optional(param) }, { additionalProperties: false });
+
+export const LogoutResponse = Type.Object({}, { additionalProperties: false });

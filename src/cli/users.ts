@@ -1,0 +1,51 @@
+// tessera users create|set-password|disable|enable|list
+import { parseArgs } from "node:util";
+import type { Config } from "../config/schema.js";
+import { UserService } from "../domain/users/user-service.js";
+import { ValidationError } from "../errors/internal.js";
+import { UserRepository } from "../storage/users.js";
+import { withDb } from "./db.js";
+import { printer } from "./output.js";
+import { readPassword } from "./password-input.js";
+
+export const USERS_USAGE = `tessera users create --username NAME [--password-stdin]
+tessera users set-password --username NAME [--password-stdin]
+tessera users disable --username NAME
+tessera users enable --username NAME
+tessera users list`;
+
+const OPTIONS = {
+  json: { type: "boolean" },
+  username: { type: "string" },
+  "password-stdin": { type: "boolean" },
+} as const;
+
+export async function usersCommand(config: Config, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  const action = positionals[0];
+  const print = printer(values.json ?? false);
+  const username = () => {
+    if (!values.username) throw new ValidationError("username: --username is required");
+    return values.username;
+  };
+  const view = ({ id, username: name, enabled }: { id: string; username: string; enabled: boolean }) => ({ id, username: name, enabled });
+  // Read the password before opening the database, so a prompt does not hold a connection.
+  const password = action === "create" || action === "set-password" ? await readPassword(values["password-stdin"] ?? false) : "";
+  await withDb(config, async (db) => {
+    const users = new UserService(new UserRepository(db));
+    switch (action) {
+      case "create":
+        return print(view(await users.create(username(), password)));
+      case "set-password":
+        return print(view(await users.setPassword(username(), password)));
+      case "disable":
+        return print(view(await users.setEnabled(username(), false)));
+      case "enable":
+        return print(view(await users.setEnabled(username(), true)));
+      case "list":
+        return print((await users.list()).map(view));
+      default:
+        throw new ValidationError(`unknown users command ${JSON.stringify(action ?? "")}\n${USERS_USAGE}`);
+    }
+  });
+}

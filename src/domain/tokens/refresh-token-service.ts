@@ -1,0 +1,135 @@
+// Refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2): opaque, stored as a keyed hash, rotated on every
+// use within a family; presenting a used token revokes the whole family.
+import { randomUUID } from "node:crypto";
+import { keyedDigest, randomToken } from "../../crypto/secrets.js";
+import { InvalidGrant } from "../../errors/oauth.js";
+import type { AuditRepository } from "../../storage/audit.js";
+import type { ClientRecord } from "../../storage/clients.js";
+import type { RefreshTokenRecord, RefreshTokenRepository } from "../../storage/refresh-tokens.js";
+import type { Logger } from "../logger.js";
+import type { UserService, UserView } from "../users/user-service.js";
+import { signAccessToken, type AccessTokenDeps, type TokenResponse } from "./access-token.js";
+
+// 32 random bytes in base64url: anything else cannot be ours, and needs no database round trip.
+const REFRESH_TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
+
+export type RefreshTokenDeps = AccessTokenDeps & {
+  repo: RefreshTokenRepository;
+  audit: AuditRepository;
+  users: UserService;
+  /** HMAC key for token digests, derived from the KEK (same on every instance) */
+  digestKey: Buffer;
+  log: Logger;
+};
+
+export type Session = { client: ClientRecord; user: UserView; scope: string[]; audience: string | string[] };
+
+/** Who may rotate a family's token: returns the client, or throws when the caller is not entitled. */
+export type ClientCheck = (clientId: string) => ClientRecord;
+
+export class RefreshTokenService {
+  readonly #d: RefreshTokenDeps;
+
+  constructor(deps: RefreshTokenDeps) {
+    this.#d = deps;
+  }
+
+  /** Access token, plus the first refresh token of a new family when the client may refresh. */
+  async startSession(session: Session): Promise<TokenResponse> {
+    const access = await signAccessToken(this.#d, { subject: session.user.id, ...session });
+    if (!session.client.grantTypes.includes("refresh_token")) return access.response;
+    const now = this.#d.clock.now();
+    const familyId = randomUUID();
+    const familyExpiresAt = new Date(now + this.#d.config.refreshTokenTtlSeconds * 1000);
+    const refreshToken = randomToken(32);
+    await this.#d.repo.startFamily(
+      { id: familyId, clientId: session.client.id, userId: session.user.id, createdAt: new Date(now), expiresAt: familyExpiresAt },
+      this.#record(refreshToken, familyId, familyExpiresAt, session, access),
+    );
+    return { ...access.response, refresh_token: refreshToken };
+  }
+
+  /**
+   * Rotates `presented`: the old token dies and a new pair comes back. `requestedScope` may narrow
+   * the access token's scope (RFC 6749 §6); the new refresh token keeps the family's scope.
+   */
+  async rotate(presented: string, checkClient: ClientCheck, narrowScope?: (scope: string[]) => string[]): Promise<TokenResponse> {
+    const token = await this.#find(presented);
+    const client = checkClient(token.family.clientId);
+    const now = new Date(this.#d.clock.now());
+    if (token.usedAt) {
+      await this.#reuseDetected(token, "refresh token presented again after rotation");
+      throw new InvalidGrant("refresh token is invalid");
+    }
+    if (token.family.revokedAt || token.expiresAt <= now || token.family.expiresAt <= now) {
+      throw new InvalidGrant("refresh token expired or revoked");
+    }
+    const user = await this.#d.users.findActive(token.family.userId);
+    if (!user) throw new InvalidGrant("the user of this refresh token is disabled or gone");
+    if (!(await this.#d.repo.consumeIfActive(token.digest, now))) {
+      // Another request consumed it between our read and our write: the same token used twice.
+      await this.#reuseDetected(token, "refresh token used by concurrent requests");
+      throw new InvalidGrant("refresh token is invalid");
+    }
+    const session = { client, user, scope: token.scope, audience: token.audience.length === 1 ? token.audience[0]! : token.audience };
+    const access = await signAccessToken(this.#d, { subject: user.id, ...session, scope: narrowScope ? narrowScope(token.scope) : token.scope });
+    const refreshToken = randomToken(32);
+    await this.#d.repo.insert(this.#record(refreshToken, token.familyId, token.family.expiresAt, session, access));
+    return { ...access.response, refresh_token: refreshToken };
+  }
+
+  /** Ends the sign-in the token belongs to. Unknown or malformed tokens change nothing. */
+  async revokeFamilyOf(presented: string, reason: string): Promise<boolean> {
+    const token = await this.#find(presented).catch(() => null);
+    if (!token) return false;
+    const revoked = await this.#d.repo.revokeFamily(token.familyId, reason, new Date(this.#d.clock.now()));
+    if (revoked) await this.#audit("refresh_family.revoke", token, { reason });
+    return revoked;
+  }
+
+  async #find(presented: string): Promise<RefreshTokenRecord> {
+    const token = REFRESH_TOKEN_FORMAT.test(presented)
+      ? await this.#d.repo.findByDigest(keyedDigest(this.#d.digestKey, presented))
+      : null;
+    if (!token) throw new InvalidGrant("refresh token is invalid");
+    return token;
+  }
+
+  async #reuseDetected(token: RefreshTokenRecord, why: string): Promise<void> {
+    const revoked = await this.#d.repo.revokeFamily(token.familyId, "reuse", new Date(this.#d.clock.now()));
+    if (!revoked) return; // already revoked: reported when it happened
+    this.#d.log.warn({ familyId: token.familyId, clientId: token.family.clientId, userId: token.family.userId }, `refresh token reuse: ${why}; family revoked`);
+    await this.#audit("refresh_token.reuse", token, { why });
+  }
+
+  #audit(action: string, token: RefreshTokenRecord, details: Record<string, unknown>): Promise<void> {
+    return this.#d.audit.record({
+      at: new Date(this.#d.clock.now()),
+      actor: `client:${token.family.clientId}`,
+      action,
+      target: `refresh_family:${token.familyId}`,
+      details: { userId: token.family.userId, ...details },
+    });
+  }
+
+  #record(
+    refreshToken: string,
+    familyId: string,
+    familyExpiresAt: Date,
+    session: Session,
+    access: { jti: string; expiresAtMs: number },
+  ) {
+    const now = this.#d.clock.now();
+    const idleExpiry = now + this.#d.config.refreshIdleTtlSeconds * 1000;
+    return {
+      digest: keyedDigest(this.#d.digestKey, refreshToken),
+      familyId,
+      scope: session.scope,
+      audience: [session.audience].flat(),
+      issuedAt: new Date(now),
+      expiresAt: new Date(Math.min(idleExpiry, familyExpiresAt.getTime())),
+      accessTokenJti: access.jti,
+      accessTokenExpiresAt: new Date(access.expiresAtMs),
+    };
+  }
+}

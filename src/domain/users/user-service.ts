@@ -1,0 +1,74 @@
+// Users: registration, passwords (argon2id), and sign-in checks.
+import { randomUUID } from "node:crypto";
+import { dummyPasswordHash, hashPassword, verifyPassword } from "../../crypto/passwords.js";
+import { NotFoundError, ValidationError } from "../../errors/internal.js";
+import { InvalidGrant } from "../../errors/oauth.js";
+import type { UserRecord, UserRepository } from "../../storage/users.js";
+
+export type UserView = Omit<UserRecord, "passwordHash">;
+
+const viewOf = ({ passwordHash: _h, ...view }: UserRecord): UserView => view;
+
+const USERNAME = /^[\p{L}\p{N}._@+-]{1,128}$/u;
+const MIN_PASSWORD = 8; // NIST SP 800-63B's floor for chosen passwords
+const MAX_PASSWORD = 1024; // argon2 takes any length; a cap stops megabyte "passwords"
+
+function checkPassword(password: string): void {
+  if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
+    throw new ValidationError(`password: must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters`);
+  }
+}
+
+export class UserService {
+  readonly #repo: UserRepository;
+
+  constructor(repo: UserRepository) {
+    this.#repo = repo;
+  }
+
+  async create(username: string, password: string): Promise<UserView> {
+    if (!USERNAME.test(username)) throw new ValidationError("username: 1 to 128 letters, digits or . _ @ + -");
+    checkPassword(password);
+    const user = await this.#repo.createIfUsernameFree({ id: randomUUID(), username, passwordHash: await hashPassword(password) });
+    if (!user) throw new ValidationError(`username: ${username} is taken`);
+    return viewOf(user);
+  }
+
+  async setPassword(username: string, password: string): Promise<UserView> {
+    checkPassword(password);
+    const user = await this.#byUsername(username);
+    return viewOf((await this.#repo.update(user.id, { passwordHash: await hashPassword(password) })) ?? user);
+  }
+
+  async setEnabled(username: string, enabled: boolean): Promise<UserView> {
+    const user = await this.#byUsername(username);
+    return viewOf((await this.#repo.update(user.id, { enabled })) ?? user);
+  }
+
+  async list(): Promise<UserView[]> {
+    return (await this.#repo.list()).map(viewOf);
+  }
+
+  /** An enabled user whose id may sign in now, else null (e.g. disabled since the sign-in). */
+  async findActive(id: string): Promise<UserView | null> {
+    const user = await this.#repo.findById(id);
+    return user?.enabled ? viewOf(user) : null;
+  }
+
+  /**
+   * The user, if the password is right and the account enabled. Every failure is the same
+   * invalid_grant, and an unknown username is checked against a dummy hash so it takes as long.
+   */
+  async authenticate(username: string, password: string): Promise<UserView> {
+    const user = username.length <= 128 ? await this.#repo.findByUsername(username) : null;
+    const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password.slice(0, MAX_PASSWORD + 1));
+    if (!user || !ok || !user.enabled) throw new InvalidGrant("invalid username or password");
+    return viewOf(user);
+  }
+
+  async #byUsername(username: string): Promise<UserRecord> {
+    const user = await this.#repo.findByUsername(username);
+    if (!user) throw new NotFoundError(`user ${username} not found`);
+    return user;
+  }
+}

@@ -1,0 +1,49 @@
+// Users who sign in to first-party clients.
+import type { Db } from "./prisma.js";
+
+export type UserRecord = {
+  id: string;
+  username: string;
+  passwordHash: string;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+const isUniqueViolation = (e: unknown) => (e as { code?: string } | null)?.code === "P2002";
+
+export class UserRepository {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** null when the username is taken. */
+  async createIfUsernameFree(user: Pick<UserRecord, "id" | "username" | "passwordHash">): Promise<UserRecord | null> {
+    try {
+      return await this.#db.user.create({ data: user });
+    } catch (e) {
+      if (isUniqueViolation(e)) return null;
+      throw e;
+    }
+  }
+
+  findByUsername(username: string): Promise<UserRecord | null> {
+    return this.#db.user.findUnique({ where: { username } });
+  }
+
+  findById(id: string): Promise<UserRecord | null> {
+    return this.#db.user.findUnique({ where: { id } });
+  }
+
+  list(): Promise<UserRecord[]> {
+    return this.#db.user.findMany({ orderBy: { createdAt: "asc" } });
+  }
+
+  /** null when there is no such user. */
+  async update(id: string, changes: Partial<Pick<UserRecord, "passwordHash" | "enabled">>): Promise<UserRecord | null> {
+    const { count } = await this.#db.user.updateMany({ where: { id }, data: changes });
+    return count === 1 ? this.findById(id) : null;
+  }
+}
