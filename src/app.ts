@@ -7,6 +7,7 @@ import type { DestinationStream } from "pino";
 import type { Config } from "./config/schema.js";
 import { systemClock, type Clock } from "./domain/clock.js";
 import { createServices } from "./domain/services.js";
+import { parseForm } from "./http/form.js";
 import { loggerOptions } from "./http/logger.js";
 import errorHandler from "./http/plugins/error-handler.js";
 import servicesPlugin from "./http/plugins/services.js";
@@ -35,7 +36,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const services = await createServices(config, options.clock ?? systemClock, app.log);
   await app.register(servicesPlugin, { services });
   await app.register(errorHandler);
-  await app.register(formbody);
+  await app.register(formbody, { parser: parseForm });
 
   await app.register(token);
   await app.register(firstParty);
