@@ -13,8 +13,10 @@ import errorHandler from "./http/plugins/error-handler.js";
 import servicesPlugin from "./http/plugins/services.js";
 import firstParty from "./http/routes/first-party.js";
 import health from "./http/routes/health.js";
+import introspection from "./http/routes/introspection.js";
 import jwks from "./http/routes/jwks.js";
 import metadata from "./http/routes/metadata.js";
+import revocation from "./http/routes/revocation.js";
 import token from "./http/routes/token.js";
 
 export type AppOptions = {
@@ -39,6 +41,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(formbody, { parser: parseForm });
 
   await app.register(token);
+  await app.register(revocation);
+  await app.register(introspection);
   await app.register(firstParty);
   await app.register(jwks);
   await app.register(metadata);

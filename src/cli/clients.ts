@@ -17,16 +17,18 @@ const OPTIONS = {
   "token-ttl": { type: "string" },
   "first-party": { type: "boolean" },
   "third-party": { type: "boolean" },
+  introspect: { type: "boolean" },
+  "no-introspect": { type: "boolean" },
   enable: { type: "boolean" },
   disable: { type: "boolean" },
   grace: { type: "string" },
 } as const;
 
-export const CLIENTS_USAGE = `tessera clients create --name NAME --audience URI... [--scope "a b"] --grant TYPE... [--token-ttl S] [--first-party]
+export const CLIENTS_USAGE = `tessera clients create --name NAME --audience URI... [--scope "a b"] --grant TYPE... [--token-ttl S] [--first-party] [--introspect]
 tessera clients list
 tessera clients show CLIENT_ID
 tessera clients update CLIENT_ID [--name N] [--audience URI...] [--scope "a b"] [--grant T...] [--token-ttl S|none]
-                                 [--first-party|--third-party] [--enable|--disable]
+                                 [--first-party|--third-party] [--enable|--disable] [--introspect|--no-introspect]
 tessera clients rotate-secret CLIENT_ID [--grace SECONDS]
 tessera clients disable CLIENT_ID
 tessera clients delete CLIENT_ID`;
@@ -44,9 +46,11 @@ function seconds(flag: string, raw: string | undefined): number | undefined {
 function changesFrom(values: Values): ClientUpdate {
   if (values["first-party"] && values["third-party"]) throw new ValidationError("use --first-party or --third-party, not both");
   if (values.enable && values.disable) throw new ValidationError("use --enable or --disable, not both");
+  if (values.introspect && values["no-introspect"]) throw new ValidationError("use --introspect or --no-introspect, not both");
   const ttl = values["token-ttl"] === "none" ? null : seconds("token-ttl", values["token-ttl"]);
   const firstParty = values["first-party"] ? true : values["third-party"] ? false : undefined;
   const enabled = values.enable ? true : values.disable ? false : undefined;
+  const canIntrospect = values.introspect ? true : values["no-introspect"] ? false : undefined;
   return {
     ...(values.name !== undefined && { name: values.name }),
     ...(values.audience && { audiences: values.audience }),
@@ -55,6 +59,7 @@ function changesFrom(values: Values): ClientUpdate {
     ...(ttl !== undefined && { tokenTtlSeconds: ttl }),
     ...(firstParty !== undefined && { firstParty }),
     ...(enabled !== undefined && { enabled }),
+    ...(canIntrospect !== undefined && { canIntrospect }),
   };
 }
 
@@ -80,6 +85,7 @@ export async function clientsCommand(config: Config, args: string[]): Promise<vo
           audiences: changes.audiences ?? [],
           tokenTtlSeconds: changes.tokenTtlSeconds ?? null,
           firstParty: changes.firstParty ?? false,
+          canIntrospect: changes.canIntrospect ?? false,
         });
         return print({ client_id: client.id, client_secret: clientSecret, ...client });
       }

@@ -7,6 +7,7 @@ import { applyMigrations } from "../storage/migrate.js";
 import { CLIENTS_USAGE, clientsCommand } from "./clients.js";
 import { KEYS_USAGE, keysCommand } from "./keys.js";
 import { printer } from "./output.js";
+import { PRUNE_USAGE, pruneCommand } from "./prune.js";
 import { USERS_USAGE, usersCommand } from "./users.js";
 
 const USAGE = `usage:
@@ -15,6 +16,7 @@ tessera migrate [--json]
 ${CLIENTS_USAGE}
 ${KEYS_USAGE}
 ${USERS_USAGE}
+${PRUNE_USAGE}
 Every command takes --json. Settings come from the environment (see README).`;
 
 async function migrate(args: string[]): Promise<void> {
@@ -38,6 +40,8 @@ async function main(argv: string[]): Promise<void> {
       return keysCommand(loadConfig(), rest);
     case "users":
       return usersCommand(loadConfig(), rest);
+    case "prune":
+      return pruneCommand(loadConfig(), rest);
     case "help":
     case "--help":
     case undefined:

@@ -39,6 +39,8 @@ export type Config = Readonly<{
   clockSkewSeconds: number;
   /** CACHE_REFRESH: seconds between checks for client and key changes made by other instances. */
   cacheRefreshSeconds: number;
+  /** PRUNE_INTERVAL: seconds between deletions of expired blocklist entries and dead refresh tokens. */
+  pruneIntervalSeconds: number;
   /** BODY_LIMIT: largest request body in bytes; OAuth requests are small (64 KiB). */
   bodyLimitBytes: number;
   /** LOG_LEVEL: pino level; `debug` adds one line per request. */
@@ -124,6 +126,7 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   signingAlg: { env: "SIGNING_ALG", default: "RS256", parse: oneOf(SIGNING_ALGS) },
   clockSkewSeconds: { env: "CLOCK_SKEW", default: "60", parse: seconds(0) },
   cacheRefreshSeconds: { env: "CACHE_REFRESH", default: "2", parse: seconds(1) },
+  pruneIntervalSeconds: { env: "PRUNE_INTERVAL", default: "1h", parse: seconds(1) },
   bodyLimitBytes: { env: "BODY_LIMIT", default: "65536", parse: integer(1024, 10 * 1024 * 1024) },
   logLevel: { env: "LOG_LEVEL", default: "info", parse: oneOf(LOG_LEVELS) },
 };

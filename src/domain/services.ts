@@ -7,6 +7,7 @@ import { ClientRepository } from "../storage/clients.js";
 import { applyMigrations } from "../storage/migrate.js";
 import { openDb, type Db } from "../storage/prisma.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
+import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.js";
 import { SigningKeyRepository } from "../storage/signing-keys.js";
 import { UserRepository } from "../storage/users.js";
 import { ClientRegistry } from "./clients/client-registry.js";
@@ -14,6 +15,7 @@ import { ClientService } from "./clients/client-service.js";
 import type { Clock } from "./clock.js";
 import { KeyRing } from "./keys/key-ring.js";
 import type { Logger } from "./logger.js";
+import { pruneExpired } from "./maintenance.js";
 import { poll } from "./poller.js";
 import { RefreshTokenService } from "./tokens/refresh-token-service.js";
 import { UserService } from "./users/user-service.js";
@@ -28,6 +30,7 @@ export type Services = {
   users: UserService;
   refreshTokens: RefreshTokenService;
   audit: AuditRepository;
+  blocklist: RevokedAccessTokenRepository;
   /** true when the database answers and a key can sign: what /readyz reports */
   ready(): Promise<boolean>;
   close(): Promise<void>;
@@ -46,15 +49,18 @@ export async function createServices(config: Config, clock: Clock, log: Logger):
     const pollers = [
       poll(intervalMs, () => clients.refresh(), log, "client reload"),
       poll(intervalMs, () => keys.refresh(), log, "signing key reload"),
+      poll(config.pruneIntervalSeconds * 1000, () => pruneExpired(db, clock), log, "pruning expired tokens"),
     ];
     const users = new UserService(new UserRepository(db));
     const audit = new AuditRepository(db);
+    const blocklist = new RevokedAccessTokenRepository(db);
     const refreshTokens = new RefreshTokenService({
       config,
       clock,
       keys,
       users,
       audit,
+      blocklist,
       log,
       repo: new RefreshTokenRepository(db),
       digestKey: deriveKey(kek, "refresh token digest"),
@@ -69,6 +75,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger):
       users,
       refreshTokens,
       audit,
+      blocklist,
       async ready() {
         if (!keys.signer) return false;
         try {

@@ -12,6 +12,8 @@ export type ClientRecord = {
   tokenTtlSeconds: number | null;
   firstParty: boolean;
   enabled: boolean;
+  /** may introspect tokens issued for its audiences, not only its own */
+  canIntrospect: boolean;
   secretDigest: string | null;
   previousSecretDigest: string | null;
   previousSecretExpiresAt: Date | null;

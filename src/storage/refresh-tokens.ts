@@ -64,6 +64,27 @@ export class RefreshTokenRepository {
     await this.#db.refreshToken.create({ data: toRow(token) });
   }
 
+  /** The access tokens issued from a family that have not expired yet. */
+  async liveAccessTokens(familyId: string, now: Date): Promise<{ jti: string; expiresAt: Date }[]> {
+    const rows = await this.#db.refreshToken.findMany({
+      where: { familyId, accessTokenExpiresAt: { gt: now } },
+      select: { accessTokenJti: true, accessTokenExpiresAt: true },
+    });
+    return rows.map((r) => ({ jti: r.accessTokenJti, expiresAt: r.accessTokenExpiresAt }));
+  }
+
+  /**
+   * Deletes what can no longer be used: tokens past their expiry, and families past theirs or revoked
+   * before `revokedBefore` (their tokens go with them). Returns how many rows went.
+   */
+  async pruneDead(now: Date, revokedBefore: Date): Promise<number> {
+    const [tokens, families] = await this.#db.$transaction([
+      this.#db.refreshToken.deleteMany({ where: { expiresAt: { lte: now } } }),
+      this.#db.refreshFamily.deleteMany({ where: { OR: [{ expiresAt: { lte: now } }, { revokedAt: { lte: revokedBefore } }] } }),
+    ]);
+    return tokens.count + families.count;
+  }
+
   /** false when the family was already revoked (or does not exist). */
   async revokeFamily(familyId: string, reason: string, now: Date): Promise<boolean> {
     const { count } = await this.#db.refreshFamily.updateMany({

@@ -14,6 +14,7 @@ export type ClientInput = {
   audiences: string[];
   tokenTtlSeconds?: number | null;
   firstParty?: boolean;
+  canIntrospect?: boolean;
 };
 
 export type ClientUpdate = Partial<ClientInput> & { enabled?: boolean };
@@ -83,6 +84,7 @@ export class ClientService {
       audiences: distinct(input.audiences),
       tokenTtlSeconds: input.tokenTtlSeconds ?? null,
       firstParty: input.firstParty ?? false,
+      canIntrospect: input.canIntrospect ?? false,
       enabled: true,
       secretDigest: sha256(clientSecret),
       previousSecretDigest: null,

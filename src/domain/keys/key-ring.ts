@@ -3,13 +3,14 @@
 import type { JWK } from "jose";
 import type { SigningAlg } from "../../config/schema.js";
 import { open, seal } from "../../crypto/kek.js";
+import { jwtVerifier, type JwtVerifier } from "../../crypto/jwt.js";
 import { generateSigningKey, importSigner, type Signer } from "../../crypto/keys.js";
 import { sha256 } from "../../crypto/secrets.js";
 import type { SigningKeyRecord, SigningKeyRepository } from "../../storage/signing-keys.js";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
 
-export type Jwks = { body: string; etag: string; kids: string[] };
+export type Jwks = { body: string; etag: string; kids: string[]; verify: JwtVerifier };
 
 export type KeyRingOptions = { repo: SigningKeyRepository; kek: Buffer; alg: SigningAlg; clock: Clock; log: Logger };
 
@@ -77,5 +78,5 @@ export class KeyRing {
 function jwksOf(keys: SigningKeyRecord[]): Jwks {
   const published = keys.map((k) => JSON.parse(k.publicJwk) as JWK);
   const body = JSON.stringify({ keys: published });
-  return { body, etag: `"${sha256(body)}"`, kids: published.map((k) => k.kid!) };
+  return { body, etag: `"${sha256(body)}"`, kids: published.map((k) => k.kid!), verify: jwtVerifier({ keys: published }) };
 }

@@ -6,6 +6,7 @@ import { InvalidGrant } from "../../errors/oauth.js";
 import type { AuditRepository } from "../../storage/audit.js";
 import type { ClientRecord } from "../../storage/clients.js";
 import type { RefreshTokenRecord, RefreshTokenRepository } from "../../storage/refresh-tokens.js";
+import type { RevokedAccessTokenRepository } from "../../storage/revoked-access-tokens.js";
 import type { Logger } from "../logger.js";
 import type { UserService, UserView } from "../users/user-service.js";
 import { signAccessToken, type AccessTokenDeps, type TokenResponse } from "./access-token.js";
@@ -15,6 +16,7 @@ const REFRESH_TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 
 export type RefreshTokenDeps = AccessTokenDeps & {
   repo: RefreshTokenRepository;
+  blocklist: RevokedAccessTokenRepository;
   audit: AuditRepository;
   users: UserService;
   /** HMAC key for token digests, derived from the KEK (same on every instance) */
@@ -80,26 +82,46 @@ export class RefreshTokenService {
 
   /** Ends the sign-in the token belongs to. Unknown or malformed tokens change nothing. */
   async revokeFamilyOf(presented: string, reason: string): Promise<boolean> {
-    const token = await this.#find(presented).catch(() => null);
-    if (!token) return false;
-    const revoked = await this.#d.repo.revokeFamily(token.familyId, reason, new Date(this.#d.clock.now()));
-    if (revoked) await this.#audit("refresh_family.revoke", token, { reason });
-    return revoked;
+    const token = await this.find(presented);
+    return token ? this.revokeFamily(token, reason) : false;
+  }
+
+  /** The stored token, whatever its state; null for unknown or malformed ones. */
+  async find(presented: string): Promise<RefreshTokenRecord | null> {
+    if (!REFRESH_TOKEN_FORMAT.test(presented)) return null;
+    return this.#d.repo.findByDigest(keyedDigest(this.#d.digestKey, presented));
+  }
+
+  /** Usable right now: never rotated, family alive, not expired. */
+  isActive(token: RefreshTokenRecord): boolean {
+    const now = this.#d.clock.now();
+    return !token.usedAt && !token.family.revokedAt && token.expiresAt.getTime() > now && token.family.expiresAt.getTime() > now;
+  }
+
+  /**
+   * Revokes the token's family and blocklists the access tokens issued from it that still live
+   * (RFC 9700 §4.14.2). false when it was revoked already.
+   */
+  async revokeFamily(token: RefreshTokenRecord, reason: string): Promise<boolean> {
+    const now = new Date(this.#d.clock.now());
+    if (!(await this.#d.repo.revokeFamily(token.familyId, reason, now))) return false;
+    const live = await this.#d.repo.liveAccessTokens(token.familyId, now);
+    await this.#d.blocklist.revoke(live.map((t) => ({ ...t, clientId: token.family.clientId })), now);
+    await this.#audit(reason === "reuse" ? "refresh_token.reuse" : "refresh_family.revoke", token, { reason, accessTokensRevoked: live.length });
+    return true;
   }
 
   async #find(presented: string): Promise<RefreshTokenRecord> {
-    const token = REFRESH_TOKEN_FORMAT.test(presented)
-      ? await this.#d.repo.findByDigest(keyedDigest(this.#d.digestKey, presented))
-      : null;
+    const token = await this.find(presented);
     if (!token) throw new InvalidGrant("refresh token is invalid");
     return token;
   }
 
   async #reuseDetected(token: RefreshTokenRecord, why: string): Promise<void> {
-    const revoked = await this.#d.repo.revokeFamily(token.familyId, "reuse", new Date(this.#d.clock.now()));
-    if (!revoked) return; // already revoked: reported when it happened
-    this.#d.log.warn({ familyId: token.familyId, clientId: token.family.clientId, userId: token.family.userId }, `refresh token reuse: ${why}; family revoked`);
-    await this.#audit("refresh_token.reuse", token, { why });
+    // false: already revoked, and reported when it happened
+    if (await this.revokeFamily(token, "reuse")) {
+      this.#d.log.warn({ familyId: token.familyId, clientId: token.family.clientId, userId: token.family.userId }, `refresh token reuse: ${why}; family revoked`);
+    }
   }
 
   #audit(action: string, token: RefreshTokenRecord, details: Record<string, unknown>): Promise<void> {

@@ -61,7 +61,7 @@ export class UserService {
    */
   async authenticate(username: string, password: string): Promise<UserView> {
     const user = username.length <= 128 ? await this.#repo.findByUsername(username) : null;
-    const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password.slice(0, MAX_PASSWORD + 1));
+    const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
     if (!user || !ok || !user.enabled) throw new InvalidGrant("invalid username or password");
     return viewOf(user);
   }

@@ -2,14 +2,20 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { GRANT_TYPES } from "../../domain/grants/index.js";
 
+const AUTH_METHODS = ["client_secret_basic", "client_secret_post"];
+
 const metadata: FastifyPluginAsyncTypebox = async (app) => {
   const { issuer } = app.services.config;
   const body = JSON.stringify({
     issuer,
     token_endpoint: `${issuer}/token`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
+    revocation_endpoint: `${issuer}/revoke`,
+    introspection_endpoint: `${issuer}/introspect`,
     grant_types_supported: GRANT_TYPES,
-    token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+    token_endpoint_auth_methods_supported: AUTH_METHODS,
+    revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+    introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     response_types_supported: [], // no authorization endpoint: nothing is issued from the front channel
   });
   app.get("/.well-known/oauth-authorization-server", (_request, reply) =>

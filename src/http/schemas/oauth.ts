@@ -55,3 +55,30 @@ export const LoginRequest = Type.Object(
 export const RefreshBody = Type.Object({ refresh_token: Type.Optional(param) }, { additionalProperties: false });
 
 export const LogoutResponse = Type.Object({}, { additionalProperties: false });
+
+/** /revoke (RFC 7009 §2.1) and /introspect (RFC 7662 §2.1). */
+export const TokenStateRequest = Type.Object(
+  {
+    token: Type.String({ maxLength: 16384 }),
+    token_type_hint: Type.Optional(param),
+    client_id: Type.Optional(param),
+    client_secret: Type.Optional(param),
+  },
+  { additionalProperties: false },
+);
+
+export const IntrospectionResponse = Type.Object(
+  {
+    active: Type.Boolean(),
+    scope: Type.Optional(Type.String()),
+    client_id: Type.Optional(Type.String()),
+    sub: Type.Optional(Type.String()),
+    aud: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+    iss: Type.Optional(Type.String()),
+    exp: Type.Optional(Type.Integer()),
+    iat: Type.Optional(Type.Integer()),
+    jti: Type.Optional(Type.String()),
+    token_type: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);

@@ -1,0 +1,53 @@
+// POST /introspect (RFC 7662). Anything not active, or not the requester's to see, is exactly
+// {"active": false}: the answer never tells why.
+import { authenticateClient, type ClientCredentials } from "../clients/authenticate.js";
+import type { ClientRegistry } from "../clients/client-registry.js";
+import { findToken, mayIntrospect, type TokenStateDeps } from "./token-state.js";
+
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true;
+      scope?: string;
+      client_id: string;
+      sub: string;
+      aud: string | string[];
+      iss: string;
+      exp: number;
+      iat: number;
+      jti?: string;
+      token_type: string;
+    };
+
+export type IntrospectionDeps = TokenStateDeps & { clients: ClientRegistry };
+
+const INACTIVE = { active: false } as const;
+const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
+
+export async function introspect(
+  deps: IntrospectionDeps,
+  credentials: ClientCredentials,
+  token: string,
+  hint?: string,
+): Promise<IntrospectionResponse> {
+  const requester = authenticateClient(deps.clients, credentials, deps.clock.now());
+  const found = await findToken(deps, token, hint);
+  if (!found?.active || !mayIntrospect(requester, found)) return INACTIVE;
+  if (found.type === "access_token") {
+    const { iss, sub, aud, client_id, scope, iat, exp, jti } = found.claims;
+    return { active: true, ...(scope && { scope }), client_id, sub, aud, iss, exp, iat, jti, token_type: "Bearer" };
+  }
+  const { record } = found;
+  const scope = record.scope.join(" ");
+  return {
+    active: true,
+    ...(scope && { scope }),
+    client_id: record.family.clientId,
+    sub: record.family.userId,
+    aud: record.audience.length === 1 ? record.audience[0]! : record.audience,
+    iss: deps.config.issuer,
+    exp: seconds(record.expiresAt),
+    iat: seconds(record.issuedAt),
+    token_type: "refresh_token",
+  };
+}
