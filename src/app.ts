@@ -9,7 +9,7 @@ import { systemClock, type Clock } from "./domain/clock.js";
 import { createServices } from "./domain/services.js";
 import { parseForm } from "./http/form.js";
 import { loggerOptions } from "./http/logger.js";
-import errorHandler from "./http/plugins/error-handler.js";
+import errorHandler, { clientErrorHandler } from "./http/plugins/error-handler.js";
 import servicesPlugin from "./http/plugins/services.js";
 import firstParty from "./http/routes/first-party.js";
 import health from "./http/routes/health.js";
@@ -31,6 +31,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // Fastify logs two lines per request at info; only wanted when asked for with debug.
     logController: new LogController({ disableRequestLogging: config.logLevel !== "debug" && config.logLevel !== "trace" }),
     bodyLimit: config.bodyLimitBytes,
+    clientErrorHandler,
     // Form fields and JSON arrive as given: a repeated parameter must fail, not be coerced.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();

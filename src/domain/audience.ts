@@ -20,7 +20,7 @@ export function selectAudience(
     return fallback;
   }
   for (const value of asked) {
-    if (resource !== undefined && value.includes("#")) throw new InvalidTarget("resource must not contain a fragment (RFC 8707 §2)");
+    if (resource !== undefined && value.includes("#")) throw new InvalidTarget("resource must not contain a fragment (RFC 8707 section 2)");
     if (!registered.includes(value)) throw new InvalidTarget("requested audience is not registered for this client");
   }
   const distinct = [...new Set(asked)];

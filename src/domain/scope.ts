@@ -9,7 +9,7 @@ export const isScopeToken = (value: string): boolean => SCOPE_TOKEN.test(value);
 /** Space-delimited scope string → distinct tokens, in order. An empty string requests nothing. */
 export function parseScope(raw: string): string[] {
   const tokens = raw.split(" ").filter((t) => t !== "");
-  if (!tokens.every(isScopeToken)) throw new InvalidScope("scope contains characters outside RFC 6749 §3.3");
+  if (!tokens.every(isScopeToken)) throw new InvalidScope("scope contains characters outside RFC 6749 section 3.3");
   return [...new Set(tokens)];
 }
 

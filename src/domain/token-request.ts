@@ -9,7 +9,7 @@ export type TokenRequestDeps = GrantDeps & { clients: ClientRegistry };
 
 export function handleTokenRequest(deps: TokenRequestDeps, credentials: ClientCredentials, params: TokenParams): Promise<TokenResponse> {
   const grant = GRANTS.get(params.grant_type);
-  if (!grant) throw new UnsupportedGrantType(`grant_type ${JSON.stringify(params.grant_type)} is not supported`);
+  if (!grant) throw new UnsupportedGrantType("grant_type is not supported");
   const client = authenticateClient(deps.clients, credentials, deps.clock.now());
   if (!client.grantTypes.includes(grant.grantType)) {
     throw new UnauthorizedClient(`this client may not use grant_type ${grant.grantType}`);

@@ -1,4 +1,5 @@
 // The one place that writes error bodies: RFC 6749 §5.2 JSON for every failure, never Fastify's shape.
+import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyReply } from "fastify";
 import fp from "fastify-plugin";
 import { OAuthError, type OAuthErrorCode } from "../../errors/oauth.js";
@@ -25,6 +26,10 @@ function describeValidation(error: FastifyError): string {
   return `parameter ${field} ${first?.message ?? "is invalid"}`;
 }
 
+// RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E (no quote, no
+// backslash, ASCII only). Descriptions are written to fit; this catches what quotes the client.
+const NOT_IN_DESCRIPTION = /[^\x20\x21\x23-\x5B\x5D-\x7E]/g;
+
 function send(reply: FastifyReply, status: number, code: OAuthErrorCode, description?: string) {
   if (code === "invalid_client") reply.header("www-authenticate", 'Basic realm="tessera", charset="UTF-8"');
   return reply
@@ -32,7 +37,24 @@ function send(reply: FastifyReply, status: number, code: OAuthErrorCode, descrip
     .header("cache-control", "no-store")
     .header("pragma", "no-cache")
     .type("application/json; charset=utf-8")
-    .send(description === undefined ? { error: code } : { error: code, error_description: description });
+    .send(description === undefined ? { error: code } : { error: code, error_description: description.replace(NOT_IN_DESCRIPTION, "?") });
+}
+
+/**
+ * Requests Node's HTTP parser refuses (bad Content-Length, oversized headers, garbage) never reach
+ * Fastify's handlers; this answers them on the raw socket, in the same OAuth shape.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === "ECONNRESET" || !socket.writable) return;
+  const [status, reason] =
+    error.code === "HPE_HEADER_OVERFLOW" ? [431, "Request Header Fields Too Large"]
+    : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "Request Timeout"]
+    : [400, "Bad Request"];
+  const body = JSON.stringify({ error: "invalid_request", error_description: "malformed HTTP request" });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export default fp(
@@ -49,7 +71,7 @@ export default fp(
       return send(reply, 500, "server_error", SERVER_ERROR);
     });
 
-    app.setNotFoundHandler((request, reply) => send(reply, 404, "invalid_request", `no route ${request.method} ${request.url.split("?")[0]}`));
+    app.setNotFoundHandler((_request, reply) => send(reply, 404, "invalid_request", "no such endpoint"));
   },
   { name: "error-handler" },
 );
