@@ -11,6 +11,7 @@ import { parseForm } from "./http/form.js";
 import { loggerOptions } from "./http/logger.js";
 import errorHandler, { clientErrorHandler } from "./http/plugins/error-handler.js";
 import servicesPlugin from "./http/plugins/services.js";
+import admin from "./http/routes/admin/index.js";
 import firstParty from "./http/routes/first-party.js";
 import health from "./http/routes/health.js";
 import introspection from "./http/routes/introspection.js";
@@ -45,6 +46,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(revocation);
   await app.register(introspection);
   await app.register(firstParty);
+  await app.register(admin);
   await app.register(jwks);
   await app.register(metadata);
   await app.register(health);

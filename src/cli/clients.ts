@@ -4,9 +4,12 @@ import type { Config } from "../config/schema.js";
 import { ClientService, type ClientUpdate } from "../domain/clients/client-service.js";
 import { systemClock } from "../domain/clock.js";
 import { ValidationError } from "../errors/internal.js";
+import { AuditRepository } from "../storage/audit.js";
 import { ClientRepository } from "../storage/clients.js";
 import { withDb } from "./db.js";
 import { printer } from "./output.js";
+
+const ACTOR = "cli";
 
 const OPTIONS = {
   json: { type: "boolean" },
@@ -73,7 +76,7 @@ export async function clientsCommand(config: Config, args: string[]): Promise<vo
   const [action, id] = positionals;
   const print = printer(values.json ?? false);
   await withDb(config, async (db) => {
-    const clients = new ClientService(new ClientRepository(db), systemClock);
+    const clients = new ClientService({ repo: new ClientRepository(db), audit: new AuditRepository(db), clock: systemClock });
     switch (action) {
       case "create": {
         const changes = changesFrom(values);
@@ -86,7 +89,7 @@ export async function clientsCommand(config: Config, args: string[]): Promise<vo
           tokenTtlSeconds: changes.tokenTtlSeconds ?? null,
           firstParty: changes.firstParty ?? false,
           canIntrospect: changes.canIntrospect ?? false,
-        });
+        }, ACTOR);
         return print({ client_id: client.id, client_secret: clientSecret, ...client });
       }
       case "list":
@@ -94,15 +97,15 @@ export async function clientsCommand(config: Config, args: string[]): Promise<vo
       case "show":
         return print(await clients.show(requireId(id)));
       case "update":
-        return print(await clients.update(requireId(id), changesFrom(values)));
+        return print(await clients.update(requireId(id), changesFrom(values), ACTOR));
       case "rotate-secret": {
-        const { client, clientSecret } = await clients.rotateSecret(requireId(id), seconds("grace", values.grace) ?? 0);
+        const { client, clientSecret } = await clients.rotateSecret(requireId(id), seconds("grace", values.grace) ?? 0, ACTOR);
         return print({ client_id: client.id, client_secret: clientSecret, previousSecretExpiresAt: client.previousSecretExpiresAt });
       }
       case "disable":
-        return print(await clients.disable(requireId(id)));
+        return print(await clients.disable(requireId(id), ACTOR));
       case "delete":
-        await clients.delete(requireId(id));
+        await clients.delete(requireId(id), ACTOR);
         return print({ deleted: requireId(id) });
       default:
         throw new ValidationError(`unknown clients command ${JSON.stringify(action ?? "")}\n${CLIENTS_USAGE}`);

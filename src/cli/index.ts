@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// tessera <command>: serve, migrate, clients …, keys …, users …
+// tessera <command>: serve, migrate, clients …, keys …, users …, prune, audit
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.js";
 import { exitOnStartFailure, serve } from "../server.js";
 import { applyMigrations } from "../storage/migrate.js";
+import { AUDIT_USAGE, auditCommand } from "./audit.js";
 import { CLIENTS_USAGE, clientsCommand } from "./clients.js";
 import { KEYS_USAGE, keysCommand } from "./keys.js";
 import { printer } from "./output.js";
@@ -17,6 +18,7 @@ ${CLIENTS_USAGE}
 ${KEYS_USAGE}
 ${USERS_USAGE}
 ${PRUNE_USAGE}
+${AUDIT_USAGE}
 Every command takes --json. Settings come from the environment (see README).`;
 
 async function migrate(args: string[]): Promise<void> {
@@ -42,6 +44,8 @@ async function main(argv: string[]): Promise<void> {
       return usersCommand(loadConfig(), rest);
     case "prune":
       return pruneCommand(loadConfig(), rest);
+    case "audit":
+      return auditCommand(loadConfig(), rest);
     case "help":
     case "--help":
     case undefined:

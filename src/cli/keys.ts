@@ -1,20 +1,60 @@
-// tessera keys list
+// tessera keys list|rotate [--now]|retire KID|prune
 import { parseArgs } from "node:util";
 import type { Config } from "../config/schema.js";
+import { loadKek } from "../crypto/kek.js";
+import { systemClock } from "../domain/clock.js";
+import { KeyManager } from "../domain/keys/key-manager.js";
 import { ValidationError } from "../errors/internal.js";
+import { AuditRepository } from "../storage/audit.js";
+import { ClientRepository } from "../storage/clients.js";
 import { SigningKeyRepository } from "../storage/signing-keys.js";
 import { withDb } from "./db.js";
 import { printer } from "./output.js";
 
-export const KEYS_USAGE = "tessera keys list";
+export const KEYS_USAGE = `tessera keys list
+tessera keys rotate [--now]
+tessera keys retire KID
+tessera keys prune`;
+
+const ACTOR = "cli";
 
 export async function keysCommand(config: Config, args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, options: { json: { type: "boolean" } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { json: { type: "boolean" }, now: { type: "boolean" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [action, kid] = positionals;
   const print = printer(values.json ?? false);
-  if (positionals[0] !== "list") throw new ValidationError(`unknown keys command ${JSON.stringify(positionals[0] ?? "")}\n${KEYS_USAGE}`);
   await withDb(config, async (db) => {
-    const keys = await new SigningKeyRepository(db).listAll();
-    // Public facts only: the sealed private key never leaves the database through the CLI.
-    print(keys.map(({ kid, alg, state, generation, createdAt, activatesAt, retiredAt }) => ({ kid, alg, state, generation, createdAt, activatesAt, retiredAt })));
+    const clients = new ClientRepository(db);
+    const keys = new KeyManager({
+      repo: new SigningKeyRepository(db),
+      audit: new AuditRepository(db),
+      // Only rotate seals a new key; the others must not create keys/kek as a side effect.
+      get kek() {
+        return loadKek(config.kek, config.kekFile);
+      },
+      clock: systemClock,
+      alg: config.signingAlg,
+      activationDelaySeconds: config.keyActivationDelaySeconds,
+      rotationIntervalSeconds: config.keyRotationIntervalSeconds,
+      lingerSeconds: async () => Math.max(config.accessTokenTtlSeconds, await clients.maxTokenTtlSeconds()) + config.clockSkewSeconds,
+    });
+    switch (action) {
+      case "list":
+        // Public facts only: the sealed private key never leaves the database through the CLI.
+        return print(await keys.summaries());
+      case "rotate":
+        return print(await keys.rotate(ACTOR, values.now ?? false));
+      case "retire":
+        if (!kid) throw new ValidationError("missing KID");
+        return print(await keys.retire(kid, ACTOR));
+      case "prune":
+        return print({ removed: await keys.prune(ACTOR) });
+      default:
+        throw new ValidationError(`unknown keys command ${JSON.stringify(action ?? "")}\n${KEYS_USAGE}`);
+    }
   });
 }

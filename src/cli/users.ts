@@ -1,8 +1,10 @@
 // tessera users create|set-password|disable|enable|list
 import { parseArgs } from "node:util";
 import type { Config } from "../config/schema.js";
+import { systemClock } from "../domain/clock.js";
 import { UserService } from "../domain/users/user-service.js";
 import { ValidationError } from "../errors/internal.js";
+import { AuditRepository } from "../storage/audit.js";
 import { UserRepository } from "../storage/users.js";
 import { withDb } from "./db.js";
 import { printer } from "./output.js";
@@ -13,6 +15,8 @@ tessera users set-password --username NAME [--password-stdin]
 tessera users disable --username NAME
 tessera users enable --username NAME
 tessera users list`;
+
+const ACTOR = "cli";
 
 const OPTIONS = {
   json: { type: "boolean" },
@@ -32,16 +36,16 @@ export async function usersCommand(config: Config, args: string[]): Promise<void
   // Read the password before opening the database, so a prompt does not hold a connection.
   const password = action === "create" || action === "set-password" ? await readPassword(values["password-stdin"] ?? false) : "";
   await withDb(config, async (db) => {
-    const users = new UserService(new UserRepository(db));
+    const users = new UserService({ repo: new UserRepository(db), audit: new AuditRepository(db), clock: systemClock });
     switch (action) {
       case "create":
-        return print(view(await users.create(username(), password)));
+        return print(view(await users.create(username(), password, ACTOR)));
       case "set-password":
-        return print(view(await users.setPassword(username(), password)));
+        return print(view(await users.setPassword(username(), password, ACTOR)));
       case "disable":
-        return print(view(await users.setEnabled(username(), false)));
+        return print(view(await users.setEnabled(username(), false, ACTOR)));
       case "enable":
-        return print(view(await users.setEnabled(username(), true)));
+        return print(view(await users.setEnabled(username(), true, ACTOR)));
       case "list":
         return print((await users.list()).map(view));
       default:

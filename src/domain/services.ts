@@ -13,6 +13,7 @@ import { UserRepository } from "../storage/users.js";
 import { ClientRegistry } from "./clients/client-registry.js";
 import { ClientService } from "./clients/client-service.js";
 import type { Clock } from "./clock.js";
+import { KeyManager } from "./keys/key-manager.js";
 import { KeyRing } from "./keys/key-ring.js";
 import type { Logger } from "./logger.js";
 import { pruneExpired } from "./maintenance.js";
@@ -27,6 +28,7 @@ export type Services = {
   clients: ClientRegistry;
   clientAdmin: ClientService;
   keys: KeyRing;
+  keyAdmin: KeyManager;
   users: UserService;
   refreshTokens: RefreshTokenService;
   audit: AuditRepository;
@@ -42,17 +44,35 @@ export async function createServices(config: Config, clock: Clock, log: Logger):
   const db = await openDb(config.databaseUrl);
   try {
     const clients = new ClientRegistry(new ClientRepository(db));
-    const keys = new KeyRing({ repo: new SigningKeyRepository(db), kek, alg: config.signingAlg, clock, log });
     await clients.refresh();
-    await keys.start();
+    const audit = new AuditRepository(db);
+    const keyRepo = new SigningKeyRepository(db);
+    // Retired keys stay published while a token they signed may still be alive, plus clock skew.
+    const lingerSeconds = () => Math.max(config.accessTokenTtlSeconds, clients.maxTokenTtlSeconds()) + config.clockSkewSeconds;
+    const keys = new KeyRing({ repo: keyRepo, kek, alg: config.signingAlg, clock, lingerSeconds });
+    const keyAdmin = new KeyManager({
+      repo: keyRepo,
+      audit,
+      kek,
+      clock,
+      alg: config.signingAlg,
+      activationDelaySeconds: config.keyActivationDelaySeconds,
+      rotationIntervalSeconds: config.keyRotationIntervalSeconds,
+      lingerSeconds,
+    });
+    await keys.refresh(true); // first: a wrong KEK stops here, before any key is written
+    await keyAdmin.ensureActiveKey("tessera");
+    await keys.refresh(true);
     const intervalMs = config.cacheRefreshSeconds * 1000;
     const pollers = [
       poll(intervalMs, () => clients.refresh(), log, "client reload"),
-      poll(intervalMs, () => keys.refresh(), log, "signing key reload"),
+      poll(intervalMs, async () => {
+        if (await keyAdmin.rotateIfDue("tessera")) log.info({}, "rotated the signing key (KEY_ROTATION_INTERVAL)");
+        await keys.refresh();
+      }, log, "signing key reload"),
       poll(config.pruneIntervalSeconds * 1000, () => pruneExpired(db, clock), log, "pruning expired tokens"),
     ];
-    const users = new UserService(new UserRepository(db));
-    const audit = new AuditRepository(db);
+    const users = new UserService({ repo: new UserRepository(db), audit, clock });
     const blocklist = new RevokedAccessTokenRepository(db);
     const refreshTokens = new RefreshTokenService({
       config,
@@ -70,8 +90,9 @@ export async function createServices(config: Config, clock: Clock, log: Logger):
       clock,
       db,
       clients,
-      clientAdmin: new ClientService(new ClientRepository(db), clock, () => clients.refresh()),
+      clientAdmin: new ClientService({ repo: new ClientRepository(db), audit, clock, changed: () => clients.refresh() }),
       keys,
+      keyAdmin,
       users,
       refreshTokens,
       audit,

@@ -84,6 +84,12 @@ export class ClientRepository {
     return result.count === 1;
   }
 
+  /** The longest per-client access-token lifetime (0 when no client overrides the default). */
+  async maxTokenTtlSeconds(): Promise<number> {
+    const { _max } = await this.#db.client.aggregate({ _max: { tokenTtlSeconds: true } });
+    return _max.tokenTtlSeconds ?? 0;
+  }
+
   version(): Promise<number> {
     return readVersion(this.#db, "clients");
   }

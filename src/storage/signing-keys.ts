@@ -1,14 +1,12 @@
-// Signing keys and their states. Private keys arrive and leave sealed; this layer never sees them in clear.
+// Signing keys. Private keys arrive and leave sealed; this layer never sees them in clear.
+// Every write bumps the "signing_keys" version so that all instances reload within a poll.
 import { bumpVersion, readVersion } from "./cache-versions.js";
 import type { Db } from "./prisma.js";
-
-export type KeyState = "pending" | "active" | "retired";
 
 export type SigningKeyRecord = {
   kid: string;
   generation: number;
   alg: string;
-  state: KeyState;
   publicJwk: string;
   privateKey: string;
   createdAt: Date;
@@ -25,22 +23,21 @@ export class SigningKeyRepository {
     this.#db = db;
   }
 
-  /** Every key still in JWKS (pending, active, retired), oldest first. */
-  async listAll(): Promise<SigningKeyRecord[]> {
-    const rows = await this.#db.signingKey.findMany({ orderBy: { generation: "asc" } });
-    return rows as SigningKeyRecord[];
+  /** Every stored key, oldest first. */
+  listAll(): Promise<SigningKeyRecord[]> {
+    return this.#db.signingKey.findMany({ orderBy: { generation: "asc" } });
   }
 
-  async latestGeneration(): Promise<number> {
-    const { _max } = await this.#db.signingKey.aggregate({ _max: { generation: true } });
-    return _max.generation ?? 0;
+  /** The key with the highest generation, if any. */
+  latest(): Promise<SigningKeyRecord | null> {
+    return this.#db.signingKey.findFirst({ orderBy: { generation: "desc" } });
   }
 
   /**
    * Inserts the key of `key.generation`. false when that generation already exists: another instance
-   * made the next key first, and the caller should load that one instead of adding a second.
+   * made the next key first, and the caller should use that one instead of adding a second.
    */
-  async insertIfGenerationFree(key: Omit<SigningKeyRecord, "createdAt">): Promise<boolean> {
+  async insertIfGenerationFree(key: SigningKeyRecord): Promise<boolean> {
     try {
       await this.#db.$transaction([this.#db.signingKey.create({ data: key }), bumpVersion(this.#db, "signing_keys")]);
       return true;
@@ -48,6 +45,33 @@ export class SigningKeyRepository {
       if (isUniqueViolation(e)) return false;
       throw e;
     }
+  }
+
+  /** Moves a key's activation (to now, for an early start). false when there is no such key. */
+  async setActivatesAt(kid: string, at: Date): Promise<boolean> {
+    const [{ count }] = await this.#db.$transaction([
+      this.#db.signingKey.updateMany({ where: { kid, retiredAt: null }, data: { activatesAt: at } }),
+      bumpVersion(this.#db, "signing_keys"),
+    ]);
+    return count === 1;
+  }
+
+  /** false when the key does not exist or was retired already. */
+  async retire(kid: string, at: Date): Promise<boolean> {
+    const [{ count }] = await this.#db.$transaction([
+      this.#db.signingKey.updateMany({ where: { kid, retiredAt: null }, data: { retiredAt: at } }),
+      bumpVersion(this.#db, "signing_keys"),
+    ]);
+    return count === 1;
+  }
+
+  async delete(kids: string[]): Promise<number> {
+    if (kids.length === 0) return 0;
+    const [{ count }] = await this.#db.$transaction([
+      this.#db.signingKey.deleteMany({ where: { kid: { in: kids } } }),
+      bumpVersion(this.#db, "signing_keys"),
+    ]);
+    return count;
   }
 
   version(): Promise<number> {

@@ -16,6 +16,13 @@ export class ClientRegistry {
     return this.#clients.get(clientId);
   }
 
+  /** The longest per-client access-token lifetime (0 when no client overrides the default). */
+  maxTokenTtlSeconds(): number {
+    let max = 0;
+    for (const c of this.#clients.values()) max = Math.max(max, c.tokenTtlSeconds ?? 0);
+    return max;
+  }
+
   /** Reloads every client when the stored version differs from the one in memory. */
   async refresh(): Promise<void> {
     // Version first: a change landing between the two reads makes the next refresh reload again.

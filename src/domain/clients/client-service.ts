@@ -2,6 +2,7 @@
 // tessera generates every client_id and secret; a secret is shown once and only its digest is kept.
 import { randomToken, sha256 } from "../../crypto/secrets.js";
 import { NotFoundError, ValidationError } from "../../errors/internal.js";
+import type { AuditRepository } from "../../storage/audit.js";
 import type { ClientChanges, ClientRecord, ClientRepository } from "../../storage/clients.js";
 import type { Clock } from "../clock.js";
 import { GRANT_TYPES } from "../grants/index.js";
@@ -61,19 +62,29 @@ function validate(input: ClientUpdate, merged: { grantTypes: string[]; firstPart
 
 const distinct = (list: string[]) => [...new Set(list)];
 
+export type ClientServiceOptions = {
+  repo: ClientRepository;
+  audit: AuditRepository;
+  clock: Clock;
+  /** runs after every write, so this process sees its own changes at once */
+  changed?: () => Promise<void>;
+};
+
+/** Every change is audited under `actor`: "cli", "admin:<client_id>", … */
 export class ClientService {
   readonly #repo: ClientRepository;
+  readonly #audit: AuditRepository;
   readonly #clock: Clock;
   readonly #changed: () => Promise<void>;
 
-  /** `changed` runs after every write, so this process sees its own changes at once. */
-  constructor(repo: ClientRepository, clock: Clock, changed: () => Promise<void> = async () => {}) {
-    this.#repo = repo;
-    this.#clock = clock;
-    this.#changed = changed;
+  constructor(options: ClientServiceOptions) {
+    this.#repo = options.repo;
+    this.#audit = options.audit;
+    this.#clock = options.clock;
+    this.#changed = options.changed ?? (async () => {});
   }
 
-  async create(input: ClientInput): Promise<{ client: ClientView; clientSecret: string }> {
+  async create(input: ClientInput, actor = "system"): Promise<{ client: ClientView; clientSecret: string }> {
     validate(input, { grantTypes: input.grantTypes, firstParty: input.firstParty ?? false });
     const clientSecret = randomToken(32);
     const client = await this.#repo.create({
@@ -90,7 +101,7 @@ export class ClientService {
       previousSecretDigest: null,
       previousSecretExpiresAt: null,
     });
-    await this.#changed();
+    await this.#written(actor, "client.create", client.id, { name: client.name });
     return { client: viewOf(client), clientSecret };
   }
 
@@ -102,7 +113,7 @@ export class ClientService {
     return viewOf(await this.#existing(id));
   }
 
-  async update(id: string, changes: ClientUpdate): Promise<ClientView> {
+  async update(id: string, changes: ClientUpdate, actor = "system"): Promise<ClientView> {
     const current = await this.#existing(id);
     validate(changes, {
       grantTypes: changes.grantTypes ?? current.grantTypes,
@@ -115,11 +126,11 @@ export class ClientService {
       ...(changes.scopes && { scopes: distinct(changes.scopes) }),
       ...(changes.audiences && { audiences: distinct(changes.audiences) }),
     };
-    return this.#saved(id, await this.#repo.update(id, patch));
+    return this.#saved(id, await this.#repo.update(id, patch), actor, "client.update", { fields: Object.keys(changes) });
   }
 
   /** A new secret; with graceSeconds > 0 the current one stays valid that long for a roll-over. */
-  async rotateSecret(id: string, graceSeconds = 0): Promise<{ client: ClientView; clientSecret: string }> {
+  async rotateSecret(id: string, graceSeconds = 0, actor = "system"): Promise<{ client: ClientView; clientSecret: string }> {
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0) throw new ValidationError("grace: must be a whole number of seconds");
     const current = await this.#existing(id);
     const clientSecret = randomToken(32);
@@ -128,17 +139,17 @@ export class ClientService {
       secretDigest: sha256(clientSecret),
       previousSecretDigest: keepPrevious ? current.secretDigest : null,
       previousSecretExpiresAt: keepPrevious ? new Date(this.#clock.now() + graceSeconds * 1000) : null,
-    }));
+    }), actor, "client.rotate_secret", { graceSeconds });
     return { client, clientSecret };
   }
 
-  disable(id: string): Promise<ClientView> {
-    return this.update(id, { enabled: false });
+  disable(id: string, actor = "system"): Promise<ClientView> {
+    return this.update(id, { enabled: false }, actor);
   }
 
-  async delete(id: string): Promise<void> {
+  async delete(id: string, actor = "system"): Promise<void> {
     if (!(await this.#repo.delete(id))) throw new NotFoundError(`client ${id} not found`);
-    await this.#changed();
+    await this.#written(actor, "client.delete", id, {});
   }
 
   async #existing(id: string): Promise<ClientRecord> {
@@ -147,9 +158,14 @@ export class ClientService {
     return client;
   }
 
-  async #saved(id: string, client: ClientRecord | null): Promise<ClientView> {
+  async #saved(id: string, client: ClientRecord | null, actor: string, action: string, details: Record<string, unknown>): Promise<ClientView> {
     if (!client) throw new NotFoundError(`client ${id} not found`);
-    await this.#changed();
+    await this.#written(actor, action, id, details);
     return viewOf(client);
+  }
+
+  async #written(actor: string, action: string, id: string, details: Record<string, unknown>): Promise<void> {
+    await this.#audit.record({ at: new Date(this.#clock.now()), actor, action, target: `client:${id}`, details });
+    await this.#changed();
   }
 }

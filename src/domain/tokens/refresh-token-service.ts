@@ -66,6 +66,8 @@ export class RefreshTokenService {
     if (token.family.revokedAt || token.expiresAt <= now || token.family.expiresAt <= now) {
       throw new InvalidGrant("refresh token expired or revoked");
     }
+    // Before the token is consumed: a refused scope must leave it usable for a corrected retry.
+    const scope = narrowScope ? narrowScope(token.scope) : token.scope;
     const user = await this.#d.users.findActive(token.family.userId);
     if (!user) throw new InvalidGrant("the user of this refresh token is disabled or gone");
     if (!(await this.#d.repo.consumeIfActive(token.digest, now))) {
@@ -74,7 +76,7 @@ export class RefreshTokenService {
       throw new InvalidGrant("refresh token is invalid");
     }
     const session = { client, user, scope: token.scope, audience: token.audience.length === 1 ? token.audience[0]! : token.audience };
-    const access = await signAccessToken(this.#d, { subject: user.id, ...session, scope: narrowScope ? narrowScope(token.scope) : token.scope });
+    const access = await signAccessToken(this.#d, { subject: user.id, ...session, scope });
     const refreshToken = randomToken(32);
     await this.#d.repo.insert(this.#record(refreshToken, token.familyId, token.family.expiresAt, session, access));
     return { ...access.response, refresh_token: refreshToken };

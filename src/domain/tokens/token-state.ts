@@ -43,7 +43,7 @@ function isAccessTokenClaims(payload: Record<string, unknown>): payload is Acces
 }
 
 /** One of ours, signed by a published key, right typ and issuer, not expired; else null. */
-async function findAccessToken(deps: TokenStateDeps, token: string): Promise<FoundToken | null> {
+export async function findAccessToken(deps: TokenStateDeps, token: string): Promise<FoundToken | null> {
   if (token.length > MAX_TOKEN_LENGTH || !JWS_COMPACT.test(token)) return null;
   let payload: Record<string, unknown>;
   try {

@@ -3,7 +3,9 @@ import { randomUUID } from "node:crypto";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../../crypto/passwords.js";
 import { NotFoundError, ValidationError } from "../../errors/internal.js";
 import { InvalidGrant } from "../../errors/oauth.js";
+import type { AuditRepository } from "../../storage/audit.js";
 import type { UserRecord, UserRepository } from "../../storage/users.js";
+import type { Clock } from "../clock.js";
 
 export type UserView = Omit<UserRecord, "passwordHash">;
 
@@ -19,30 +21,37 @@ function checkPassword(password: string): void {
   }
 }
 
+export type UserServiceOptions = { repo: UserRepository; audit: AuditRepository; clock: Clock };
+
+/** Changes are audited under `actor` ("cli", "admin:<client_id>", …); sign-ins are not. */
 export class UserService {
   readonly #repo: UserRepository;
+  readonly #audit: AuditRepository;
+  readonly #clock: Clock;
 
-  constructor(repo: UserRepository) {
-    this.#repo = repo;
+  constructor(options: UserServiceOptions) {
+    this.#repo = options.repo;
+    this.#audit = options.audit;
+    this.#clock = options.clock;
   }
 
-  async create(username: string, password: string): Promise<UserView> {
+  async create(username: string, password: string, actor = "system"): Promise<UserView> {
     if (!USERNAME.test(username)) throw new ValidationError("username: 1 to 128 letters, digits or . _ @ + -");
     checkPassword(password);
     const user = await this.#repo.createIfUsernameFree({ id: randomUUID(), username, passwordHash: await hashPassword(password) });
     if (!user) throw new ValidationError(`username: ${username} is taken`);
-    return viewOf(user);
+    return this.#written(actor, "user.create", user);
   }
 
-  async setPassword(username: string, password: string): Promise<UserView> {
+  async setPassword(username: string, password: string, actor = "system"): Promise<UserView> {
     checkPassword(password);
     const user = await this.#byUsername(username);
-    return viewOf((await this.#repo.update(user.id, { passwordHash: await hashPassword(password) })) ?? user);
+    return this.#written(actor, "user.set_password", (await this.#repo.update(user.id, { passwordHash: await hashPassword(password) })) ?? user);
   }
 
-  async setEnabled(username: string, enabled: boolean): Promise<UserView> {
+  async setEnabled(username: string, enabled: boolean, actor = "system"): Promise<UserView> {
     const user = await this.#byUsername(username);
-    return viewOf((await this.#repo.update(user.id, { enabled })) ?? user);
+    return this.#written(actor, enabled ? "user.enable" : "user.disable", (await this.#repo.update(user.id, { enabled })) ?? user);
   }
 
   async list(): Promise<UserView[]> {
@@ -63,6 +72,11 @@ export class UserService {
     const user = username.length <= 128 ? await this.#repo.findByUsername(username) : null;
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
     if (!user || !ok || !user.enabled) throw new InvalidGrant("invalid username or password");
+    return viewOf(user);
+  }
+
+  async #written(actor: string, action: string, user: UserRecord): Promise<UserView> {
+    await this.#audit.record({ at: new Date(this.#clock.now()), actor, action, target: `user:${user.id}`, details: { username: user.username } });
     return viewOf(user);
   }
 

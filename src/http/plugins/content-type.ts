@@ -13,6 +13,16 @@ export const requireJson: preValidationHookHandler = (request, _reply, done) => 
   done();
 };
 
+/** Admin API: a body, when there is one, is JSON; no body reads as an empty object. */
+export const optionalJson: preValidationHookHandler = (request, _reply, done) => {
+  if (request.body === undefined || request.body === null) {
+    if (request.method === "POST") request.body = {};
+    return done();
+  }
+  if (mediaType(request.headers["content-type"]) !== JSON_TYPE) return done(new InvalidRequest("content type must be application/json"));
+  done();
+};
+
 /** For bodies that are optional: no body reads as no parameters; a body must be JSON or a form. */
 export const optionalJsonOrForm: preValidationHookHandler = (request, _reply, done) => {
   if (request.body === undefined || request.body === null) {

@@ -2,6 +2,7 @@
 import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyReply } from "fastify";
 import fp from "fastify-plugin";
+import { NotFoundError, ValidationError } from "../../errors/internal.js";
 import { OAuthError, type OAuthErrorCode } from "../../errors/oauth.js";
 
 const SERVER_ERROR = "the server could not complete the request";
@@ -32,6 +33,9 @@ const NOT_IN_DESCRIPTION = /[^\x20\x21\x23-\x5B\x5D-\x7E]/g;
 
 function send(reply: FastifyReply, status: number, code: OAuthErrorCode, description?: string) {
   if (code === "invalid_client") reply.header("www-authenticate", 'Basic realm="tessera", charset="UTF-8"');
+  // RFC 6750 §3: the resource-server errors of /admin carry a Bearer challenge.
+  if (code === "invalid_token") reply.header("www-authenticate", 'Bearer realm="tessera", error="invalid_token"');
+  if (code === "insufficient_scope") reply.header("www-authenticate", 'Bearer realm="tessera", error="insufficient_scope", scope="admin"');
   return reply
     .code(status)
     .header("cache-control", "no-store")
@@ -61,6 +65,9 @@ export default fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof OAuthError) return send(reply, error.status, error.code, error.description);
+      // Management errors (admin API): the caller's input is wrong, or the thing is not there.
+      if (error instanceof ValidationError) return send(reply, 400, "invalid_request", error.message);
+      if (error instanceof NotFoundError) return send(reply, 404, "invalid_request", error.message);
       if (error.validation) return send(reply, 400, "invalid_request", describeValidation(error));
       const known = FASTIFY_ERRORS[error.code];
       if (known) return send(reply, known.status, "invalid_request", known.description);

@@ -1,0 +1,22 @@
+// /admin/*: every route here needs an admin access token (plugins/admin-auth.ts), in its own context
+// so the hooks touch nothing else. Answers are never cached.
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { adminAuth } from "../../plugins/admin-auth.js";
+import { optionalJson } from "../../plugins/content-type.js";
+import { noStore } from "../../plugins/no-store.js";
+import audit from "./audit.js";
+import clients from "./clients.js";
+import keys from "./keys.js";
+import users from "./users.js";
+
+const admin: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook("onRequest", noStore);
+  app.addHook("preValidation", optionalJson);
+  app.addHook("preHandler", adminAuth(app));
+  await app.register(clients);
+  await app.register(keys);
+  await app.register(users);
+  await app.register(audit);
+};
+
+export default admin;

@@ -1,0 +1,127 @@
+// Admin API bodies: snake_case, as OAuth names things (RFC 7591 style). Dates are ISO 8601 strings.
+import { Type } from "typebox";
+
+const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+const uri = Type.String({ minLength: 1, maxLength: 2048 });
+
+export const ClientBody = Type.Object(
+  {
+    client_id: Type.String(),
+    name: Type.String(),
+    grant_types: Type.Array(Type.String()),
+    scope: Type.String(),
+    audiences: Type.Array(Type.String()),
+    token_ttl: nullable(Type.Integer()),
+    first_party: Type.Boolean(),
+    introspect: Type.Boolean(),
+    enabled: Type.Boolean(),
+    previous_secret_expires_at: nullable(Type.String()),
+    created_at: Type.String(),
+    updated_at: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+export const ClientWithSecret = Type.Object(
+  { ...ClientBody.properties, client_secret: Type.String() },
+  { additionalProperties: false },
+);
+
+const clientFields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  grant_types: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 8 }),
+  scope: Type.String({ maxLength: 4096 }),
+  audiences: Type.Array(uri, { minItems: 1, maxItems: 32 }),
+  token_ttl: nullable(Type.Integer()),
+  first_party: Type.Boolean(),
+  introspect: Type.Boolean(),
+};
+
+export const ClientCreate = Type.Object(
+  {
+    name: clientFields.name,
+    grant_types: clientFields.grant_types,
+    audiences: clientFields.audiences,
+    scope: Type.Optional(clientFields.scope),
+    token_ttl: Type.Optional(clientFields.token_ttl),
+    first_party: Type.Optional(clientFields.first_party),
+    introspect: Type.Optional(clientFields.introspect),
+  },
+  { additionalProperties: false },
+);
+
+export const ClientPatch = Type.Object(
+  {
+    name: Type.Optional(clientFields.name),
+    grant_types: Type.Optional(clientFields.grant_types),
+    audiences: Type.Optional(clientFields.audiences),
+    scope: Type.Optional(clientFields.scope),
+    token_ttl: Type.Optional(clientFields.token_ttl),
+    first_party: Type.Optional(clientFields.first_party),
+    introspect: Type.Optional(clientFields.introspect),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const SecretRotation = Type.Object(
+  { grace_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) },
+  { additionalProperties: false },
+);
+
+export const SecretBody = Type.Object(
+  { client_id: Type.String(), client_secret: Type.String(), previous_secret_expires_at: nullable(Type.String()) },
+  { additionalProperties: false },
+);
+
+export const KeyBody = Type.Object(
+  {
+    kid: Type.String(),
+    alg: Type.String(),
+    state: Type.String(),
+    generation: Type.Integer(),
+    created_at: Type.String(),
+    activates_at: Type.String(),
+    retired_since: nullable(Type.String()),
+    published: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+
+export const KeyRotation = Type.Object({ now: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+
+export const UserCreate = Type.Object(
+  { username: Type.String({ minLength: 1, maxLength: 128 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+  { additionalProperties: false },
+);
+
+export const UserBody = Type.Object(
+  { id: Type.String(), username: Type.String(), enabled: Type.Boolean(), created_at: Type.String() },
+  { additionalProperties: false },
+);
+
+export const AuditQuery = Type.Object(
+  { limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,3}$" })), before: Type.Optional(Type.String({ pattern: "^[0-9]{1,15}$" })) },
+  { additionalProperties: false },
+);
+
+export const AuditPage = Type.Object(
+  {
+    events: Type.Array(
+      Type.Object(
+        {
+          id: Type.Integer(),
+          at: Type.String(),
+          actor: Type.String(),
+          action: Type.String(),
+          target: Type.String(),
+          details: Type.Record(Type.String(), Type.Unknown()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** pass as `before` for the next (older) page; null on the last page */
+    next_before: nullable(Type.Integer()),
+  },
+  { additionalProperties: false },
+);
