@@ -78,9 +78,11 @@ export class RefreshTokenRepository {
    * before `revokedBefore` (their tokens go with them). Returns how many rows went.
    */
   async pruneDead(now: Date, revokedBefore: Date): Promise<number> {
+    const deadFamily = { OR: [{ expiresAt: { lte: now } }, { revokedAt: { lte: revokedBefore } }] };
+    // The dead families' tokens are deleted here rather than by the cascade, so that they are counted.
     const [tokens, families] = await this.#db.$transaction([
-      this.#db.refreshToken.deleteMany({ where: { expiresAt: { lte: now } } }),
-      this.#db.refreshFamily.deleteMany({ where: { OR: [{ expiresAt: { lte: now } }, { revokedAt: { lte: revokedBefore } }] } }),
+      this.#db.refreshToken.deleteMany({ where: { OR: [{ expiresAt: { lte: now } }, { family: { is: deadFamily } }] } }),
+      this.#db.refreshFamily.deleteMany({ where: deadFamily }),
     ]);
     return tokens.count + families.count;
   }

@@ -94,10 +94,11 @@ export class RefreshTokenService {
     return this.#d.repo.findByDigest(keyedDigest(this.#d.digestKey, presented));
   }
 
-  /** Usable right now: never rotated, family alive, not expired. */
-  isActive(token: RefreshTokenRecord): boolean {
+  /** Usable right now: never rotated, family alive, not expired, and its user still enabled. */
+  async isActive(token: RefreshTokenRecord): Promise<boolean> {
     const now = this.#d.clock.now();
-    return !token.usedAt && !token.family.revokedAt && token.expiresAt.getTime() > now && token.family.expiresAt.getTime() > now;
+    const alive = !token.usedAt && !token.family.revokedAt && token.expiresAt.getTime() > now && token.family.expiresAt.getTime() > now;
+    return alive && (await this.#d.users.findActive(token.family.userId)) !== null;
   }
 
   /**
