@@ -6,10 +6,13 @@ import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
 import type { Config } from "./config/schema.js";
 import { systemClock, type Clock } from "./domain/clock.js";
+import { NO_METRICS } from "./domain/metrics.js";
 import { createServices } from "./domain/services.js";
+import { prometheusMetrics } from "./http/metrics.js";
 import { parseForm } from "./http/form.js";
 import { loggerOptions } from "./http/logger.js";
 import errorHandler, { clientErrorHandler } from "./http/plugins/error-handler.js";
+import metricsPlugin from "./http/plugins/metrics.js";
 import servicesPlugin from "./http/plugins/services.js";
 import admin from "./http/routes/admin/index.js";
 import firstParty from "./http/routes/first-party.js";
@@ -37,8 +40,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const services = await createServices(config, options.clock ?? systemClock, app.log);
+  const metrics = config.metrics ? prometheusMetrics() : null;
+  app.decorate("metrics", metrics);
+  const services = await createServices(config, options.clock ?? systemClock, app.log, metrics ?? NO_METRICS);
   await app.register(servicesPlugin, { services });
+  if (metrics) await app.register(metricsPlugin, { metrics });
   await app.register(errorHandler);
   await app.register(formbody, { parser: parseForm });
 

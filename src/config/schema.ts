@@ -43,6 +43,8 @@ export type Config = Readonly<{
   pruneIntervalSeconds: number;
   /** BODY_LIMIT: largest request body in bytes; OAuth requests are small (64 KiB). */
   bodyLimitBytes: number;
+  /** METRICS: serve GET /metrics and time every request ("on"), or not ("off"). */
+  metrics: boolean;
   /** LOG_LEVEL: pino level; `debug` adds one line per request. */
   logLevel: LogLevel;
 }>;
@@ -79,6 +81,13 @@ const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw) => {
   const found = values.find((v) => v === raw.trim());
   if (!found) throw new Error(`must be one of ${values.join(", ")}`);
   return found;
+};
+
+const onOff: Parser<boolean> = (raw) => {
+  const value = raw.trim().toLowerCase();
+  if (value === "on" || value === "true" || value === "1") return true;
+  if (value === "off" || value === "false" || value === "0") return false;
+  throw new Error("must be on or off");
 };
 
 const text: Parser<string> = (raw) => {
@@ -128,5 +137,6 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   cacheRefreshSeconds: { env: "CACHE_REFRESH", default: "2", parse: seconds(1) },
   pruneIntervalSeconds: { env: "PRUNE_INTERVAL", default: "1h", parse: seconds(1) },
   bodyLimitBytes: { env: "BODY_LIMIT", default: "65536", parse: integer(1024, 10 * 1024 * 1024) },
+  metrics: { env: "METRICS", default: "on", parse: onOff },
   logLevel: { env: "LOG_LEVEL", default: "info", parse: oneOf(LOG_LEVELS) },
 };

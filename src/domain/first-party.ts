@@ -20,7 +20,7 @@ export async function login(deps: FirstPartyDeps, request: LoginRequest): Promis
   }
   const audience = selectAudience(undefined, undefined, client.audiences);
   const user = await deps.users.authenticate(request.username, request.password);
-  return deps.refreshTokens.startSession({ client, user, scope: client.scopes, audience });
+  return deps.refreshTokens.startSession({ grantType: "login", client, user, scope: client.scopes, audience });
 }
 
 export function refresh(deps: FirstPartyDeps, presented: string): Promise<TokenResponse> {

@@ -16,6 +16,7 @@ import type { Clock } from "./clock.js";
 import { KeyManager } from "./keys/key-manager.js";
 import { KeyRing } from "./keys/key-ring.js";
 import type { Logger } from "./logger.js";
+import { NO_METRICS, type Metrics } from "./metrics.js";
 import { pruneExpired } from "./maintenance.js";
 import { poll } from "./poller.js";
 import { RefreshTokenService } from "./tokens/refresh-token-service.js";
@@ -24,6 +25,7 @@ import { UserService } from "./users/user-service.js";
 export type Services = {
   config: Config;
   clock: Clock;
+  metrics: Metrics;
   db: Db;
   clients: ClientRegistry;
   clientAdmin: ClientService;
@@ -38,7 +40,7 @@ export type Services = {
   close(): Promise<void>;
 };
 
-export async function createServices(config: Config, clock: Clock, log: Logger): Promise<Services> {
+export async function createServices(config: Config, clock: Clock, log: Logger, metrics: Metrics = NO_METRICS): Promise<Services> {
   const kek = loadKek(config.kek, config.kekFile); // first: a bad KEK file stops us before any write
   await applyMigrations(config.databaseUrl);
   const db = await openDb(config.databaseUrl);
@@ -59,6 +61,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger):
       activationDelaySeconds: config.keyActivationDelaySeconds,
       rotationIntervalSeconds: config.keyRotationIntervalSeconds,
       lingerSeconds,
+      metrics,
     });
     await keys.refresh(true); // first: a wrong KEK stops here, before any key is written
     await keyAdmin.ensureActiveKey("tessera");
@@ -78,6 +81,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger):
       config,
       clock,
       keys,
+      metrics,
       users,
       audit,
       blocklist,
@@ -88,6 +92,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger):
     return {
       config,
       clock,
+      metrics,
       db,
       clients,
       clientAdmin: new ClientService({ repo: new ClientRepository(db), audit, clock, changed: () => clients.refresh() }),

@@ -9,5 +9,5 @@ export const grantType = "client_credentials";
 export function handle({ client, params, deps }: GrantContext): Promise<TokenResponse> {
   const scope = grantScope(params.scope, client.scopes);
   const audience = selectAudience(params.resource, params.audience, client.audiences);
-  return issueAccessToken(deps, { subject: client.id, client, scope, audience });
+  return issueAccessToken(deps, { grantType, subject: client.id, client, scope, audience });
 }

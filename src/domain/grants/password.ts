@@ -15,5 +15,5 @@ export async function handle({ client, params, deps }: GrantContext): Promise<To
   const scope = grantScope(params.scope, client.scopes);
   const audience = selectAudience(params.resource, params.audience, client.audiences);
   const user = await deps.users.authenticate(params.username, params.password);
-  return deps.refreshTokens.startSession({ client, user, scope, audience });
+  return deps.refreshTokens.startSession({ grantType, client, user, scope, audience });
 }

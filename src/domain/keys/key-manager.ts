@@ -8,6 +8,7 @@ import { NotFoundError, ValidationError } from "../../errors/internal.js";
 import type { AuditRepository } from "../../storage/audit.js";
 import type { SigningKeyRecord, SigningKeyRepository } from "../../storage/signing-keys.js";
 import type { Clock } from "../clock.js";
+import type { Metrics } from "../metrics.js";
 import { keyStatuses, type KeyStatus } from "./key-states.js";
 
 export type KeyManagerOptions = {
@@ -20,6 +21,7 @@ export type KeyManagerOptions = {
   rotationIntervalSeconds: number;
   /** how long a retired key stays published: the longest access-token lifetime plus clock skew */
   lingerSeconds: () => Promise<number> | number;
+  metrics?: Metrics;
 };
 
 export type KeySummary = { kid: string; alg: string; state: string; generation: number; createdAt: Date; activatesAt: Date; retiredSince: Date | null; published: boolean };
@@ -56,7 +58,7 @@ export class KeyManager {
   async ensureActiveKey(actor: string): Promise<void> {
     const statuses = await this.statuses();
     if (statuses.some((s) => s.state === "active" && s.key.alg === this.#o.alg)) return;
-    await this.#create(actor, true, 1);
+    await this.#create(actor, true, 1, statuses.at(-1)?.key.generation ?? 0);
   }
 
   /** A new key: published now, signing after the activation delay, or at once with `now`. */
@@ -70,7 +72,7 @@ export class KeyManager {
   async rotateIfDue(actor: string): Promise<boolean> {
     const latest = await this.#o.repo.latest();
     if (latest && latest.createdAt.getTime() + this.#o.rotationIntervalSeconds * 1000 > this.#o.clock.now()) return false;
-    return (await this.#create(actor, false, 1)) !== null;
+    return (await this.#create(actor, false, 1, latest?.generation ?? 0)) !== null;
   }
 
   /**
@@ -101,14 +103,18 @@ export class KeyManager {
     return gone;
   }
 
-  /** null when every attempt found its generation taken by another instance. */
-  async #create(actor: string, activateNow: boolean, attempts: number): Promise<SigningKeyRecord | null> {
+  /**
+   * null when every attempt found its generation taken by another instance. `seenGeneration` is the
+   * latest generation the caller's decision was based on: claiming seen + 1 makes the database refuse
+   * us when another instance acted on the same view first. Later attempts (manual rotation) re-read.
+   */
+  async #create(actor: string, activateNow: boolean, attempts: number, seenGeneration?: number): Promise<SigningKeyRecord | null> {
     const generated = await generateSigningKey(this.#o.alg);
     const nowMs = this.#o.clock.now();
     for (let attempt = 0; attempt < attempts; attempt++) {
       const record: SigningKeyRecord = {
         kid: generated.kid,
-        generation: ((await this.#o.repo.latest())?.generation ?? 0) + 1,
+        generation: (attempt === 0 && seenGeneration !== undefined ? seenGeneration : ((await this.#o.repo.latest())?.generation ?? 0)) + 1,
         alg: generated.alg,
         publicJwk: JSON.stringify(generated.publicJwk),
         privateKey: seal(this.#o.kek, generated.privatePkcs8, generated.kid),
@@ -117,6 +123,7 @@ export class KeyManager {
         retiredAt: null,
       };
       if (await this.#o.repo.insertIfGenerationFree(record)) {
+        this.#o.metrics?.keyCreated();
         await this.#audit(actor, "key.create", record.kid, { alg: record.alg, generation: record.generation, activatesAt: record.activatesAt.toISOString() });
         return record;
       }

@@ -6,6 +6,7 @@ import { TemporarilyUnavailable } from "../../errors/oauth.js";
 import type { ClientRecord } from "../../storage/clients.js";
 import { epochSeconds, type Clock } from "../clock.js";
 import type { KeyRing } from "../keys/key-ring.js";
+import type { Metrics } from "../metrics.js";
 
 export const ACCESS_TOKEN_TYP = "at+jwt";
 
@@ -17,9 +18,11 @@ export type TokenResponse = {
   refresh_token?: string;
 };
 
-export type AccessTokenDeps = { config: Config; clock: Clock; keys: KeyRing };
+export type AccessTokenDeps = { config: Config; clock: Clock; keys: KeyRing; metrics: Metrics };
 
 export type AccessTokenGrant = {
+  /** how the token was obtained, for metrics: a grant_type, or "login" */
+  grantType: string;
   /** client_id for client credentials, the user id for user tokens */
   subject: string;
   client: ClientRecord;
@@ -51,6 +54,7 @@ export async function signAccessToken(deps: AccessTokenDeps, grant: AccessTokenG
     exp: iat + ttl,
     jti,
   });
+  deps.metrics.tokenIssued(grant.grantType, grant.client.id);
   return {
     response: { access_token: accessToken, token_type: "Bearer", expires_in: ttl, ...(scope && { scope }) },
     jti,

@@ -24,7 +24,7 @@ export type RefreshTokenDeps = AccessTokenDeps & {
   log: Logger;
 };
 
-export type Session = { client: ClientRecord; user: UserView; scope: string[]; audience: string | string[] };
+export type Session = { grantType: string; client: ClientRecord; user: UserView; scope: string[]; audience: string | string[] };
 
 /** Who may rotate a family's token: returns the client, or throws when the caller is not entitled. */
 export type ClientCheck = (clientId: string) => ClientRecord;
@@ -75,7 +75,8 @@ export class RefreshTokenService {
       await this.#reuseDetected(token, "refresh token used by concurrent requests");
       throw new InvalidGrant("refresh token is invalid");
     }
-    const session = { client, user, scope: token.scope, audience: token.audience.length === 1 ? token.audience[0]! : token.audience };
+    const audience = token.audience.length === 1 ? token.audience[0]! : token.audience;
+    const session = { grantType: "refresh_token", client, user, scope: token.scope, audience };
     const access = await signAccessToken(this.#d, { subject: user.id, ...session, scope });
     const refreshToken = randomToken(32);
     await this.#d.repo.insert(this.#record(refreshToken, token.familyId, token.family.expiresAt, session, access));
@@ -123,6 +124,7 @@ export class RefreshTokenService {
   async #reuseDetected(token: RefreshTokenRecord, why: string): Promise<void> {
     // false: already revoked, and reported when it happened
     if (await this.revokeFamily(token, "reuse")) {
+      this.#d.metrics.refreshReuseDetected();
       this.#d.log.warn({ familyId: token.familyId, clientId: token.family.clientId, userId: token.family.userId }, `refresh token reuse: ${why}; family revoked`);
     }
   }

@@ -32,6 +32,7 @@ function describeValidation(error: FastifyError): string {
 const NOT_IN_DESCRIPTION = /[^\x20\x21\x23-\x5B\x5D-\x7E]/g;
 
 function send(reply: FastifyReply, status: number, code: OAuthErrorCode, description?: string) {
+  reply.server.metrics?.oauthError(code);
   if (code === "invalid_client") reply.header("www-authenticate", 'Basic realm="tessera", charset="UTF-8"');
   // RFC 6750 §3: the resource-server errors of /admin carry a Bearer challenge.
   if (code === "invalid_token") reply.header("www-authenticate", 'Bearer realm="tessera", error="invalid_token"');
