@@ -13,6 +13,8 @@ import { parseForm } from "./http/form.js";
 import { loggerOptions } from "./http/logger.js";
 import errorHandler, { clientErrorHandler } from "./http/plugins/error-handler.js";
 import metricsPlugin from "./http/plugins/metrics.js";
+import rateLimits from "./http/plugins/rate-limits.js";
+import securityHeaders from "./http/plugins/security-headers.js";
 import servicesPlugin from "./http/plugins/services.js";
 import admin from "./http/routes/admin/index.js";
 import firstParty from "./http/routes/first-party.js";
@@ -46,7 +48,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(servicesPlugin, { services });
   if (metrics) await app.register(metricsPlugin, { metrics });
   await app.register(errorHandler);
+  await app.register(securityHeaders, { https: config.issuer.startsWith("https:") });
   await app.register(formbody, { parser: parseForm });
+  await app.register(rateLimits, { config });
 
   await app.register(token);
   await app.register(revocation);

@@ -41,6 +41,19 @@ export type Config = Readonly<{
   cacheRefreshSeconds: number;
   /** PRUNE_INTERVAL: seconds between deletions of expired blocklist entries and dead refresh tokens. */
   pruneIntervalSeconds: number;
+  /** RATE_LIMIT_TOKEN: /token requests per minute per client (per IP where none is named); 0 = off.
+   *  A client-credentials client caches its token for its lifetime, so 10/s is generous. */
+  rateLimitToken: number;
+  /** RATE_LIMIT_LOGIN: /login requests per minute per IP; 0 = off. */
+  rateLimitLogin: number;
+  /** RATE_LIMIT_REFRESH: /refresh and /logout requests per minute per IP; 0 = off. */
+  rateLimitRefresh: number;
+  /** RATE_LIMIT_REVOKE: /revoke requests per minute per client; 0 = off. */
+  rateLimitRevoke: number;
+  /** RATE_LIMIT_INTROSPECT: /introspect requests per minute per client; resource servers ask often. */
+  rateLimitIntrospect: number;
+  /** REDIS_URL: shared rate-limit counters for several instances; unset keeps them in memory. */
+  redisUrl: string | undefined;
   /** BODY_LIMIT: largest request body in bytes; OAuth requests are small (64 KiB). */
   bodyLimitBytes: number;
   /** METRICS: serve GET /metrics and time every request ("on"), or not ("off"). */
@@ -113,6 +126,13 @@ const databaseUrl: Parser<string> = (raw) => {
   throw new Error("must be file:<path> for SQLite or postgresql://… for PostgreSQL");
 };
 
+const redisUrl: Parser<string | undefined> = (raw) => {
+  const value = raw.trim();
+  if (value === "") return undefined;
+  if (!/^rediss?:\/\/.+/.test(value)) throw new Error("must be redis://host:port or rediss://…");
+  return value;
+};
+
 const kek: Parser<string | undefined> = (raw) => {
   if (raw.trim() === "") return undefined;
   if (Buffer.from(raw.trim(), "base64").length !== 32) throw new Error("must be base64 of exactly 32 bytes");
@@ -136,6 +156,12 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   clockSkewSeconds: { env: "CLOCK_SKEW", default: "60", parse: seconds(0) },
   cacheRefreshSeconds: { env: "CACHE_REFRESH", default: "2", parse: seconds(1) },
   pruneIntervalSeconds: { env: "PRUNE_INTERVAL", default: "1h", parse: seconds(1) },
+  rateLimitToken: { env: "RATE_LIMIT_TOKEN", default: "600", parse: integer(0, 10_000_000) },
+  rateLimitLogin: { env: "RATE_LIMIT_LOGIN", default: "60", parse: integer(0, 10_000_000) },
+  rateLimitRefresh: { env: "RATE_LIMIT_REFRESH", default: "120", parse: integer(0, 10_000_000) },
+  rateLimitRevoke: { env: "RATE_LIMIT_REVOKE", default: "600", parse: integer(0, 10_000_000) },
+  rateLimitIntrospect: { env: "RATE_LIMIT_INTROSPECT", default: "12000", parse: integer(0, 10_000_000) },
+  redisUrl: { env: "REDIS_URL", default: undefined, parse: redisUrl },
   bodyLimitBytes: { env: "BODY_LIMIT", default: "65536", parse: integer(1024, 10 * 1024 * 1024) },
   metrics: { env: "METRICS", default: "on", parse: onOff },
   logLevel: { env: "LOG_LEVEL", default: "info", parse: oneOf(LOG_LEVELS) },

@@ -19,3 +19,24 @@ export class ValidationError extends Error {
 export class NotFoundError extends Error {
   override readonly name = "NotFoundError";
 }
+
+// Prisma's codes for "the database cannot be reached right now" (connection refused, closed, timed
+// out, pool exhausted) and the driver adapters' matching kinds. Shape-based, so that only storage
+// imports Prisma.
+const UNAVAILABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
+const UNAVAILABLE_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
+
+// What pg itself throws, unwrapped, when a pooled connection dies or cannot be made; and the
+// socket codes and SQLSTATEs (class 08 connection exception, 57P01-3 shutting down) beneath them.
+const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error)/;
+const UNAVAILABLE_SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH"]);
+
+/** True for failures that say nothing about the request: the database is away, retry later. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } } | null;
+  const code = typeof e?.code === "string" ? e.code : "";
+  if (UNAVAILABLE_CODES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code) || code.startsWith("08") || /^57P0[123]$/.test(code)) return true;
+  if (typeof e?.message === "string" && UNAVAILABLE_MESSAGES.test(e.message)) return true;
+  const kind = e?.meta?.driverAdapterError?.cause?.kind;
+  return typeof kind === "string" && UNAVAILABLE_KINDS.has(kind);
+}

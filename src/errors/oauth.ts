@@ -13,6 +13,7 @@ export type OAuthErrorCode =
   | "invalid_token"
   | "insufficient_scope"
   | "temporarily_unavailable"
+  | "slow_down"
   | "server_error";
 
 export abstract class OAuthError extends Error {
@@ -84,4 +85,17 @@ export class InsufficientScope extends OAuthError {
 export class TemporarilyUnavailable extends OAuthError {
   readonly code = "temporarily_unavailable";
   readonly status = 503;
+}
+
+/** 429 for rate limits and sign-in back-off. slow_down is the registered OAuth code for "too often"
+ *  (RFC 8628 §3.5); Retry-After says when to come back. */
+export class SlowDown extends OAuthError {
+  readonly code = "slow_down";
+  readonly status = 429;
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number, description = "too many requests") {
+    super(description);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
 }

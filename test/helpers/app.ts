@@ -26,6 +26,12 @@ export type TestApp = {
 export async function testConfig(t: Test, env: Record<string, string> = {}): Promise<Config> {
   return loadConfig({
     TESSERA_ISSUER: "https://tessera.test",
+    // Rate limits off unless a test turns one on: most tests send many requests from one "IP".
+    RATE_LIMIT_TOKEN: "0",
+    RATE_LIMIT_LOGIN: "0",
+    RATE_LIMIT_REFRESH: "0",
+    RATE_LIMIT_REVOKE: "0",
+    RATE_LIMIT_INTROSPECT: "0",
     LOG_LEVEL: "info",
     TESSERA_KEK_FILE: path.join(os.tmpdir(), "tessera-unused-kek"),
     ...env,

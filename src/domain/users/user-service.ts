@@ -6,6 +6,7 @@ import { InvalidGrant } from "../../errors/oauth.js";
 import type { AuditRepository } from "../../storage/audit.js";
 import type { UserRecord, UserRepository } from "../../storage/users.js";
 import type { Clock } from "../clock.js";
+import { SignInThrottle } from "./sign-in-throttle.js";
 
 export type UserView = Omit<UserRecord, "passwordHash">;
 
@@ -28,11 +29,13 @@ export class UserService {
   readonly #repo: UserRepository;
   readonly #audit: AuditRepository;
   readonly #clock: Clock;
+  readonly #throttle: SignInThrottle;
 
   constructor(options: UserServiceOptions) {
     this.#repo = options.repo;
     this.#audit = options.audit;
     this.#clock = options.clock;
+    this.#throttle = new SignInThrottle(options.clock);
   }
 
   async create(username: string, password: string, actor = "system"): Promise<UserView> {
@@ -67,11 +70,17 @@ export class UserService {
   /**
    * The user, if the password is right and the account enabled. Every failure is the same
    * invalid_grant, and an unknown username is checked against a dummy hash so it takes as long.
+   * Repeated failures for one username back off (SignInThrottle), known user or not.
    */
   async authenticate(username: string, password: string): Promise<UserView> {
+    this.#throttle.check(username);
     const user = username.length <= 128 ? await this.#repo.findByUsername(username) : null;
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
-    if (!user || !ok || !user.enabled) throw new InvalidGrant("invalid username or password");
+    if (!user || !ok || !user.enabled) {
+      this.#throttle.failed(username);
+      throw new InvalidGrant("invalid username or password");
+    }
+    this.#throttle.succeeded(username);
     return viewOf(user);
   }
 

@@ -2,8 +2,8 @@
 import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyReply } from "fastify";
 import fp from "fastify-plugin";
-import { NotFoundError, ValidationError } from "../../errors/internal.js";
-import { OAuthError, type OAuthErrorCode } from "../../errors/oauth.js";
+import { isDatabaseUnavailable, NotFoundError, ValidationError } from "../../errors/internal.js";
+import { OAuthError, SlowDown, type OAuthErrorCode } from "../../errors/oauth.js";
 
 const SERVER_ERROR = "the server could not complete the request";
 
@@ -65,6 +65,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
 export default fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error instanceof SlowDown) reply.header("retry-after", String(error.retryAfterSeconds));
       if (error instanceof OAuthError) return send(reply, error.status, error.code, error.description);
       // Management errors (admin API): the caller's input is wrong, or the thing is not there.
       if (error instanceof ValidationError) return send(reply, 400, "invalid_request", error.message);
@@ -74,6 +75,11 @@ export default fp(
       if (known) return send(reply, known.status, "invalid_request", known.description);
       if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
         return send(reply, error.statusCode, "invalid_request", "malformed request");
+      }
+      if (isDatabaseUnavailable(error)) {
+        request.log.warn({ err: error }, "database unavailable");
+        reply.header("retry-after", "2");
+        return send(reply, 503, "temporarily_unavailable", "the database is unavailable; retry shortly");
       }
       request.log.error({ err: error }, "unhandled error");
       return send(reply, 500, "server_error", SERVER_ERROR);

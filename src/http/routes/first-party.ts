@@ -6,6 +6,7 @@ import { login, logout, refresh } from "../../domain/first-party.js";
 import { InvalidRequest } from "../../errors/oauth.js";
 import { optionalJsonOrForm, requireJson } from "../plugins/content-type.js";
 import { noStore } from "../plugins/no-store.js";
+import { limitPerMinute } from "../plugins/rate-limits.js";
 import { clearRefreshCookie, presentedRefreshToken, setRefreshCookie } from "../plugins/refresh-cookie.js";
 import { ERROR_RESPONSES, LoginRequest, LogoutResponse, RefreshBody, TokenResponse } from "../schemas/oauth.js";
 
@@ -15,13 +16,13 @@ const firstParty: FastifyPluginAsyncTypebox = async (app) => {
   const cookieSettings = { secure: config.issuer.startsWith("https:"), maxAgeSeconds: config.refreshTokenTtlSeconds };
   const tokenSchema = { response: { 200: TokenResponse, ...ERROR_RESPONSES } };
 
-  app.post("/login", { onRequest: noStore, preValidation: requireJson, schema: { body: LoginRequest, ...tokenSchema } }, async (request, reply) => {
+  app.post("/login", { config: { ...limitPerMinute(config.rateLimitLogin, "ip") }, onRequest: noStore, preValidation: requireJson, schema: { body: LoginRequest, ...tokenSchema } }, async (request, reply) => {
     const tokens = await login(app.services, request.body);
     if (tokens.refresh_token) setRefreshCookie(reply, tokens.refresh_token, cookieSettings);
     return tokens;
   });
 
-  app.post("/refresh", { onRequest: noStore, preValidation: optionalJsonOrForm, schema: { body: RefreshBody, ...tokenSchema } }, async (request, reply) => {
+  app.post("/refresh", { config: { ...limitPerMinute(config.rateLimitRefresh, "ip") }, onRequest: noStore, preValidation: optionalJsonOrForm, schema: { body: RefreshBody, ...tokenSchema } }, async (request, reply) => {
     const presented = presentedRefreshToken(request);
     if (presented === undefined) throw new InvalidRequest("no refresh token in the cookie or the body");
     const tokens = await refresh(app.services, presented);
@@ -29,7 +30,7 @@ const firstParty: FastifyPluginAsyncTypebox = async (app) => {
     return tokens;
   });
 
-  app.post("/logout", { onRequest: noStore, preValidation: optionalJsonOrForm, schema: { body: RefreshBody, response: { 200: LogoutResponse, ...ERROR_RESPONSES } } }, async (request, reply) => {
+  app.post("/logout", { config: { ...limitPerMinute(config.rateLimitRefresh, "ip") }, onRequest: noStore, preValidation: optionalJsonOrForm, schema: { body: RefreshBody, response: { 200: LogoutResponse, ...ERROR_RESPONSES } } }, async (request, reply) => {
     await logout(app.services, presentedRefreshToken(request));
     clearRefreshCookie(reply, cookieSettings);
     return {};

@@ -4,12 +4,13 @@ import { introspect } from "../../domain/tokens/introspection.js";
 import { clientCredentials } from "../plugins/client-auth.js";
 import { requireForm } from "../plugins/content-type.js";
 import { noStore } from "../plugins/no-store.js";
+import { limitPerMinute } from "../plugins/rate-limits.js";
 import { ERROR_RESPONSES, IntrospectionResponse, TokenStateRequest } from "../schemas/oauth.js";
 
 const introspection: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     "/introspect",
-    { onRequest: noStore, preValidation: requireForm, schema: { body: TokenStateRequest, response: { 200: IntrospectionResponse, ...ERROR_RESPONSES } } },
+    { config: { ...limitPerMinute(app.services.config.rateLimitIntrospect, "client") }, onRequest: noStore, preValidation: requireForm, schema: { body: TokenStateRequest, response: { 200: IntrospectionResponse, ...ERROR_RESPONSES } } },
     (request) => introspect(app.services, clientCredentials(request), request.body.token, request.body.token_type_hint),
   );
 };

@@ -5,12 +5,13 @@ import { revoke } from "../../domain/tokens/revocation.js";
 import { clientCredentials } from "../plugins/client-auth.js";
 import { requireForm } from "../plugins/content-type.js";
 import { noStore } from "../plugins/no-store.js";
+import { limitPerMinute } from "../plugins/rate-limits.js";
 import { ERROR_RESPONSES, TokenStateRequest } from "../schemas/oauth.js";
 
 const revocation: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     "/revoke",
-    { onRequest: noStore, preValidation: requireForm, schema: { body: TokenStateRequest, response: { 200: Type.String({ maxLength: 0 }), ...ERROR_RESPONSES } } },
+    { config: { ...limitPerMinute(app.services.config.rateLimitRevoke, "client") }, onRequest: noStore, preValidation: requireForm, schema: { body: TokenStateRequest, response: { 200: Type.String({ maxLength: 0 }), ...ERROR_RESPONSES } } },
     async (request, reply) => {
       await revoke(app.services, clientCredentials(request), request.body.token, request.body.token_type_hint);
       return reply.code(200).type("text/plain; charset=utf-8").send("");

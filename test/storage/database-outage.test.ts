@@ -1,0 +1,56 @@
+// The database going away while requests flow (PostgreSQL, through a TCP proxy that cuts the link):
+// requests that need it answer 503 temporarily_unavailable within bounded time, the ones served from
+// memory keep working, the server recovers by itself, and nothing committed is lost.
+import t from "tap";
+import { basic, buildTestApp, form } from "../helpers/app.js";
+import { freshDatabaseUrl, TEST_PROVIDER } from "../helpers/database.js";
+import { FORM } from "../helpers/oauth.js";
+import { startTcpProxy } from "../helpers/tcp-proxy.js";
+
+if (TEST_PROVIDER !== "postgresql") {
+  t.comment("a network database only: this file runs in the PostgreSQL pass of the suite (DATABASE_URL=postgresql://…)");
+  t.pass("SQLite is a local file: there is no link to cut");
+} else {
+  const direct = new URL(await freshDatabaseUrl(t));
+  const proxy = await startTcpProxy(direct.hostname, Number(direct.port || 5432));
+  t.teardown(() => proxy.close());
+  const viaProxy = new URL(direct);
+  viaProxy.port = String(proxy.port);
+
+  const { app, createClient } = await buildTestApp(t, { DATABASE_URL: viaProxy.toString() });
+  const service = await createClient();
+  const web = await createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
+  await app.services.users.create("alice", "alice-password-1");
+
+  const post = (url: string, creds: { clientId: string; clientSecret: string }, params: Record<string, string>) =>
+    app.inject({ method: "POST", url, headers: { ...FORM, authorization: basic(creds.clientId, creds.clientSecret) }, payload: form(params) });
+  const signIn = await post("/token", web, { grant_type: "password", username: "alice", password: "alice-password-1" });
+  const committed = signIn.json() as { refresh_token: string; access_token: string };
+  const revoked = (await post("/token", service, { grant_type: "client_credentials" })).json().access_token as string;
+  t.equal((await post("/revoke", service, { token: revoked })).statusCode, 200, "a revocation committed before the outage");
+
+  t.test("while the link is cut", async (t) => {
+    proxy.cut();
+    const started = Date.now();
+    const refresh = await post("/token", web, { grant_type: "refresh_token", refresh_token: committed.refresh_token });
+    t.equal(refresh.statusCode, 503, "refresh: 503");
+    t.same(refresh.json(), { error: "temporarily_unavailable", error_description: "the database is unavailable; retry shortly" });
+    t.equal(refresh.headers["retry-after"], "2");
+    t.ok(Date.now() - started < 30_000, "answered, not hung");
+    t.equal((await post("/introspect", service, { token: revoked })).statusCode, 503, "introspection needs the blocklist: 503");
+    t.equal((await app.inject({ method: "GET", url: "/readyz" })).statusCode, 503, "/readyz says not ready");
+    t.equal((await app.inject({ method: "GET", url: "/healthz" })).statusCode, 200, "/healthz: the process is alive");
+    const token = await post("/token", service, { grant_type: "client_credentials" });
+    t.equal(token.statusCode, 200, "client credentials are served from memory and keep working");
+  });
+
+  t.test("after the link is restored, without a restart", async (t) => {
+    proxy.restore();
+    let ready = 0;
+    for (let i = 0; i < 50 && ready !== 200; i++) ready = (await app.inject({ method: "GET", url: "/readyz" })).statusCode; // bounded
+    t.equal(ready, 200, "/readyz recovers");
+    const refresh = await post("/token", web, { grant_type: "refresh_token", refresh_token: committed.refresh_token });
+    t.equal(refresh.statusCode, 200, "the refresh token committed before the outage still rotates (the failed attempt consumed nothing)");
+    t.same((await post("/introspect", service, { token: revoked })).json(), { active: false }, "the revocation committed before the outage holds");
+  });
+}
