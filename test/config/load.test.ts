@@ -1,0 +1,110 @@
+import { randomBytes } from "node:crypto";
+import t from "tap";
+import { loadConfig } from "../../src/config/load.js";
+import { ConfigError } from "../../src/errors/internal.js";
+
+t.test("defaults: an empty environment gives a working development setup", async (t) => {
+  const config = loadConfig({});
+  t.equal(config.port, 3000);
+  t.equal(config.host, "127.0.0.1");
+  t.equal(config.issuer, "http://127.0.0.1:3000");
+  t.equal(config.databaseUrl, "file:./data/tessera.db");
+  t.equal(config.kek, undefined);
+  t.equal(config.kekFile, "keys/kek");
+  t.equal(config.accessTokenTtlSeconds, 900);
+  t.equal(config.refreshTokenTtlSeconds, 30 * 86400);
+  t.equal(config.refreshIdleTtlSeconds, 7 * 86400);
+  t.equal(config.keyRotationIntervalSeconds, 30 * 86400);
+  t.equal(config.jwksMaxAgeSeconds, 300);
+  t.equal(config.keyActivationDelaySeconds, 300, "KEY_ACTIVATION_DELAY defaults to JWKS_MAX_AGE");
+  t.equal(config.signingAlg, "RS256");
+  t.equal(config.logLevel, "info");
+});
+
+t.test("derived defaults follow the settings they derive from", async (t) => {
+  const config = loadConfig({ PORT: "8080", HOST: "0.0.0.0", JWKS_MAX_AGE: "10m" });
+  t.equal(config.issuer, "http://0.0.0.0:8080");
+  t.equal(config.jwksMaxAgeSeconds, 600);
+  t.equal(config.keyActivationDelaySeconds, 600);
+  t.equal(loadConfig({ HOST: "::1" }).issuer, "http://[::1]:3000", "an IPv6 host is bracketed");
+  t.equal(loadConfig({ JWKS_MAX_AGE: "600", KEY_ACTIVATION_DELAY: "0" }).keyActivationDelaySeconds, 0, "an explicit 0 is kept");
+});
+
+t.test("durations take s, m, h and d units", async (t) => {
+  const config = loadConfig({ ACCESS_TOKEN_TTL: "15m", REFRESH_TOKEN_TTL: "30d", REFRESH_IDLE_TTL: "12h", JWKS_MAX_AGE: "45s" });
+  t.equal(config.accessTokenTtlSeconds, 900);
+  t.equal(config.refreshTokenTtlSeconds, 2_592_000);
+  t.equal(config.refreshIdleTtlSeconds, 43_200);
+  t.equal(config.jwksMaxAgeSeconds, 45);
+});
+
+t.test("values from the environment are taken as given", async (t) => {
+  const kek = randomBytes(32).toString("base64");
+  const config = loadConfig({
+    TESSERA_ISSUER: "https://auth.example.test/",
+    DATABASE_URL: "postgresql://tessera@db.example.test/tessera",
+    TESSERA_KEK: kek,
+    SIGNING_ALG: "EdDSA",
+    LOG_LEVEL: "debug",
+  });
+  t.equal(config.issuer, "https://auth.example.test", "a trailing slash is dropped");
+  t.equal(config.databaseUrl, "postgresql://tessera@db.example.test/tessera");
+  t.equal(config.kek, kek);
+  t.equal(config.signingAlg, "EdDSA");
+  t.equal(config.logLevel, "debug");
+});
+
+t.test("an empty TESSERA_KEK counts as unset (the KEK file is used)", async (t) => {
+  t.equal(loadConfig({ TESSERA_KEK: "" }).kek, undefined);
+});
+
+const BAD: Array<[string, string]> = [
+  ["PORT", "abc"],
+  ["PORT", "70000"],
+  ["PORT", "-1"],
+  ["HOST", "  "],
+  ["ACCESS_TOKEN_TTL", "-5"],
+  ["ACCESS_TOKEN_TTL", "0"],
+  ["ACCESS_TOKEN_TTL", "15 minutes"],
+  ["REFRESH_TOKEN_TTL", "30w"],
+  ["KEY_ROTATION_INTERVAL", "10s"],
+  ["SIGNING_ALG", "HS256"],
+  ["SIGNING_ALG", "none"],
+  ["TESSERA_ISSUER", "https://tessera.test/?tenant=a"],
+  ["TESSERA_ISSUER", "https://tessera.test/#frag"],
+  ["TESSERA_ISSUER", "ftp://tessera.test"],
+  ["TESSERA_ISSUER", "not a url"],
+  ["DATABASE_URL", "mysql://x"],
+  ["TESSERA_KEK", randomBytes(16).toString("base64")],
+  ["TESSERA_KEK", randomBytes(33).toString("base64")],
+  ["LOG_LEVEL", "loud"],
+  ["BODY_LIMIT", "10"],
+];
+
+for (const [variable, value] of BAD) {
+  t.test(`${variable}=${JSON.stringify(value)} fails with a ConfigError naming ${variable}`, async (t) => {
+    const error = (() => {
+      try {
+        loadConfig({ [variable]: value });
+        return null;
+      } catch (e) {
+        return e;
+      }
+    })();
+    t.type(error, ConfigError);
+    t.match((error as Error).message, new RegExp(`\\b${variable}\\b`));
+  });
+}
+
+t.test("every bad setting is reported at once", async (t) => {
+  t.throws(() => loadConfig({ PORT: "abc", LOG_LEVEL: "loud" }), { name: "ConfigError", message: /PORT[\s\S]*LOG_LEVEL/ });
+});
+
+t.test("the returned config is frozen", async (t) => {
+  const config = loadConfig({});
+  t.ok(Object.isFrozen(config));
+  t.throws(() => {
+    (config as { port: number }).port = 1;
+  }, TypeError);
+  t.equal(config.port, 3000);
+});
