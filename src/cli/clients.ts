@@ -1,11 +1,12 @@
 // tessera clients create|list|show|update|rotate-secret|disable|delete
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Config } from "../config/schema.js";
 import { ClientService, type ClientUpdate } from "../domain/clients/client-service.js";
 import { systemClock } from "../domain/clock.js";
 import { ValidationError } from "../errors/internal.js";
 import { AuditRepository } from "../storage/audit.js";
-import { ClientRepository } from "../storage/clients.js";
+import { ClientRepository, type JsonWebKeySet } from "../storage/clients.js";
 import { withDb } from "./db.js";
 import { printer } from "./output.js";
 
@@ -25,13 +26,14 @@ const OPTIONS = {
   enable: { type: "boolean" },
   disable: { type: "boolean" },
   grace: { type: "string" },
+  "jwks-file": { type: "string" },
 } as const;
 
-export const CLIENTS_USAGE = `tessera clients create --name NAME --audience URI... [--scope "a b"] --grant TYPE... [--token-ttl S] [--first-party] [--introspect]
+export const CLIENTS_USAGE = `tessera clients create --name NAME --audience URI... [--scope "a b"] --grant TYPE... [--token-ttl S] [--first-party] [--introspect] [--jwks-file FILE]
 tessera clients list
 tessera clients show CLIENT_ID
 tessera clients update CLIENT_ID [--name N] [--audience URI...] [--scope "a b"] [--grant T...] [--token-ttl S|none]
-                                 [--first-party|--third-party] [--enable|--disable] [--introspect|--no-introspect]
+                                 [--first-party|--third-party] [--enable|--disable] [--introspect|--no-introspect] [--jwks-file FILE|none]
 tessera clients rotate-secret CLIENT_ID [--grace SECONDS]
 tessera clients disable CLIENT_ID
 tessera clients delete CLIENT_ID`;
@@ -63,7 +65,18 @@ function changesFrom(values: Values): ClientUpdate {
     ...(firstParty !== undefined && { firstParty }),
     ...(enabled !== undefined && { enabled }),
     ...(canIntrospect !== undefined && { canIntrospect }),
+    ...(values["jwks-file"] !== undefined && { jwks: readJwks(values["jwks-file"]) }),
   };
+}
+
+/** A JWK Set file for private_key_jwt; "none" removes the keys. */
+function readJwks(file: string): JsonWebKeySet | null {
+  if (file === "none") return null;
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as JsonWebKeySet;
+  } catch (e) {
+    throw new ValidationError(`jwks-file: cannot read a JSON JWK Set from ${file}: ${(e as Error).message}`);
+  }
 }
 
 function requireId(id: string | undefined): string {
@@ -89,8 +102,9 @@ export async function clientsCommand(config: Config, args: string[]): Promise<vo
           tokenTtlSeconds: changes.tokenTtlSeconds ?? null,
           firstParty: changes.firstParty ?? false,
           canIntrospect: changes.canIntrospect ?? false,
+          jwks: changes.jwks ?? null,
         }, ACTOR);
-        return print({ client_id: client.id, client_secret: clientSecret, ...client });
+        return print({ client_id: client.id, ...(clientSecret !== null && { client_secret: clientSecret }), ...client });
       }
       case "list":
         return print(await clients.list());

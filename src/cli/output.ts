@@ -6,7 +6,7 @@ const human = (value: unknown): string => {
   if (value instanceof Date) return value.toISOString();
   if (value && typeof value === "object") {
     return Object.entries(value)
-      .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : v instanceof Date ? v.toISOString() : String(v)}`)
+      .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : v instanceof Date ? v.toISOString() : v && typeof v === "object" ? JSON.stringify(v) : String(v)}`)
       .join("\n");
   }
   return String(value);

@@ -1,5 +1,5 @@
 // Signs and verifies JWTs (RFC 7515 compact serialisation) with tessera's own keys.
-import { createLocalJWKSet, jwtVerify, SignJWT, type JSONWebKeySet, type JWTPayload } from "jose";
+import { createLocalJWKSet, decodeJwt, jwtVerify, SignJWT, type JSONWebKeySet, type JWTPayload } from "jose";
 import { SIGNING_ALGS } from "../config/schema.js";
 import type { Signer } from "./keys.js";
 
@@ -22,4 +22,32 @@ export function jwtVerifier(jwks: JSONWebKeySet): JwtVerifier {
     const { payload } = await jwtVerify(token, keys, { issuer, typ, currentDate: now, algorithms: [...SIGNING_ALGS] });
     return payload;
   };
+}
+
+// Client assertions may use any asymmetric JWS algorithm; never none or HMAC (RFC 7523 §2.2 keys are public).
+const ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+
+export type AssertionOptions = { clientId: string; audiences: string[]; now: Date; clockToleranceSeconds: number };
+
+/** Verifies a private_key_jwt client assertion against the client's registered keys; throws on failure. */
+export async function verifyClientAssertion(assertion: string, jwks: JSONWebKeySet, o: AssertionOptions): Promise<JWTPayload> {
+  const { payload } = await jwtVerify(assertion, createLocalJWKSet(jwks), {
+    issuer: o.clientId,
+    subject: o.clientId,
+    audience: o.audiences,
+    currentDate: o.now,
+    clockTolerance: o.clockToleranceSeconds,
+    algorithms: ASSERTION_ALGS,
+    requiredClaims: ["exp", "jti"],
+  });
+  return payload;
+}
+
+/** The claims of a JWT, unverified: only to find whose keys must verify it. null if not a JWT. */
+export function unverifiedClaims(token: string): JWTPayload | null {
+  try {
+    return decodeJwt(token);
+  } catch {
+    return null;
+  }
 }

@@ -9,6 +9,7 @@ import { openDb, type Db } from "../storage/prisma.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.js";
 import { SigningKeyRepository } from "../storage/signing-keys.js";
+import { UsedClientAssertionRepository } from "../storage/used-client-assertions.js";
 import { UserRepository } from "../storage/users.js";
 import { ClientRegistry } from "./clients/client-registry.js";
 import { ClientService } from "./clients/client-service.js";
@@ -35,6 +36,7 @@ export type Services = {
   refreshTokens: RefreshTokenService;
   audit: AuditRepository;
   blocklist: RevokedAccessTokenRepository;
+  assertions: UsedClientAssertionRepository;
   /** true when the database answers and a key can sign: what /readyz reports */
   ready(): Promise<boolean>;
   close(): Promise<void>;
@@ -102,6 +104,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       refreshTokens,
       audit,
       blocklist,
+      assertions: new UsedClientAssertionRepository(db),
       async ready() {
         if (!keys.signer) return false;
         try {

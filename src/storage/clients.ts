@@ -14,12 +14,16 @@ export type ClientRecord = {
   enabled: boolean;
   /** may introspect tokens issued for its audiences, not only its own */
   canIntrospect: boolean;
+  /** public JWK Set for private_key_jwt */
+  jwks: JsonWebKeySet | null;
   secretDigest: string | null;
   previousSecretDigest: string | null;
   previousSecretExpiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 };
+
+export type JsonWebKeySet = { keys: Record<string, unknown>[] };
 
 export type NewClient = Omit<ClientRecord, "createdAt" | "updatedAt">;
 export type ClientChanges = Partial<Omit<NewClient, "id">>;
@@ -29,13 +33,20 @@ type Row = Awaited<ReturnType<Db["client"]["findFirstOrThrow"]>>;
 const split = (list: string): string[] => (list === "" ? [] : list.split(" "));
 
 function toRecord(row: Row): ClientRecord {
-  return { ...row, grantTypes: split(row.grantTypes), scopes: split(row.scopes), audiences: split(row.audiences) };
+  return {
+    ...row,
+    grantTypes: split(row.grantTypes),
+    scopes: split(row.scopes),
+    audiences: split(row.audiences),
+    jwks: row.jwks === null ? null : (JSON.parse(row.jwks) as JsonWebKeySet),
+  };
 }
 
 function toRow(changes: ClientChanges) {
-  const { grantTypes, scopes, audiences, ...rest } = changes;
+  const { grantTypes, scopes, audiences, jwks, ...rest } = changes;
   return {
     ...rest,
+    ...(jwks !== undefined && { jwks: jwks === null ? null : JSON.stringify(jwks) }),
     ...(grantTypes && { grantTypes: grantTypes.join(" ") }),
     ...(scopes && { scopes: scopes.join(" ") }),
     ...(audiences && { audiences: audiences.join(" ") }),

@@ -19,6 +19,7 @@ export type TestApp = {
   clock: SettableClock;
   /** Every log line written so far. */
   logs: string[];
+  /** clientSecret is "" for a client registered with keys (private_key_jwt), which has none. */
   createClient(input?: Partial<ClientInput>): Promise<{ clientId: string; clientSecret: string }>;
 };
 
@@ -64,7 +65,7 @@ export async function buildTestApp(t: Test, env: Record<string, string> = {}, cl
         audiences: ["https://api.example.test", "https://other.example.test"],
         ...input,
       });
-      return { clientId: client.id, clientSecret };
+      return { clientId: client.id, clientSecret: clientSecret ?? "" };
     },
   };
 }

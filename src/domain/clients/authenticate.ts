@@ -1,14 +1,28 @@
-// Client authentication with a shared secret (client_secret_basic, client_secret_post).
+// Client authentication: a shared secret (client_secret_basic, client_secret_post, RFC 6749 §2.3.1)
+// or a signed assertion (private_key_jwt, RFC 7523 §2.2 and §3).
+import type { Config } from "../../config/schema.js";
+import { unverifiedClaims, verifyClientAssertion } from "../../crypto/jwt.js";
 import { constantTimeEqual, sha256 } from "../../crypto/secrets.js";
 import { InvalidClient } from "../../errors/oauth.js";
 import type { ClientRecord } from "../../storage/clients.js";
+import type { UsedClientAssertionRepository } from "../../storage/used-client-assertions.js";
+import type { Clock } from "../clock.js";
 import type { ClientRegistry } from "./client-registry.js";
 
-export type ClientAuthMethod = "client_secret_basic" | "client_secret_post";
-export type ClientCredentials = { method: ClientAuthMethod; clientId: string; secret: string };
+export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt";
+export type ClientCredentials =
+  | { method: "client_secret_basic" | "client_secret_post"; clientId: string; secret: string }
+  | { method: "private_key_jwt"; clientId: string | undefined; assertion: string };
+
+export type ClientAuthDeps = { clients: ClientRegistry; clock: Clock; config: Config; assertions: UsedClientAssertionRepository };
+
+// An assertion is made for one request: its exp may be at most this far ahead.
+const MAX_ASSERTION_LIFETIME_SECONDS = 300;
 
 // Digest compared when the client is unknown, so that case costs what a wrong secret costs.
 const NO_CLIENT_DIGEST = sha256("no such client");
+
+const failed = () => new InvalidClient("client authentication failed");
 
 function secretMatches(client: ClientRecord | undefined, secret: string, nowMs: number): boolean {
   const digest = sha256(secret);
@@ -20,11 +34,43 @@ function secretMatches(client: ClientRecord | undefined, secret: string, nowMs: 
   return client?.secretDigest != null && (matchesCurrent || matchesPrevious);
 }
 
-/** The authenticated, enabled client; otherwise one and the same invalid_client for every cause. */
-export function authenticateClient(registry: ClientRegistry, credentials: ClientCredentials, nowMs: number): ClientRecord {
-  const client = registry.get(credentials.clientId);
-  if (!secretMatches(client, credentials.secret, nowMs) || !client?.enabled) {
-    throw new InvalidClient("client authentication failed");
+async function assertionClient(deps: ClientAuthDeps, clientId: string | undefined, assertion: string): Promise<ClientRecord> {
+  const issuer = unverifiedClaims(assertion)?.iss;
+  if (typeof issuer !== "string" || (clientId !== undefined && clientId !== issuer)) throw failed();
+  const client = deps.clients.get(issuer);
+  if (!client?.jwks) throw failed();
+  const now = deps.clock.now();
+  const { issuer: as } = deps.config;
+  let claims;
+  try {
+    claims = await verifyClientAssertion(assertion, client.jwks, {
+      clientId: client.id,
+      // RFC 7523 §3: the token endpoint; RFC 7521 §5.1 also allows the issuer identifier.
+      audiences: [as, `${as}/token`, `${as}/revoke`, `${as}/introspect`],
+      now: new Date(now),
+      clockToleranceSeconds: deps.config.clockSkewSeconds,
+    });
+  } catch {
+    throw failed();
   }
+  const expMs = claims.exp! * 1000;
+  if (expMs > now + (MAX_ASSERTION_LIFETIME_SECONDS + deps.config.clockSkewSeconds) * 1000) {
+    throw new InvalidClient("client assertion lives too long: exp must be within 5 minutes");
+  }
+  if (!(await deps.assertions.useOnce(`${client.id} ${claims.jti}`, new Date(expMs)))) {
+    throw new InvalidClient("client assertion was used before");
+  }
+  return client;
+}
+
+/** The authenticated, enabled client; otherwise one and the same invalid_client for every cause. */
+export async function authenticateClient(deps: ClientAuthDeps, credentials: ClientCredentials): Promise<ClientRecord> {
+  if (credentials.method === "private_key_jwt") {
+    const client = await assertionClient(deps, credentials.clientId, credentials.assertion);
+    if (!client.enabled) throw failed();
+    return client;
+  }
+  const client = deps.clients.get(credentials.clientId);
+  if (!secretMatches(client, credentials.secret, deps.clock.now()) || !client?.enabled) throw failed();
   return client;
 }

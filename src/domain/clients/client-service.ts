@@ -3,7 +3,7 @@
 import { randomToken, sha256 } from "../../crypto/secrets.js";
 import { NotFoundError, ValidationError } from "../../errors/internal.js";
 import type { AuditRepository } from "../../storage/audit.js";
-import type { ClientChanges, ClientRecord, ClientRepository } from "../../storage/clients.js";
+import type { ClientChanges, ClientRecord, ClientRepository, JsonWebKeySet } from "../../storage/clients.js";
 import type { Clock } from "../clock.js";
 import { GRANT_TYPES } from "../grants/index.js";
 import { isScopeToken } from "../scope.js";
@@ -16,6 +16,8 @@ export type ClientInput = {
   tokenTtlSeconds?: number | null;
   firstParty?: boolean;
   canIntrospect?: boolean;
+  /** public keys for private_key_jwt; a client registered with keys gets no secret */
+  jwks?: JsonWebKeySet | null;
 };
 
 export type ClientUpdate = Partial<ClientInput> & { enabled?: boolean };
@@ -26,6 +28,20 @@ export type ClientView = Omit<ClientRecord, "secretDigest" | "previousSecretDige
 const MAX_TOKEN_TTL_SECONDS = 24 * 3600; // an access token is a bearer credential: keep it short
 
 export const viewOf = ({ secretDigest: _s, previousSecretDigest: _p, ...view }: ClientRecord): ClientView => view;
+
+const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
+
+/** A JWK Set of asymmetric public keys, as private_key_jwt needs (RFC 7523 §2.2: no shared keys). */
+function checkJwks(jwks: JsonWebKeySet): void {
+  const keys = (jwks as { keys?: unknown }).keys;
+  if (!Array.isArray(keys) || keys.length === 0 || keys.length > 10) throw new ValidationError("jwks: must be {\"keys\": [...]} with 1 to 10 keys");
+  for (const key of keys as Record<string, unknown>[]) {
+    if (typeof key !== "object" || key === null || !["RSA", "EC", "OKP"].includes(key.kty as string)) {
+      throw new ValidationError("jwks: every key must be an RSA, EC or OKP public key");
+    }
+    if (PRIVATE_MEMBERS.some((m) => m in key)) throw new ValidationError("jwks: keys must be public: private members found");
+  }
+}
 
 function isAudience(value: string): boolean {
   try {
@@ -54,6 +70,7 @@ function validate(input: ClientUpdate, merged: { grantTypes: string[]; firstPart
     const bad = input.audiences.find((a) => !isAudience(a));
     if (bad !== undefined) throw new ValidationError(`audience: ${JSON.stringify(bad)} must be an absolute URI without fragment`);
   }
+  if (input.jwks) checkJwks(input.jwks);
   const ttl = input.tokenTtlSeconds;
   if (ttl != null && (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_SECONDS)) {
     throw new ValidationError(`token-ttl: must be an integer from 1 to ${MAX_TOKEN_TTL_SECONDS} seconds`);
@@ -84,9 +101,10 @@ export class ClientService {
     this.#changed = options.changed ?? (async () => {});
   }
 
-  async create(input: ClientInput, actor = "system"): Promise<{ client: ClientView; clientSecret: string }> {
+  /** clientSecret is null for a client registered with keys (private_key_jwt). */
+  async create(input: ClientInput, actor = "system"): Promise<{ client: ClientView; clientSecret: string | null }> {
     validate(input, { grantTypes: input.grantTypes, firstParty: input.firstParty ?? false });
-    const clientSecret = randomToken(32);
+    const clientSecret = input.jwks ? null : randomToken(32);
     const client = await this.#repo.create({
       id: randomToken(16),
       name: input.name.trim(),
@@ -96,8 +114,9 @@ export class ClientService {
       tokenTtlSeconds: input.tokenTtlSeconds ?? null,
       firstParty: input.firstParty ?? false,
       canIntrospect: input.canIntrospect ?? false,
+      jwks: input.jwks ?? null,
       enabled: true,
-      secretDigest: sha256(clientSecret),
+      secretDigest: clientSecret === null ? null : sha256(clientSecret),
       previousSecretDigest: null,
       previousSecretExpiresAt: null,
     });

@@ -1,7 +1,6 @@
 // POST /introspect (RFC 7662). Anything not active, or not the requester's to see, is exactly
 // {"active": false}: the answer never tells why.
-import { authenticateClient, type ClientCredentials } from "../clients/authenticate.js";
-import type { ClientRegistry } from "../clients/client-registry.js";
+import { authenticateClient, type ClientAuthDeps, type ClientCredentials } from "../clients/authenticate.js";
 import { findToken, mayIntrospect, type TokenStateDeps } from "./token-state.js";
 
 export type IntrospectionResponse =
@@ -19,7 +18,7 @@ export type IntrospectionResponse =
       token_type: string;
     };
 
-export type IntrospectionDeps = TokenStateDeps & { clients: ClientRegistry };
+export type IntrospectionDeps = TokenStateDeps & ClientAuthDeps;
 
 const INACTIVE = { active: false } as const;
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
@@ -30,7 +29,7 @@ export async function introspect(
   token: string,
   hint?: string,
 ): Promise<IntrospectionResponse> {
-  const requester = authenticateClient(deps.clients, credentials, deps.clock.now());
+  const requester = await authenticateClient(deps, credentials);
   const found = await findToken(deps, token, hint);
   if (!found?.active || !mayIntrospect(requester, found)) return INACTIVE;
   if (found.type === "access_token") {

@@ -1,13 +1,12 @@
 // POST /revoke (RFC 7009). A client revokes only its own tokens; unknown, malformed, expired or
 // foreign tokens change nothing and still answer 200, so the endpoint tells an attacker nothing.
-import { authenticateClient, type ClientCredentials } from "../clients/authenticate.js";
-import type { ClientRegistry } from "../clients/client-registry.js";
+import { authenticateClient, type ClientAuthDeps, type ClientCredentials } from "../clients/authenticate.js";
 import { findToken, type TokenStateDeps } from "./token-state.js";
 
-export type RevocationDeps = TokenStateDeps & { clients: ClientRegistry };
+export type RevocationDeps = TokenStateDeps & ClientAuthDeps;
 
 export async function revoke(deps: RevocationDeps, credentials: ClientCredentials, token: string, hint?: string): Promise<void> {
-  const client = authenticateClient(deps.clients, credentials, deps.clock.now());
+  const client = await authenticateClient(deps, credentials);
   const found = await findToken(deps, token, hint);
   if (!found || found.clientId !== client.id) return;
   if (found.type === "refresh_token") {

@@ -1,10 +1,13 @@
-// Reads client credentials from the request: HTTP Basic (client_secret_basic, RFC 6749 §2.3.1) or
-// the form body (client_secret_post). Checking them is the domain's job (authenticate.ts).
+// Reads client credentials from the request: HTTP Basic (client_secret_basic, RFC 6749 §2.3.1), the
+// form body (client_secret_post) or a signed assertion (private_key_jwt, RFC 7523 §2.2). Checking
+// them is the domain's job (authenticate.ts).
 import type { FastifyRequest } from "fastify";
 import type { ClientCredentials } from "../../domain/clients/authenticate.js";
 import { InvalidClient, InvalidRequest } from "../../errors/oauth.js";
 
-type CredentialParams = { client_id?: string; client_secret?: string };
+type CredentialParams = { client_id?: string; client_secret?: string; client_assertion?: string; client_assertion_type?: string };
+
+const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 const BASIC = /^basic +([A-Za-z0-9+/]+={0,2})$/i;
 
@@ -28,9 +31,15 @@ function fromBasicHeader(header: string): ClientCredentials {
 /** The credentials a request presents; exactly one method may be used (RFC 6749 §2.3). */
 export function clientCredentials(request: FastifyRequest<{ Body: CredentialParams }>): ClientCredentials {
   const header = request.headers.authorization;
-  const { client_id: clientId, client_secret: secret } = request.body;
+  const { client_id: clientId, client_secret: secret, client_assertion: assertion, client_assertion_type: assertionType } = request.body;
+  const methods = [header, secret, assertion].filter((m) => m !== undefined).length;
+  if (methods > 1) throw new InvalidRequest("use one client authentication method, not several");
+  if (assertion !== undefined || assertionType !== undefined) {
+    if (assertionType !== JWT_BEARER_ASSERTION) throw new InvalidClient(`client_assertion_type must be ${JWT_BEARER_ASSERTION}`);
+    if (assertion === undefined) throw new InvalidRequest("client_assertion is missing");
+    return { method: "private_key_jwt", clientId, assertion };
+  }
   if (header !== undefined) {
-    if (secret !== undefined) throw new InvalidRequest("use one client authentication method, not several");
     const basic = fromBasicHeader(header);
     if (clientId !== undefined && clientId !== basic.clientId) throw new InvalidRequest("client_id does not match the authorization header");
     return basic;

@@ -2,7 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { GRANT_TYPES } from "../../domain/grants/index.js";
 
-const AUTH_METHODS = ["client_secret_basic", "client_secret_post"];
+const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
+const ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
 const metadata: FastifyPluginAsyncTypebox = async (app) => {
   const { issuer } = app.services.config;
@@ -14,6 +15,7 @@ const metadata: FastifyPluginAsyncTypebox = async (app) => {
     introspection_endpoint: `${issuer}/introspect`,
     grant_types_supported: GRANT_TYPES,
     token_endpoint_auth_methods_supported: AUTH_METHODS,
+    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     response_types_supported: [], // no authorization endpoint: nothing is issued from the front channel

@@ -14,6 +14,7 @@ export const ClientBody = Type.Object(
     token_ttl: nullable(Type.Integer()),
     first_party: Type.Boolean(),
     introspect: Type.Boolean(),
+    jwks: nullable(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),
     enabled: Type.Boolean(),
     previous_secret_expires_at: nullable(Type.String()),
     created_at: Type.String(),
@@ -23,7 +24,7 @@ export const ClientBody = Type.Object(
 );
 
 export const ClientWithSecret = Type.Object(
-  { ...ClientBody.properties, client_secret: Type.String() },
+  { ...ClientBody.properties, client_secret: Type.Optional(Type.String()) },
   { additionalProperties: false },
 );
 
@@ -35,6 +36,7 @@ const clientFields = {
   token_ttl: nullable(Type.Integer()),
   first_party: Type.Boolean(),
   introspect: Type.Boolean(),
+  jwks: nullable(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 10 }) }, { additionalProperties: false })),
 };
 
 export const ClientCreate = Type.Object(
@@ -46,6 +48,7 @@ export const ClientCreate = Type.Object(
     token_ttl: Type.Optional(clientFields.token_ttl),
     first_party: Type.Optional(clientFields.first_party),
     introspect: Type.Optional(clientFields.introspect),
+    jwks: Type.Optional(clientFields.jwks),
   },
   { additionalProperties: false },
 );
@@ -59,6 +62,7 @@ export const ClientPatch = Type.Object(
     token_ttl: Type.Optional(clientFields.token_ttl),
     first_party: Type.Optional(clientFields.first_party),
     introspect: Type.Optional(clientFields.introspect),
+    jwks: Type.Optional(clientFields.jwks),
     enabled: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },

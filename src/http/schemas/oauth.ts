@@ -26,6 +26,8 @@ export const TokenRequest = Type.Object(
     refresh_token: Type.Optional(param),
     client_id: Type.Optional(param),
     client_secret: Type.Optional(param),
+    client_assertion_type: Type.Optional(param),
+    client_assertion: Type.Optional(Type.String({ maxLength: 8192 })),
   },
   // Unknown parameters are dropped (Ajv removeAdditional), as RFC 6749 §3.2 asks: "MUST ignore".
   { additionalProperties: false },
@@ -63,6 +65,8 @@ export const TokenStateRequest = Type.Object(
     token_type_hint: Type.Optional(param),
     client_id: Type.Optional(param),
     client_secret: Type.Optional(param),
+    client_assertion_type: Type.Optional(param),
+    client_assertion: Type.Optional(Type.String({ maxLength: 8192 })),
   },
   { additionalProperties: false },
 );

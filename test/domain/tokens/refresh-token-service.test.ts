@@ -39,7 +39,7 @@ const sameClient = (expected: ClientRecord) => (clientId: string) => {
 };
 
 const startSession = async (scope = ["read", "write"], forClient = client) => {
-  const response = await service.startSession({ client: forClient, user, scope, audience: API });
+  const response = await service.startSession({ grantType: "password", client: forClient, user, scope, audience: API });
   return response;
 };
 const newToken = async () => {
@@ -238,7 +238,7 @@ t.test("scope", async (t) => {
 
 t.test("a disabled user's tokens no longer rotate", async (t) => {
   const bob = await app.services.users.create("bob", "bob-password-1");
-  const { refresh_token } = await service.startSession({ client, user: bob, scope: ["read"], audience: API });
+  const { refresh_token } = await service.startSession({ grantType: "password", client, user: bob, scope: ["read"], audience: API });
   await app.services.users.setEnabled("bob", false);
   await t.rejects(rotate(refresh_token!), InvalidGrant);
   await app.services.users.setEnabled("bob", true);

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { ClientView } from "../../../domain/clients/client-service.js";
+import type { JsonWebKeySet } from "../../../storage/clients.js";
 import { ClientBody, ClientCreate, ClientPatch, ClientWithSecret, SecretBody, SecretRotation } from "../../schemas/admin.js";
 import { ERROR_RESPONSES } from "../../schemas/oauth.js";
 
@@ -16,13 +17,24 @@ export const clientBody = (c: ClientView) => ({
   token_ttl: c.tokenTtlSeconds,
   first_party: c.firstParty,
   introspect: c.canIntrospect,
+  jwks: c.jwks,
   enabled: c.enabled,
   previous_secret_expires_at: iso(c.previousSecretExpiresAt),
   created_at: c.createdAt.toISOString(),
   updated_at: c.updatedAt.toISOString(),
 });
 
-type Fields = { name?: string; grant_types?: string[]; audiences?: string[]; scope?: string; token_ttl?: number | null; first_party?: boolean; introspect?: boolean; enabled?: boolean };
+type Fields = {
+  name?: string;
+  grant_types?: string[];
+  audiences?: string[];
+  scope?: string;
+  token_ttl?: number | null;
+  first_party?: boolean;
+  introspect?: boolean;
+  jwks?: JsonWebKeySet | null;
+  enabled?: boolean;
+};
 
 const changes = (b: Fields) => ({
   ...(b.name !== undefined && { name: b.name }),
@@ -32,6 +44,7 @@ const changes = (b: Fields) => ({
   ...(b.token_ttl !== undefined && { tokenTtlSeconds: b.token_ttl }),
   ...(b.first_party !== undefined && { firstParty: b.first_party }),
   ...(b.introspect !== undefined && { canIntrospect: b.introspect }),
+  ...(b.jwks !== undefined && { jwks: b.jwks }),
   ...(b.enabled !== undefined && { enabled: b.enabled }),
 });
 
@@ -50,7 +63,7 @@ const clients: FastifyPluginAsyncTypebox = async (app) => {
       { name: b.name, grantTypes: b.grant_types, audiences: b.audiences, scopes: [], ...changes(b) },
       request.admin!.actor,
     );
-    return reply.code(201).send({ ...clientBody(client), client_secret: clientSecret });
+    return reply.code(201).send({ ...clientBody(client), ...(clientSecret !== null && { client_secret: clientSecret }) });
   });
 
   app.get("/admin/clients/:id", { schema: { params: Id, response: { 200: ClientBody, ...ERROR_RESPONSES } } }, async (request) =>
