@@ -2,7 +2,7 @@
 // with a JWT signed by a key it registered. Each assertion is accepted once, on any instance.
 import { randomUUID } from "node:crypto";
 import t from "tap";
-import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from "jose";
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from "jose";
 import { buildTestApp, form } from "../../helpers/app.js";
 import { expectOAuthError, FORM } from "../../helpers/oauth.js";
 
