@@ -11,7 +11,7 @@ import { createServices } from "./domain/services.js";
 import { prometheusMetrics } from "./http/metrics.js";
 import { parseForm } from "./http/form.js";
 import { loggerOptions } from "./http/logger.js";
-import errorHandler, { clientErrorHandler } from "./http/plugins/error-handler.js";
+import errorHandler, { clientErrorHandler, frameworkErrorHandler } from "./http/plugins/error-handler.js";
 import metricsPlugin from "./http/plugins/metrics.js";
 import rateLimits from "./http/plugins/rate-limits.js";
 import securityHeaders from "./http/plugins/security-headers.js";
@@ -37,7 +37,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // Fastify logs two lines per request at info; only wanted when asked for with debug.
     logController: new LogController({ disableRequestLogging: config.logLevel !== "debug" && config.logLevel !== "trace" }),
     bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
     clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
     // Form fields and JSON arrive as given: a repeated parameter must fail, not be coerced.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();

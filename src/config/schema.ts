@@ -54,6 +54,9 @@ export type Config = Readonly<{
   rateLimitIntrospect: number;
   /** REDIS_URL: shared rate-limit counters for several instances; unset keeps them in memory. */
   redisUrl: string | undefined;
+  /** TRUST_PROXY: "off", "on" (trust X-Forwarded-For from anywhere) or the proxies' addresses/CIDRs,
+   *  comma-separated. Behind a proxy the per-IP rate limits need it, or every client shares one IP. */
+  trustProxy: boolean | string;
   /** BODY_LIMIT: largest request body in bytes; OAuth requests are small (64 KiB). */
   bodyLimitBytes: number;
   /** METRICS: serve GET /metrics and time every request ("on"), or not ("off"). */
@@ -162,6 +165,7 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   rateLimitRevoke: { env: "RATE_LIMIT_REVOKE", default: "600", parse: integer(0, 10_000_000) },
   rateLimitIntrospect: { env: "RATE_LIMIT_INTROSPECT", default: "12000", parse: integer(0, 10_000_000) },
   redisUrl: { env: "REDIS_URL", default: undefined, parse: redisUrl },
+  trustProxy: { env: "TRUST_PROXY", default: "off", parse: (raw) => (raw.trim() === "off" ? false : raw.trim() === "on" ? true : text(raw)) },
   bodyLimitBytes: { env: "BODY_LIMIT", default: "65536", parse: integer(1024, 10 * 1024 * 1024) },
   metrics: { env: "METRICS", default: "on", parse: onOff },
   logLevel: { env: "LOG_LEVEL", default: "info", parse: oneOf(LOG_LEVELS) },

@@ -24,9 +24,11 @@ export async function login(deps: FirstPartyDeps, request: LoginRequest): Promis
 }
 
 export function refresh(deps: FirstPartyDeps, presented: string): Promise<TokenResponse> {
-  return deps.refreshTokens.rotate(presented, (clientId) => {
-    const client = deps.clients.get(clientId);
-    if (!client?.enabled || !client.firstParty || !client.grantTypes.includes("refresh_token")) {
+  return deps.refreshTokens.rotate(presented, (family) => {
+    const client = deps.clients.get(family.clientId);
+    // Without client authentication only a browser sign-in (/login) rotates here; a confidential
+    // client's family (password grant at /token) must authenticate at /token (RFC 6749 §6).
+    if (!family.viaLogin || !client?.enabled || !client.firstParty || !client.grantTypes.includes("refresh_token")) {
       throw new InvalidGrant("refresh token is invalid");
     }
     return client;

@@ -20,10 +20,13 @@ export abstract class OAuthError extends Error {
   abstract readonly code: OAuthErrorCode;
   abstract readonly status: number;
   readonly description: string | undefined;
+  /** a WWW-Authenticate value other than the code's usual one (RFC 6750 §3 cases) */
+  readonly challenge: string | undefined;
 
-  constructor(description?: string, options?: { cause?: unknown }) {
+  constructor(description?: string, options?: { cause?: unknown; challenge?: string }) {
     super(description, options);
     this.description = description;
+    this.challenge = options?.challenge;
   }
 
   override get name(): string {

@@ -4,8 +4,6 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
-import pg from "pg";
 import { providerOf } from "./prisma.js";
 
 // prisma/ at the project root: two levels up from both src/storage/ and dist/storage/.
@@ -46,6 +44,7 @@ export async function applyMigrations(url: string, root = PRISMA_ROOT): Promise<
   const all = readMigrations(path.join(root, "migrations", provider));
   const applied: string[] = [];
   if (provider === "postgresql") {
+    const { default: pg } = await import("pg"); // each driver only when used
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
@@ -66,6 +65,7 @@ export async function applyMigrations(url: string, root = PRISMA_ROOT): Promise<
   } else {
     const file = url.replace(/^file:/, "");
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const { default: Database } = await import("better-sqlite3");
     const db = new Database(file, { timeout: 30_000 });
     try {
       db.exec(SQLITE_TABLE);

@@ -8,6 +8,8 @@ export type RefreshFamilyRecord = {
   createdAt: Date;
   expiresAt: Date;
   revokedAt: Date | null;
+  /** started by /login: may rotate at /refresh, without client authentication */
+  viaLogin: boolean;
 };
 
 export type NewRefreshToken = {
@@ -43,7 +45,7 @@ export class RefreshTokenRepository {
   async findByDigest(digest: string): Promise<RefreshTokenRecord | null> {
     const row = await this.#db.refreshToken.findUnique({
       where: { digest },
-      include: { family: { select: { id: true, clientId: true, userId: true, createdAt: true, expiresAt: true, revokedAt: true } } },
+      include: { family: { select: { id: true, clientId: true, userId: true, createdAt: true, expiresAt: true, revokedAt: true, viaLogin: true } } },
     });
     return row && { ...row, scope: split(row.scope), audience: split(row.audience) };
   }

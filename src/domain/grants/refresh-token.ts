@@ -11,9 +11,9 @@ export function handle({ client, params, deps }: GrantContext): Promise<TokenRes
   if (presented === undefined) throw new InvalidRequest("refresh_token is required");
   return deps.refreshTokens.rotate(
     presented,
-    (familyClientId) => {
+    (family) => {
       // Not the client it was issued to: refused, and the token stays usable by its owner.
-      if (familyClientId !== client.id) throw new InvalidGrant("refresh token is invalid");
+      if (family.clientId !== client.id) throw new InvalidGrant("refresh token is invalid");
       return client;
     },
     // A narrower scope for this access token only; asking for more is invalid_scope.

@@ -5,7 +5,7 @@ import { keyedDigest, randomToken } from "../../crypto/secrets.js";
 import { InvalidGrant } from "../../errors/oauth.js";
 import type { AuditRepository } from "../../storage/audit.js";
 import type { ClientRecord } from "../../storage/clients.js";
-import type { RefreshTokenRecord, RefreshTokenRepository } from "../../storage/refresh-tokens.js";
+import type { RefreshFamilyRecord, RefreshTokenRecord, RefreshTokenRepository } from "../../storage/refresh-tokens.js";
 import type { RevokedAccessTokenRepository } from "../../storage/revoked-access-tokens.js";
 import type { Logger } from "../logger.js";
 import type { UserService, UserView } from "../users/user-service.js";
@@ -27,7 +27,8 @@ export type RefreshTokenDeps = AccessTokenDeps & {
 export type Session = { grantType: string; client: ClientRecord; user: UserView; scope: string[]; audience: string | string[] };
 
 /** Who may rotate a family's token: returns the client, or throws when the caller is not entitled. */
-export type ClientCheck = (clientId: string) => ClientRecord;
+export type FamilyCheck = (family: RefreshFamilyRecord) => ClientRecord;
+
 
 export class RefreshTokenService {
   readonly #d: RefreshTokenDeps;
@@ -45,7 +46,14 @@ export class RefreshTokenService {
     const familyExpiresAt = new Date(now + this.#d.config.refreshTokenTtlSeconds * 1000);
     const refreshToken = randomToken(32);
     await this.#d.repo.startFamily(
-      { id: familyId, clientId: session.client.id, userId: session.user.id, createdAt: new Date(now), expiresAt: familyExpiresAt },
+      {
+        id: familyId,
+        clientId: session.client.id,
+        userId: session.user.id,
+        createdAt: new Date(now),
+        expiresAt: familyExpiresAt,
+        viaLogin: session.grantType === "login",
+      },
       this.#record(refreshToken, familyId, familyExpiresAt, session, access),
     );
     return { ...access.response, refresh_token: refreshToken };
@@ -55,9 +63,9 @@ export class RefreshTokenService {
    * Rotates `presented`: the old token dies and a new pair comes back. `requestedScope` may narrow
    * the access token's scope (RFC 6749 §6); the new refresh token keeps the family's scope.
    */
-  async rotate(presented: string, checkClient: ClientCheck, narrowScope?: (scope: string[]) => string[]): Promise<TokenResponse> {
+  async rotate(presented: string, checkFamily: FamilyCheck, narrowScope?: (scope: string[]) => string[]): Promise<TokenResponse> {
     const token = await this.#find(presented);
-    const client = checkClient(token.family.clientId);
+    const client = checkFamily(token.family);
     const now = new Date(this.#d.clock.now());
     if (token.usedAt) {
       await this.#reuseDetected(token, "refresh token presented again after rotation");
@@ -71,8 +79,9 @@ export class RefreshTokenService {
     const user = await this.#d.users.findActive(token.family.userId);
     if (!user) throw new InvalidGrant("the user of this refresh token is disabled or gone");
     if (!(await this.#d.repo.consumeIfActive(token.digest, now))) {
-      // Another request consumed it between our read and our write: the same token used twice.
-      await this.#reuseDetected(token, "refresh token used by concurrent requests");
+      // A concurrent request with the same token won between our read and our write. Not treated as
+      // theft: the token was valid when both read it, and the winner's session must survive. A thief
+      // who wins this race is still caught when the owner next presents the rotated token.
       throw new InvalidGrant("refresh token is invalid");
     }
     const audience = token.audience.length === 1 ? token.audience[0]! : token.audience;

@@ -1,6 +1,6 @@
 // The one place that writes error bodies: RFC 6749 §5.2 JSON for every failure, never Fastify's shape.
 import type { Duplex } from "node:stream";
-import type { FastifyError, FastifyReply } from "fastify";
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { isDatabaseUnavailable, NotFoundError, ValidationError } from "../../errors/internal.js";
 import { OAuthError, SlowDown, type OAuthErrorCode } from "../../errors/oauth.js";
@@ -31,12 +31,16 @@ function describeValidation(error: FastifyError): string {
 // backslash, ASCII only). Descriptions are written to fit; this catches what quotes the client.
 const NOT_IN_DESCRIPTION = /[^\x20\x21\x23-\x5B\x5D-\x7E]/g;
 
-function send(reply: FastifyReply, status: number, code: OAuthErrorCode, description?: string) {
-  reply.server.metrics?.oauthError(code);
-  if (code === "invalid_client") reply.header("www-authenticate", 'Basic realm="tessera", charset="UTF-8"');
+const CHALLENGES: Partial<Record<OAuthErrorCode, string>> = {
+  invalid_client: 'Basic realm="tessera", charset="UTF-8"',
   // RFC 6750 §3: the resource-server errors of /admin carry a Bearer challenge.
-  if (code === "invalid_token") reply.header("www-authenticate", 'Bearer realm="tessera", error="invalid_token"');
-  if (code === "insufficient_scope") reply.header("www-authenticate", 'Bearer realm="tessera", error="insufficient_scope", scope="admin"');
+  invalid_token: 'Bearer realm="tessera", error="invalid_token"',
+  insufficient_scope: 'Bearer realm="tessera", error="insufficient_scope", scope="admin"',
+};
+
+function send(reply: FastifyReply, status: number, code: OAuthErrorCode, description?: string, challenge = CHALLENGES[code]) {
+  reply.server.metrics?.oauthError(code);
+  if (challenge) reply.header("www-authenticate", challenge);
   return reply
     .code(status)
     .header("cache-control", "no-store")
@@ -62,11 +66,17 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
   );
 }
 
+/** Errors Fastify's router raises before any route runs (bad percent-encoding, over-long parameters). */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === "FST_ERR_MAX_PARAM_LENGTH") send(reply, 414, "invalid_request", "a path parameter is too long");
+  else send(reply, 400, "invalid_request", "malformed URL");
+}
+
 export default fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof SlowDown) reply.header("retry-after", String(error.retryAfterSeconds));
-      if (error instanceof OAuthError) return send(reply, error.status, error.code, error.description);
+      if (error instanceof OAuthError) return send(reply, error.status, error.code, error.description, error.challenge);
       // Management errors (admin API): the caller's input is wrong, or the thing is not there.
       if (error instanceof ValidationError) return send(reply, 400, "invalid_request", error.message);
       if (error instanceof NotFoundError) return send(reply, 404, "invalid_request", error.message);

@@ -9,6 +9,7 @@ export default fp<{ https: boolean }>(
       contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
       strictTransportSecurity: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
       crossOriginEmbedderPolicy: false, // about documents embedding others; a JSON API embeds nothing
+      frameguard: { action: "deny" }, // agrees with frame-ancestors 'none'
     });
   },
   { name: "security-headers" },

@@ -33,8 +33,8 @@ const client = await clientRecord();
 const user = await app.services.users.create("alice", "alice-password-1");
 
 /** The check /refresh and /token make: the family's client must be this one. */
-const sameClient = (expected: ClientRecord) => (clientId: string) => {
-  if (clientId !== expected.id) throw new InvalidGrant("refresh token is invalid");
+const sameClient = (expected: ClientRecord) => (family: { clientId: string }) => {
+  if (family.clientId !== expected.id) throw new InvalidGrant("refresh token is invalid");
   return expected;
 };
 

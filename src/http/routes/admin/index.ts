@@ -11,8 +11,8 @@ import users from "./users.js";
 
 const admin: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook("onRequest", noStore);
+  app.addHook("onRequest", adminAuth(app));
   app.addHook("preValidation", optionalJson);
-  app.addHook("preHandler", adminAuth(app));
   await app.register(clients);
   await app.register(keys);
   await app.register(users);

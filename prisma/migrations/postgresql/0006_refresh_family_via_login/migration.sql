@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "RefreshFamily" ADD COLUMN     "viaLogin" BOOLEAN NOT NULL DEFAULT false;
+
