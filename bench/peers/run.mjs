@@ -1,0 +1,410 @@
+// Side-by-side load benchmark: tessera against node-oidc-provider (the "peer") and a bare Fastify +
+// jose server (the "ceiling"), under the same autocannon load on loopback.
+//
+// Each server is a real child process started fresh for each round: tessera as deployed (`node
+// dist/server.js`, fresh SQLite db in a temp dir, client made with the real CLI), the peer and the
+// ceiling from this folder. Scenarios: POST /token client_credentials (Basic auth, form body with
+// scope and resource) at 10 and 50 connections, the JWKS at 50; plus tessera with SIGNING_ALG=ES256
+// for /token at 50. The machine is shared and noisy, so servers run in interleaved rounds (round 1:
+// tessera, peer, ceiling, tessera ES256; round 2: ...) and the table shows medians over rounds.
+// Results: a table on stdout and bench/results/peers.json.
+//
+// Run:  npm run bench:peers   (builds tessera, installs this folder's own deps, runs this file)
+// Env:  BENCH_DURATION=10  seconds measured per load    BENCH_WARMUP=2  seconds of warm-up before each
+//       BENCH_ROUNDS=3     interleaved rounds            BENCH_ES256=0   skips the tessera ES256 row
+//       BENCH_SERVERS=tessera,ceiling  a subset (keys: tessera, peer, ceiling, tesseraEs256)
+//       BENCH_RESULTS=path  where the JSON goes (default bench/results/peers.json)
+//       Server settings pass through to tessera (e.g. METRICS=off); RATE_LIMIT_TOKEN defaults to 0.
+import autocannon from "autocannon";
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const RESULTS = path.resolve(ROOT, process.env.BENCH_RESULTS ?? "bench/results/peers.json");
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WITH_ES256 = process.env.BENCH_ES256 !== "0";
+const ONLY = process.env.BENCH_SERVERS?.split(",").map((s) => s.trim()).filter(Boolean); // e.g. tessera,ceiling
+const AUDIENCE = "https://api.bench.test";
+const SCOPE = "read write";
+const TOKEN_BODY = `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}&resource=${encodeURIComponent(AUDIENCE)}`;
+
+const SCENARIOS = [
+  { name: "token c10", kind: "token", connections: 10 },
+  { name: "token c50", kind: "token", connections: 50 },
+  { name: "jwks c50", kind: "jwks", connections: 50 },
+];
+
+const loadavg = () => os.loadavg().map((n) => n.toFixed(2)).join(" ");
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const gone = (child) => child.exitCode !== null || child.signalCode !== null;
+const exitReason = (child) => `exited (code ${child.exitCode}, signal ${child.signalCode})`;
+const basicOf = (id, secret) => Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64");
+const median = (xs) => {
+  const s = xs.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const srv = net.createServer().once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+
+/** CPU seconds the process has used (all threads: user + system), from /proc/<pid>/stat. */
+const cpuSeconds = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+};
+
+const peakRssMiB = (pid) => {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  return kb ? Math.round(Number(kb) / 1024) : null;
+};
+
+async function waitReady(url, child) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (gone(child)) throw new Error(`server ${exitReason(child)} before it was ready`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {} // not listening yet
+    await sleep(100);
+  }
+  throw new Error(`${url} not ready within 30 s`);
+}
+
+// ---- servers ---------------------------------------------------------------------------------------
+
+/** tessera as deployed: fresh SQLite db, client from the real CLI (its secret is never printed). */
+async function startTessera(state, { signingAlg }) {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "tessera-peers-"));
+  state.tmps.add(tmp);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const env = {
+    ...process.env,
+    DATABASE_URL: `file:${path.join(tmp, "bench.db")}`,
+    TESSERA_KEK: randomBytes(32).toString("base64"),
+    TESSERA_KEK_FILE: path.join(tmp, "kek"),
+    LOG_LEVEL: "warn",
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    TESSERA_ISSUER: base,
+    SIGNING_ALG: signingAlg,
+    RATE_LIMIT_TOKEN: process.env.RATE_LIMIT_TOKEN ?? "0",
+  };
+  const args = ["dist/cli/index.js", "clients", "create", "--name", "bench", "--audience", AUDIENCE,
+    "--scope", SCOPE, "--grant", "client_credentials", "--json"];
+  let out;
+  const cli0 = Date.now();
+  try {
+    out = execFileSync(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"], timeout: 60_000 });
+  } catch (e) {
+    throw new Error(`tessera clients create failed (exit ${e.status})`); // e.stdout is not shown
+  }
+  const { client_id, client_secret } = JSON.parse(out);
+  const spawn0 = Date.now();
+  const child = spawn(process.execPath, ["dist/server.js"], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
+  state.child = child;
+  await waitReady(`${base}/readyz`, child);
+  return { child, base, basic: basicOf(client_id, client_secret), tmp, cliSeconds: (spawn0 - cli0) / 1000 };
+}
+
+/** The peer or the ceiling: one of this folder's servers, with a random client secret. */
+async function startLocal(state, file, readyPath) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const clientId = "bench";
+  const clientSecret = randomBytes(32).toString("base64url");
+  const env = { ...process.env, PORT: String(port), BENCH_CLIENT_ID: clientId, BENCH_CLIENT_SECRET: clientSecret, BENCH_AUDIENCE: AUDIENCE, BENCH_SCOPE: SCOPE };
+  const child = spawn(process.execPath, [path.join(HERE, file)], { cwd: HERE, env, stdio: ["ignore", "inherit", "pipe"] });
+  // oidc-provider warns on start (Node 20 is below its supported runtime; in-memory adapter): say it once.
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk) => {
+    for (const line of chunk.split("\n").filter(Boolean)) {
+      if (!state.seenWarnings.has(line)) {
+        state.seenWarnings.add(line);
+        process.stderr.write(`[${file}] ${line}\n`);
+      }
+    }
+  });
+  state.child = child;
+  await waitReady(base + readyPath, child);
+  return { child, base, basic: basicOf(clientId, clientSecret) };
+}
+
+const SERVERS = [
+  { key: "tessera", label: "tessera", alg: "RS256", jwksPath: "/.well-known/jwks.json",
+    start: (state) => startTessera(state, { signingAlg: "RS256" }) },
+  { key: "peer", label: "oidc-provider", alg: "RS256", jwksPath: "/jwks",
+    start: (state) => startLocal(state, "oidc-provider-server.mjs", "/.well-known/openid-configuration") },
+  { key: "ceiling", label: "ceiling", alg: "RS256", jwksPath: "/.well-known/jwks.json",
+    start: (state) => startLocal(state, "ceiling-server.mjs", "/.well-known/jwks.json") },
+  ...(WITH_ES256 ? [{ key: "tesseraEs256", label: "tessera ES256", alg: "ES256", jwksPath: "/.well-known/jwks.json", only: ["token c50"],
+    start: (state) => startTessera(state, { signingAlg: "ES256" }) }] : []),
+].filter((s) => !ONLY || ONLY.includes(s.key));
+
+function request(server, running, scenario) {
+  if (scenario.kind === "jwks") return { method: "GET", path: server.jwksPath, headers: {} };
+  return {
+    method: "POST",
+    path: "/token",
+    headers: { authorization: `Basic ${running.basic}`, "content-type": "application/x-www-form-urlencoded" },
+    body: TOKEN_BODY,
+  };
+}
+
+/** One token and the JWKS before any load: status, alg, typ, no-store, and a signature that verifies. */
+async function checkFirstResponses(server, running) {
+  const jwksRes = await fetch(running.base + server.jwksPath);
+  const jwksText = await jwksRes.text();
+  const jwks = jwksRes.status === 200 ? JSON.parse(jwksText) : null;
+  if (!jwks?.keys?.length) throw new Error(`${server.label}: JWKS answered ${jwksRes.status} without keys`);
+  if (jwks.keys.some((k) => k.d || k.p || k.q)) throw new Error(`${server.label}: JWKS publishes private key material`);
+
+  const req = request(server, running, { kind: "token" });
+  const res = await fetch(running.base + req.path, { method: req.method, headers: req.headers, body: req.body });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${server.label}: first /token answered ${res.status}: ${text.slice(0, 200)}`);
+  const body = JSON.parse(text);
+  if (typeof body.access_token !== "string") throw new Error(`${server.label}: first /token has no access_token`);
+  if (!/no-store/.test(res.headers.get("cache-control") ?? "")) throw new Error(`${server.label}: /token response lacks Cache-Control: no-store`);
+  const header = decodeProtectedHeader(body.access_token);
+  if (header.alg !== server.alg) throw new Error(`${server.label}: token alg ${header.alg}, expected ${server.alg}`);
+  if (header.typ !== "at+jwt") throw new Error(`${server.label}: token typ ${header.typ}, expected at+jwt`);
+  const { payload } = await jwtVerify(body.access_token, createLocalJWKSet(jwks), { audience: AUDIENCE, issuer: running.base, typ: "at+jwt" });
+  if (payload.scope !== SCOPE) throw new Error(`${server.label}: token scope ${JSON.stringify(payload.scope)}, expected ${JSON.stringify(SCOPE)}`);
+  return { alg: header.alg, typ: header.typ, tokenBytes: body.access_token.length, claims: Object.keys(payload).sort() };
+}
+
+const load = (base, req, connections, seconds) =>
+  autocannon({ url: base + req.path, method: req.method, headers: req.headers, body: req.body, connections, pipelining: 1, duration: seconds });
+
+async function stopChild(child) {
+  if (!child || gone(child)) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  if ((await Promise.race([exited, sleep(5000).then(() => "timeout")])) === "timeout") {
+    child.kill("SIGKILL");
+    await Promise.race([exited, sleep(2000)]);
+  }
+}
+
+/** Starts one server fresh, checks it, runs its loads, stops it. */
+async function runServer(state, server, round) {
+  const t0 = Date.now();
+  const running = await server.start(state);
+  const startSeconds = (Date.now() - t0) / 1000;
+  try {
+    const check = await checkFirstResponses(server, running);
+    const rssAfterStartMiB = peakRssMiB(running.child.pid);
+    const runs = [];
+    for (const scenario of SCENARIOS.filter((s) => !server.only || server.only.includes(s.name))) {
+      const req = request(server, running, scenario);
+      await load(running.base, req, scenario.connections, WARMUP);
+      const cpu0 = cpuSeconds(running.child.pid);
+      const r = await load(running.base, req, scenario.connections, DURATION);
+      const cpu = cpuSeconds(running.child.pid) - cpu0;
+      if (gone(running.child)) throw new Error(`${server.label} ${exitReason(running.child)} during ${scenario.name}`);
+      runs.push({
+        round, server: server.key, scenario: scenario.name, connections: scenario.connections,
+        reqPerSec: Math.round(r.requests.mean), p50Ms: r.latency.p50, p99Ms: r.latency.p99,
+        errors: r.errors, non2xx: r.non2xx, total: r.requests.total,
+        cpuMsPerReq: Number(((1000 * cpu) / Math.max(1, r.requests.total)).toFixed(3)),
+        rssAfterStartMiB, peakRssMiB: peakRssMiB(running.child.pid), load1: Number(os.loadavg()[0].toFixed(2)),
+      });
+    }
+    return { check, startSeconds, cliSeconds: running.cliSeconds, runs };
+  } finally {
+    await stopChild(running.child);
+    state.child = null;
+    if (running.tmp) {
+      rmSync(running.tmp, { recursive: true, force: true });
+      state.tmps.delete(running.tmp);
+    }
+  }
+}
+
+// ---- report ----------------------------------------------------------------------------------------
+
+function summarise(allRuns) {
+  const out = {};
+  for (const server of SERVERS) {
+    for (const scenario of SCENARIOS) {
+      const rs = allRuns.filter((r) => r.server === server.key && r.scenario === scenario.name);
+      if (!rs.length) continue;
+      (out[scenario.name] ??= {})[server.key] = {
+        reqPerSec: Math.round(median(rs.map((r) => r.reqPerSec))),
+        p50Ms: median(rs.map((r) => r.p50Ms)),
+        p99Ms: median(rs.map((r) => r.p99Ms)),
+        errorsPlusNon2xx: rs.reduce((n, r) => n + r.errors + r.non2xx, 0),
+        cpuMsPerReq: median(rs.map((r) => r.cpuMsPerReq)),
+        peakRssMiB: median(rs.map((r) => r.peakRssMiB)),
+        reqPerSecByRound: rs.map((r) => r.reqPerSec),
+      };
+    }
+  }
+  return out;
+}
+
+/** Median over rounds of the per-round ratio a/b (servers of one round ran back to back). */
+function pairedRatio(allRuns, scenario, a, b, field) {
+  const ratios = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const ra = allRuns.find((r) => r.round === round && r.server === a && r.scenario === scenario);
+    const rb = allRuns.find((r) => r.round === round && r.server === b && r.scenario === scenario);
+    if (ra && rb && rb[field]) ratios.push(ra[field] / rb[field]);
+  }
+  return median(ratios);
+}
+
+const fmt = (x, digits = 0) => (x === null || x === undefined ? "" : Number(x).toFixed(digits));
+const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}x` : "");
+
+function table(summary, allRuns) {
+  const header = ["scenario", "server", "req/s", "req/s by round", "p50 ms", "p99 ms", "err+non2xx", "cpu ms/req", "peak RSS MiB", "req/s vs peer", "req/s vs ceiling"];
+  const rows = [];
+  const ratios = {};
+  for (const scenario of SCENARIOS) {
+    const s = summary[scenario.name];
+    if (!s) continue;
+    const t = s.tessera;
+    for (const server of SERVERS) {
+      const v = s[server.key];
+      if (!v) continue;
+      let vsPeer = "", vsCeiling = "";
+      if (server.key === "tessera") {
+        vsPeer = ratio(t.reqPerSec, s.peer?.reqPerSec);
+        vsCeiling = ratio(t.reqPerSec, s.ceiling?.reqPerSec);
+        ratios[scenario.name] = {
+          tesseraOverPeerReqPerSec: s.peer ? t.reqPerSec / s.peer.reqPerSec : null,
+          tesseraOverCeilingReqPerSec: s.ceiling ? t.reqPerSec / s.ceiling.reqPerSec : null,
+          pairedTesseraOverPeer: pairedRatio(allRuns, scenario.name, "tessera", "peer", "reqPerSec"),
+          pairedTesseraOverCeiling: pairedRatio(allRuns, scenario.name, "tessera", "ceiling", "reqPerSec"),
+          ...(scenario.connections === 50 && s.ceiling && { tesseraP99OverCeilingP99: t.p99Ms / s.ceiling.p99Ms }),
+        };
+      }
+      if (server.key === "tesseraEs256" && t) {
+        vsPeer = `vs RS256 ${ratio(v.reqPerSec, t.reqPerSec)}`;
+        ratios[scenario.name].es256OverRs256ReqPerSec = v.reqPerSec / t.reqPerSec;
+        ratios[scenario.name].pairedEs256OverRs256 = pairedRatio(allRuns, scenario.name, "tesseraEs256", "tessera", "reqPerSec");
+      }
+      rows.push([scenario.name, server.label, fmt(v.reqPerSec), v.reqPerSecByRound.join("/"), fmt(v.p50Ms, 1), fmt(v.p99Ms, 1),
+        String(v.errorsPlusNon2xx), fmt(v.cpuMsPerReq, 3), fmt(v.peakRssMiB), vsPeer, vsCeiling]);
+    }
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const text = [line(header), widths.map((w) => "-".repeat(w)).join("  ")];
+  let last = null;
+  for (const r of rows) {
+    if (last !== null && r[0] !== last) text.push("");
+    text.push(line(r[0] === last ? ["", ...r.slice(1)] : r));
+    last = r[0];
+  }
+  const p99 = SCENARIOS.filter((s) => s.connections === 50 && ratios[s.name]?.tesseraP99OverCeilingP99)
+    .map((s) => `${s.name} ${ratios[s.name].tesseraP99OverCeilingP99.toFixed(2)}x`);
+  text.push("", `tessera p99 / ceiling p99 at 50 connections: ${p99.join(", ")}`);
+  const paired = SCENARIOS.filter((s) => ratios[s.name]).map((s) => {
+    const r = ratios[s.name];
+    return `${s.name}: vs peer ${fmt(r.pairedTesseraOverPeer, 2)}x, vs ceiling ${fmt(r.pairedTesseraOverCeiling, 2)}x` +
+      (r.pairedEs256OverRs256 ? `, ES256/RS256 ${fmt(r.pairedEs256OverRs256, 2)}x` : "");
+  });
+  text.push(`median of per-round req/s ratios (same-round pairs): ${paired.join("; ")}`);
+  return { text: text.join("\n"), ratios };
+}
+
+// ---- main ------------------------------------------------------------------------------------------
+
+async function main(state) {
+  for (const f of ["dist/server.js", "dist/cli/index.js"]) {
+    if (!existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: build tessera first (npm run bench:peers does)`);
+  }
+  const wall0 = Date.now();
+  const startLoad = loadavg();
+  let gitState = null;
+  try {
+    gitState = execFileSync("git", ["describe", "--always", "--dirty"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {} // not a git checkout
+  const versions = {
+    oidcProvider: JSON.parse(readFileSync(path.join(HERE, "node_modules/oidc-provider/package.json"), "utf8")).version,
+    fastify: JSON.parse(readFileSync(path.join(HERE, "node_modules/fastify/package.json"), "utf8")).version,
+    jose: JSON.parse(readFileSync(path.join(HERE, "node_modules/jose/package.json"), "utf8")).version,
+  };
+  console.log(`peers bench: ${ROUNDS} rounds x ${SERVERS.map((s) => s.label).join(", ")}; ${WARMUP} s warm-up + ${DURATION} s per load; ` +
+    `node ${process.version}, ${os.cpus().length} CPUs, oidc-provider ${versions.oidcProvider}, tessera ${gitState}; load avg (1 5 15) ${startLoad}`);
+  const allRuns = [];
+  const checks = {};
+  const startSeconds = {};
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const server of SERVERS) {
+      if (state.interrupted) return 130;
+      const t0 = Date.now();
+      const { check, startSeconds: s, cliSeconds, runs } = await runServer(state, server, round);
+      checks[server.key] ??= check;
+      (startSeconds[server.key] ??= []).push(cliSeconds === undefined ? { total: s } : { total: s, cli: cliSeconds });
+      allRuns.push(...runs);
+      const brief = runs.map((r) => `${r.scenario} ${r.reqPerSec} req/s p99 ${r.p99Ms} ms`).join(", ");
+      console.log(`round ${round} ${server.label.padEnd(13)} ${((Date.now() - t0) / 1000).toFixed(1)} s (start ${s.toFixed(1)} s${cliSeconds === undefined ? "" : `, of which CLI ${cliSeconds.toFixed(1)} s`}): ${brief}; load1 ${os.loadavg()[0].toFixed(2)}`);
+    }
+  }
+  const summary = summarise(allRuns);
+  const { text, ratios } = table(summary, allRuns);
+  const report = {
+    date: new Date().toISOString(), tessera: gitState, node: process.version, cpus: os.cpus().length, versions,
+    durationSeconds: DURATION, warmupSeconds: WARMUP, rounds: ROUNDS, tokenRequestBody: TOKEN_BODY,
+    loadavg: { start: startLoad, end: loadavg() }, wallSeconds: Math.round((Date.now() - wall0) / 1000),
+    startSeconds, firstResponseChecks: checks, summary, ratios, runs: allRuns,
+  };
+  mkdirSync(path.dirname(RESULTS), { recursive: true });
+  writeFileSync(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
+  console.log("");
+  console.log(text);
+  console.log(`\nload avg (1 5 15) start ${startLoad}, end ${report.loadavg.end}; wall ${report.wallSeconds} s; written to ${path.relative(ROOT, RESULTS)}`);
+  const failed = allRuns.filter((r) => r.errors + r.non2xx > 0);
+  for (const r of failed) console.log(`FAIL round ${r.round} ${r.server} ${r.scenario}: ${r.errors} errors, ${r.non2xx} non-2xx responses`);
+  return failed.length ? 1 : 0;
+}
+
+/** Stops the running child and removes every temp dir. Safe to call twice. */
+async function cleanup(state) {
+  const child = state.child;
+  state.child = null;
+  await stopChild(child);
+  for (const tmp of state.tmps) rmSync(tmp, { recursive: true, force: true });
+  state.tmps.clear();
+}
+
+const state = { child: null, tmps: new Set(), seenWarnings: new Set(), interrupted: false };
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    state.interrupted = true;
+    console.error(`${signal}; cleaning up`);
+    cleanup(state).finally(() => process.exit(130));
+  });
+}
+let code = 1;
+try {
+  code = await main(state);
+} catch (e) {
+  if (!state.interrupted) console.error(`FAIL ${e.message}`);
+} finally {
+  await cleanup(state);
+}
+process.exit(code);
