@@ -3,8 +3,10 @@ import type { FastifyServerOptions } from "fastify";
 import type { DestinationStream } from "pino";
 import type { LogLevel } from "../config/schema.js";
 
-// Defence in depth: nothing below logs headers or bodies, but an error object or a future log line
-// might carry one of these, and they are credentials.
+// Defence in depth: nothing logs headers or bodies, but an error object or a future log line might
+// carry one of these, and they are credentials. Explicit paths: pino's leading wildcards ("*.x")
+// cost ~3 µs on every request's child logger.
+const SECRET_FIELDS = ["client_secret", "clientSecret", "password", "refresh_token", "access_token", "token", "privateKey", "client_assertion"];
 const REDACT = [
   "req.headers.authorization",
   "req.headers.cookie",
@@ -12,13 +14,9 @@ const REDACT = [
   "headers.authorization",
   "headers.cookie",
   "body",
-  "*.client_secret",
-  "*.clientSecret",
-  "*.password",
-  "*.refresh_token",
-  "*.access_token",
-  "*.token",
-  "*.privateKey",
+  "req.body",
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((field) => `err.${field}`),
 ];
 
 export function loggerOptions(level: LogLevel, stream?: DestinationStream): FastifyServerOptions["logger"] {
