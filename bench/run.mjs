@@ -8,6 +8,8 @@
 //
 // Run:  npm run bench                  (builds first; or `node bench/run.mjs` after a build)
 // Env:  BENCH_DURATION=10  seconds per scenario    BENCH_WARMUP=2  seconds of warm-up before each
+//       BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres  run on a throwaway PostgreSQL
+//       database created on that server (and dropped after) instead of SQLite
 //       BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"  extra node flags for the server
 //       Server settings pass through (e.g. METRICS=off); RATE_LIMIT_TOKEN defaults to 0 (off) here.
 // The load generator shares the machine with the server: compare figures taken at similar load
@@ -22,13 +24,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const RESULTS = path.join(ROOT, "bench/results/latest.json");
+const RESULTS = path.join(ROOT, `bench/results/latest${process.env.BENCH_DATABASE_URL ? "-postgresql" : ""}.json`);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
 
 /** What to load. `expect` checks one response before the load starts. Add scenarios here. */
-const scenarios = ({ basic }) => {
+const scenarios = ({ basic, accessToken }) => {
   const token = {
     method: "POST",
     path: "/token",
@@ -37,12 +39,61 @@ const scenarios = ({ basic }) => {
     expect: (status, body) => status === 200 && typeof json(body)?.access_token === "string",
   };
   const jwks = { method: "GET", path: "/.well-known/jwks.json", expect: (status, body) => status === 200 && json(body)?.keys?.length > 0 };
+  const introspect = {
+    method: "POST",
+    path: "/introspect",
+    headers: token.headers,
+    body: `token=${accessToken}`,
+    expect: (status, body) => status === 200 && json(body)?.active === true,
+  };
   return [
     { name: "token c10", connections: 10, ...token },
     { name: "token c50", connections: 50, ...token },
     { name: "jwks c50", connections: 50, ...jwks },
+    { name: "introspect c50", connections: 50, ...introspect },
   ];
 };
+
+const ROTATION_WORKERS = 20;
+
+/**
+ * Refresh-token rotations: ROTATION_WORKERS chains, each signed in once (password grant, outside
+ * the measured time), each rotating its own token (grant_type=refresh_token) as fast as it can. A
+ * rotation is a lookup, one conditional update and one insert, plus a signature. Returns a runner
+ * (duration) => result of the same shape as the autocannon runs; the chains go on across runs.
+ */
+function rotations(base, webBasic) {
+  const post = (body) =>
+    fetch(`${base}/token`, { method: "POST", headers: { authorization: `Basic ${webBasic}`, "content-type": "application/x-www-form-urlencoded" }, body });
+  let chains;
+  return async (durationSeconds) => {
+    chains ??= await Promise.all(Array.from({ length: ROTATION_WORKERS }, async () =>
+      (await (await post(`grant_type=password&username=bench&password=${encodeURIComponent(BENCH_PASSWORD)}`)).json()).refresh_token));
+    return rotate(post, chains, durationSeconds);
+  };
+}
+
+async function rotate(post, chains, durationSeconds) {
+  const latencies = [];
+  let errors = 0;
+  const until = Date.now() + durationSeconds * 1000;
+  await Promise.all(chains.map(async (_, i) => {
+    while (Date.now() < until) {
+      const refresh = chains[i];
+      const started = performance.now();
+      const res = await post(`grant_type=refresh_token&refresh_token=${refresh}`);
+      const body = await res.json();
+      latencies.push(performance.now() - started);
+      if (res.status !== 200) { errors++; break; } // the chain is gone; the run is failed anyway
+      chains[i] = body.refresh_token;
+    }
+  }));
+  latencies.sort((a, b) => a - b);
+  const at = (q) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+  return { requests: { mean: latencies.length / durationSeconds, total: latencies.length }, latency: { p50: at(0.5), p99: at(0.99) }, errors: 0, non2xx: errors };
+}
+
+const BENCH_PASSWORD = randomBytes(12).toString("base64url");
 
 const json = (text) => { try { return JSON.parse(text); } catch {} }; // undefined when not JSON
 const loadavg = () => os.loadavg().map((n) => n.toFixed(2)).join(" ");
@@ -65,18 +116,39 @@ const cpuSeconds = (pid) => {
 
 const peakRssMiB = (pid) => Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024);
 
-/** Creates the bench client with the real CLI; the secret stays in memory and is never printed. */
-function createClient(env) {
-  const args = ["dist/cli/index.js", "clients", "create", "--name", "bench", "--audience", "https://api.bench.test",
-    "--scope", "read write", "--grant", "client_credentials", "--json"];
-  let out;
+/** Runs the real CLI; its output (which may hold a secret) is returned, never printed. */
+function cli(env, args, input) {
   try {
-    out = execFileSync(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
+    return execFileSync(process.execPath, ["dist/cli/index.js", ...args], { cwd: ROOT, env, input, stdio: ["pipe", "pipe", "inherit"] });
   } catch (e) {
-    throw new Error(`tessera clients create failed (exit ${e.status})`); // e.stdout is not shown
+    throw new Error(`tessera ${args.slice(0, 2).join(" ")} failed (exit ${e.status})`); // e.stdout is not shown
   }
+}
+
+/** Creates a client with the real CLI and returns its Basic credentials; the secret is never printed. */
+function createClient(env, ...flags) {
+  const out = cli(env, ["clients", "create", "--audience", "https://api.bench.test", "--scope", "read write", "--json", ...flags]);
   const { client_id, client_secret } = JSON.parse(out);
   return Buffer.from(`${encodeURIComponent(client_id)}:${encodeURIComponent(client_secret)}`).toString("base64");
+}
+
+/** A throwaway PostgreSQL database on BENCH_DATABASE_URL's server; dropped in cleanup. */
+async function postgresDatabase(state, serverUrl) {
+  const { default: pg } = await import("pg");
+  const name = `tessera_bench_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  state.dropDatabase = async () => {
+    const drop = new pg.Client({ connectionString: serverUrl });
+    await drop.connect();
+    await drop.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await drop.end();
+  };
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
 
 async function waitReady(base, server) {
@@ -103,7 +175,9 @@ async function main(state) {
   const base = `http://127.0.0.1:${port}`;
   const env = {
     ...process.env,
-    DATABASE_URL: `file:${path.join(state.tmp, "bench.db")}`,
+    DATABASE_URL: process.env.BENCH_DATABASE_URL
+      ? await postgresDatabase(state, process.env.BENCH_DATABASE_URL)
+      : `file:${path.join(state.tmp, "bench.db")}`,
     TESSERA_KEK: randomBytes(32).toString("base64"),
     TESSERA_KEK_FILE: path.join(state.tmp, "kek"),
     LOG_LEVEL: "warn",
@@ -112,19 +186,26 @@ async function main(state) {
     TESSERA_ISSUER: base,
     // Capacity, not the limiter, is measured: /token's per-client limit is off unless asked for.
     RATE_LIMIT_TOKEN: process.env.RATE_LIMIT_TOKEN ?? "0",
+    RATE_LIMIT_INTROSPECT: process.env.RATE_LIMIT_INTROSPECT ?? "0",
   };
-  const basic = createClient(env);
+  const basic = createClient(env, "--name", "bench", "--grant", "client_credentials");
+  const webBasic = createClient(env, "--name", "bench-web", "--first-party", "--grant", "password", "--grant", "refresh_token");
+  cli(env, ["users", "create", "--username", "bench", "--password-stdin"], BENCH_PASSWORD);
   state.server = spawn(process.execPath, [...NODE_ARGS, "dist/server.js"], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
   await waitReady(base, state.server);
 
-  const list = scenarios({ basic });
+  const first = await fetch(`${base}/token`, { method: "POST", headers: { authorization: `Basic ${basic}`, "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=client_credentials" });
+  const accessToken = (await first.json()).access_token;
+  const list = scenarios({ basic, accessToken });
   for (const s of list) await check(base, s);
+  list.push({ name: `refresh rotations c${ROTATION_WORKERS}`, connections: ROTATION_WORKERS, run: rotations(base, webBasic) });
   const startLoad = loadavg();
   const runs = [];
   for (const s of list) {
-    await load(base, s, WARMUP);
+    const run = s.run ?? ((duration) => load(base, s, duration));
+    await run(WARMUP);
     const cpu0 = cpuSeconds(state.server.pid);
-    const r = await load(base, s, DURATION);
+    const r = await run(DURATION);
     const cpu = cpuSeconds(state.server.pid) - cpu0;
     if (gone(state.server)) throw new Error(`server ${exitReason(state.server)} during ${s.name}`);
     runs.push({
@@ -137,11 +218,12 @@ async function main(state) {
   }
 
   const loads = { start: startLoad, end: loadavg() };
-  const report = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, durationSeconds: DURATION, loadavg: loads, runs };
+  const database = process.env.BENCH_DATABASE_URL ? "postgresql" : "sqlite";
+  const report = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, database, durationSeconds: DURATION, loadavg: loads, runs };
   mkdirSync(path.dirname(RESULTS), { recursive: true });
   writeFileSync(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
 
-  console.log(`tessera bench: ${DURATION} s per scenario, node ${process.version}, ${report.cpus} CPUs`);
+  console.log(`tessera bench on ${database}: ${DURATION} s per scenario, node ${process.version}, ${report.cpus} CPUs`);
   console.log(`load average (1 5 15 min): start ${loads.start}, end ${loads.end}`);
   console.table(Object.fromEntries(runs.map(({ scenario, ...rest }) => [scenario, rest])));
   console.log(`written to ${path.relative(ROOT, RESULTS)}`);
@@ -161,6 +243,9 @@ async function cleanup(state) {
   }
   if (state.tmp) rmSync(state.tmp, { recursive: true, force: true });
   state.tmp = null;
+  const drop = state.dropDatabase;
+  state.dropDatabase = null;
+  if (drop) await drop().catch((e) => console.error(`could not drop the bench database: ${e.message}`));
 }
 
 const state = { server: null, tmp: null, interrupted: false };
