@@ -344,7 +344,7 @@ t.test("errors", async (t) => {
 t.test("metadata names the introspection endpoint, which is this one (RFC 8414 §2)", async (t) => {
   const metadata = (await app.inject({ method: "GET", url: "/.well-known/oauth-authorization-server" })).json();
   t.equal(metadata.introspection_endpoint, `${ISSUER}/introspect`);
-  t.strictSame(metadata.introspection_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post"]);
+  t.strictSame(metadata.introspection_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post", "private_key_jwt"]);
   const token = await accessToken();
   const res = await post(new URL(metadata.introspection_endpoint).pathname, svc, { token });
   t.equal(answer(t, res).active, true);
