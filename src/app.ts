@@ -38,6 +38,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     logController: new LogController({ disableRequestLogging: config.logLevel !== "debug" && config.logLevel !== "trace" }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
+    // Node would answer a request without Host with a bare 400; the error handler answers it instead.
+    http: { requireHostHeader: false },
     clientErrorHandler,
     frameworkErrors: frameworkErrorHandler,
     // Form fields and JSON arrive as given: a repeated parameter must fail, not be coerced.

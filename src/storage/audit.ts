@@ -4,6 +4,8 @@ import type { Db } from "./prisma.js";
 export type AuditEntry = { at: Date; actor: string; action: string; target: string; details?: Record<string, unknown> };
 export type AuditRecord = Omit<AuditEntry, "details"> & { id: number; details: Record<string, unknown> };
 
+const MAX_ID = 2 ** 31 - 1;
+
 export class AuditRepository {
   readonly #db: Db;
 
@@ -18,7 +20,8 @@ export class AuditRepository {
   /** Newest first; `before` is the id of the last entry of the previous page. */
   async list(limit: number, before?: number): Promise<AuditRecord[]> {
     const rows = await this.#db.auditEvent.findMany({
-      where: before === undefined ? {} : { id: { lt: before } },
+      // ids are 32-bit integers in the database: a larger `before` means "from the newest"
+      where: before === undefined ? {} : { id: { lt: Math.min(before, MAX_ID) } },
       orderBy: { id: "desc" },
       take: limit,
     });

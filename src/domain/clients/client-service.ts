@@ -52,8 +52,8 @@ function isAudience(value: string): boolean {
 }
 
 function validate(input: ClientUpdate, merged: { grantTypes: string[]; firstParty: boolean }): void {
-  if (input.name !== undefined && (input.name.trim() === "" || input.name.length > 200)) {
-    throw new ValidationError("name: must be 1 to 200 characters");
+  if (input.name !== undefined && (input.name.trim() === "" || input.name.length > 200 || /[\u0000-\u001f\u007f]/.test(input.name))) {
+    throw new ValidationError("name: must be 1 to 200 characters, without control characters");
   }
   if (input.grantTypes !== undefined) {
     if (input.grantTypes.length === 0) throw new ValidationError("grant: at least one grant type is needed");

@@ -31,7 +31,7 @@ export class SignInThrottle {
   failed(username: string): void {
     const now = this.#clock.now();
     const count = (this.#current(username)?.count ?? 0) + 1;
-    const delay = count > FREE_FAILURES ? Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (count - FREE_FAILURES - 1)) : 0;
+    const delay = count >= FREE_FAILURES ? Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (count - FREE_FAILURES)) : 0;
     this.#failures.delete(username); // re-insert: Map order is then oldest-first for eviction
     this.#failures.set(username, { count, lastMs: now, blockedUntilMs: now + delay });
     if (this.#failures.size > MAX_TRACKED) this.#failures.delete(this.#failures.keys().next().value!);

@@ -74,7 +74,8 @@ export class UserService {
    */
   async authenticate(username: string, password: string): Promise<UserView> {
     this.#throttle.check(username);
-    const user = username.length <= 128 ? await this.#repo.findByUsername(username) : null;
+    // A name that cannot exist is not looked up (PostgreSQL refuses NUL characters in text).
+    const user = USERNAME.test(username) ? await this.#repo.findByUsername(username) : null;
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
     if (!user || !ok || !user.enabled) {
       this.#throttle.failed(username);

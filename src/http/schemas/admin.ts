@@ -105,7 +105,7 @@ export const UserBody = Type.Object(
 );
 
 export const AuditQuery = Type.Object(
-  { limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,3}$" })), before: Type.Optional(Type.String({ pattern: "^[0-9]{1,15}$" })) },
+  { limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,3}$" })), before: Type.Optional(Type.String({ pattern: "^[0-9]{1,10}$" })) },
   { additionalProperties: false },
 );
 

@@ -48,7 +48,8 @@ const changes = (b: Fields) => ({
   ...(b.enabled !== undefined && { enabled: b.enabled }),
 });
 
-const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
+// client_ids are base64url: anything else is not one (and may hold bytes a database refuses).
+const Id = Type.Object({ id: Type.String({ maxLength: 64, pattern: "^[A-Za-z0-9_-]+$" }) });
 
 const clients: FastifyPluginAsyncTypebox = async (app) => {
   const admin = app.services.clientAdmin;
