@@ -1,22 +1,19 @@
 // The tessera CLI as an operator runs it: a real process on a real database, then the clients it
 // registered used against an app built on that same database.
-import { spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import t from "tap";
 import { decodeJwt } from "jose";
 import { sha256 } from "../../src/crypto/secrets.js";
 import { basic, buildTestApp, form, type TestApp } from "../helpers/app.js";
+import { runCli, type CliRun } from "../helpers/cli.js";
 import { SettableClock } from "../helpers/clock.js";
 import { freshDatabaseUrl } from "../helpers/database.js";
 import { storedSigningKeys } from "../helpers/stored-keys.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SECRET = /^[A-Za-z0-9_-]{43,}$/; // base64url of at least 32 bytes (256 bits)
 const DIGEST_FIELDS = ["client_secret", "secretDigest", "previousSecretDigest"];
 
-type Run = { code: number | null; stdout: string; stderr: string };
 type Assert = Pick<typeof t, "equal">;
 type ClientJson = Record<string, unknown> & { id: string };
 
@@ -32,16 +29,8 @@ const env = {
   TESSERA_KEK_FILE: path.join(os.tmpdir(), "tessera-cli-test-unused-kek"),
 };
 
-function tessera(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", ...args], { cwd: ROOT, env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function tessera(...args: string[]): Promise<CliRun> {
+  return runCli(args, { env });
 }
 
 /** Runs a command that must succeed with --json and parses what it printed. */

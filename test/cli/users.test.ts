@@ -1,15 +1,13 @@
 // `tessera users create|set-password|disable|list`, run as real processes on a fresh database, with
 // the effect checked through an app on the same database. Passwords go in on stdin, never in argv.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import t from "tap";
 import { basic, buildTestApp, form } from "../helpers/app.js";
+import { runCli, type CliRun } from "../helpers/cli.js";
 import { freshDatabaseUrl } from "../helpers/database.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 // Nine real processes, each starting tsx and Prisma: on a busy machine more than the default 120 s.
@@ -20,30 +18,17 @@ const url = await freshDatabaseUrl(t);
 const { app, createClient } = await buildTestApp(t, { DATABASE_URL: url });
 const web = await createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
 
-type Run = { code: number | null; stdout: string; stderr: string };
-
 /** Runs `tessera users …` with `stdin` piped in. */
-function users(args: string[], stdin = ""): Promise<Run> {
+function users(args: string[], stdin = ""): Promise<CliRun> {
   const { NODE_OPTIONS: _instrumentation, ...env } = process.env;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", "users", ...args], {
-    cwd: ROOT,
+  return runCli(["users", ...args], {
     env: {
       ...env,
       DATABASE_URL: url,
       TESSERA_KEK: randomBytes(32).toString("base64"),
       TESSERA_KEK_FILE: path.join(os.tmpdir(), "tessera-unused-kek"),
     },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
-  child.stdin.on("error", () => {}); // a command that exits before reading stdin closes the pipe
-  child.stdin.end(stdin);
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    stdin,
   });
 }
 

@@ -2,19 +2,17 @@
 // expired, families once they have expired or were revoked more than a day ago; everything that may
 // still matter stays. Time moves on a settable clock; rows are counted in the database. Then
 // `tessera prune` as an operator runs it: a real process on the same database.
-import { spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import t, { type Test } from "tap";
 import { decodeJwt } from "jose";
 import type { LightMyRequestResponse } from "fastify";
 import { pruneExpired } from "../../src/domain/maintenance.js";
 import { basic, buildTestApp, form, type TestApp } from "../helpers/app.js";
+import { runCli } from "../helpers/cli.js";
 import { SettableClock } from "../helpers/clock.js";
 import { FORM } from "../helpers/oauth.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const HOUR = 3600;
 const DAY = 24 * HOUR;
 
@@ -209,16 +207,7 @@ t.test("tessera prune --json, a real process on the app's database, prunes by th
     TESSERA_KEK: s.config.kek!,
     TESSERA_KEK_FILE: path.join(os.tmpdir(), "tessera-prune-test-unused-kek"),
   };
-  const tessera = (...args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", ...args], { cwd: ROOT, env });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk) => (stdout += chunk));
-      child.stderr.on("data", (chunk) => (stderr += chunk));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+  const tessera = (...args: string[]) => runCli(args, { env });
 
   const run = await tessera("prune", "--json");
   t.equal(run.code, 0, `exits 0 ${run.stderr}`);

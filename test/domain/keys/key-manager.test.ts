@@ -2,8 +2,6 @@
 // KEY_ACTIVATION_DELAY), the previous key's linger (every token it signed expires, plus CLOCK_SKEW),
 // retirement, pruning, automatic rotation across instances, and other instances picking it all up.
 // Time is a SettableClock; the pollers are slowed to an hour so that only refresh() moves the keys.
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import t from "tap";
 import { decodeProtectedHeader } from "jose";
 import { systemClock } from "../../../src/domain/clock.js";
@@ -13,6 +11,7 @@ import { AuditRepository } from "../../../src/storage/audit.js";
 import { openDb } from "../../../src/storage/prisma.js";
 import { SigningKeyRepository } from "../../../src/storage/signing-keys.js";
 import { basic, buildTestApp, form, testConfig, type TestApp } from "../../helpers/app.js";
+import { runCli } from "../../helpers/cli.js";
 import { SettableClock } from "../../helpers/clock.js";
 import { FORM } from "../../helpers/oauth.js";
 import { storedSigningKeys } from "../../helpers/stored-keys.js";
@@ -20,7 +19,6 @@ import { storedSigningKeys } from "../../helpers/stored-keys.js";
 // Several apps per test and four CLI processes (each compiling with tsx): slow on a busy machine.
 t.setTimeout(300_000);
 
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const QUIET = { CACHE_REFRESH: "1h" }; // no background reloads: the tests call refresh() themselves
 const TTL = 900; // ACCESS_TOKEN_TTL default
 const SKEW = 60; // CLOCK_SKEW default
@@ -384,16 +382,7 @@ t.test("tessera keys rotate --now | retire KID | prune as an operator runs them"
   const { app, config, clock } = await buildTestApp(t, QUIET);
   t.ok(clock.now() + (TTL + SKEW) * 1000 < systemClock.now(), "the test clock is in the past");
   const env = { ...process.env, DATABASE_URL: config.databaseUrl, TESSERA_KEK: config.kek!, TESSERA_ISSUER: config.issuer };
-  const tessera = (...args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", ...args, "--json"], { cwd: ROOT, env });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk) => (stdout += chunk));
-      child.stderr.on("data", (chunk) => (stderr += chunk));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+  const tessera = (...args: string[]) => runCli([...args, "--json"], { env });
 
   const firstKid = app.services.keys.signer!.kid;
   await app.services.keyAdmin.rotate("test", true); // firstKid is retired at the (past) test time

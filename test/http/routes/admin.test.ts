@@ -1,15 +1,13 @@
 // The admin API with a valid admin token: clients, keys, users and the audit log, each change
 // checked by its effect (the client gets tokens, the key signs, the user signs in) and by its audit
 // entry under "admin:<client_id>". Who may call it is admin.auth.test.ts.
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import t, { type Test } from "tap";
 import type { LightMyRequestResponse } from "fastify";
 import { decodeProtectedHeader } from "jose";
 import { basic, buildTestApp, form } from "../../helpers/app.js";
+import { runCli } from "../../helpers/cli.js";
 import { expectOAuthError, FORM } from "../../helpers/oauth.js";
 
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const API = "https://api.example.test";
 const OTHER = "https://other.example.test";
 const SECRET = /^[A-Za-z0-9_-]{43,}$/; // base64url of at least 32 bytes
@@ -371,15 +369,7 @@ t.test("audit log", async (t) => {
 
   t.test("tessera audit --json (a real CLI process) shows the same log", async (t) => {
     const env = { ...process.env, DATABASE_URL: config.databaseUrl, TESSERA_KEK: config.kek!, TESSERA_ISSUER: config.issuer };
-    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", "audit", "--json", "--limit", "200"], { cwd: ROOT, env });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk) => (stdout += chunk));
-      child.stderr.on("data", (chunk) => (stderr += chunk));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+    const run = await runCli(["audit", "--json", "--limit", "200"], { env });
     t.equal(run.code, 0, run.stderr);
     const cli = JSON.parse(run.stdout) as AuditEvent[];
     t.same(cli, await auditEvents(200), "the same events, fields and order as GET /admin/audit");

@@ -4,6 +4,7 @@ import t, { type Test } from "tap";
 import { decodeJwt } from "jose";
 import type { LightMyRequestResponse } from "fastify";
 import { buildTestApp } from "../../helpers/app.js";
+import { setCookies } from "../../helpers/cookies.js";
 
 const API = "https://api.example.test";
 const THIRTY_DAYS = 30 * 86400;
@@ -20,21 +21,6 @@ const alice = await app.services.users.create("alice", "alice-password-1");
 const login = (body: unknown, headers: Record<string, string> = {}) =>
   app.inject({ method: "POST", url: "/login", headers: { "content-type": "application/json", ...headers }, payload: JSON.stringify(body) });
 const aliceLogin = (clientId = web.clientId) => login({ username: "alice", password: "alice-password-1", client_id: clientId });
-
-type SetCookie = { name: string; value: string; attributes: Record<string, string | true> };
-/** Every Set-Cookie header, parsed; attribute names lower-cased. */
-const setCookies = (res: LightMyRequestResponse): SetCookie[] =>
-  [res.headers["set-cookie"] ?? []].flat().map((header) => {
-    const [pair = "", ...attrs] = header.split(";").map((s) => s.trim());
-    const eq = pair.indexOf("=");
-    const attributes: Record<string, string | true> = {};
-    for (const attr of attrs) {
-      const i = attr.indexOf("=");
-      if (i === -1) attributes[attr.toLowerCase()] = true;
-      else attributes[attr.slice(0, i).toLowerCase()] = attr.slice(i + 1);
-    }
-    return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attributes };
-  });
 
 /** Asserts an OAuth error answer: status, body, no-store; and that no cookie was set. */
 function assertError(t: Test, res: LightMyRequestResponse, status: number, error: string) {

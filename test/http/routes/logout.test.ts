@@ -3,6 +3,8 @@
 import t, { type Test } from "tap";
 import type { LightMyRequestResponse } from "fastify";
 import { buildTestApp, form } from "../../helpers/app.js";
+import { setCookies } from "../../helpers/cookies.js";
+import { expectOAuthError } from "../../helpers/oauth.js";
 
 const { app, createClient } = await buildTestApp(t);
 const web = await createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
@@ -16,20 +18,6 @@ async function signIn(): Promise<string> {
 
 const refresh = (token: string) => app.inject({ method: "POST", url: "/refresh", headers: { cookie: `refresh_token=${token}` } });
 const logoutWithCookie = (token: string) => app.inject({ method: "POST", url: "/logout", headers: { cookie: `refresh_token=${token}` } });
-
-type SetCookie = { name: string; value: string; attributes: Record<string, string | true> };
-const setCookies = (res: LightMyRequestResponse): SetCookie[] =>
-  [res.headers["set-cookie"] ?? []].flat().map((header) => {
-    const [pair = "", ...attrs] = header.split(";").map((s) => s.trim());
-    const eq = pair.indexOf("=");
-    const attributes: Record<string, string | true> = {};
-    for (const attr of attrs) {
-      const i = attr.indexOf("=");
-      if (i === -1) attributes[attr.toLowerCase()] = true;
-      else attributes[attr.slice(0, i).toLowerCase()] = attr.slice(i + 1);
-    }
-    return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attributes };
-  });
 
 /** 200 {} with no-store, and the refresh cookie cleared on /refresh and on /logout. */
 function assertLoggedOut(t: Test, res: LightMyRequestResponse) {
@@ -49,21 +37,16 @@ function assertLoggedOut(t: Test, res: LightMyRequestResponse) {
   }
 }
 
-function assertInvalidGrant(t: Test, res: LightMyRequestResponse) {
-  t.equal(res.statusCode, 400);
-  t.equal(res.json().error, "invalid_grant");
-}
-
 t.test("logout with the cookie revokes the family and clears the cookie", async (t) => {
   const token = await signIn();
   assertLoggedOut(t, await logoutWithCookie(token));
-  assertInvalidGrant(t, await refresh(token));
+  expectOAuthError(t, await refresh(token), 400, "invalid_grant");
 });
 
 t.test("logout with a JSON body revokes the family", async (t) => {
   const token = await signIn();
   assertLoggedOut(t, await app.inject({ method: "POST", url: "/logout", payload: { refresh_token: token } }));
-  assertInvalidGrant(t, await refresh(token));
+  expectOAuthError(t, await refresh(token), 400, "invalid_grant");
 });
 
 t.test("logout with a form body revokes the family", async (t) => {
@@ -75,7 +58,7 @@ t.test("logout with a form body revokes the family", async (t) => {
     payload: form({ refresh_token: token }),
   });
   assertLoggedOut(t, res);
-  assertInvalidGrant(t, await refresh(token));
+  expectOAuthError(t, await refresh(token), 400, "invalid_grant");
 });
 
 t.test("logout ends the whole family: after rotations, the newest token is dead", async (t) => {
@@ -83,7 +66,7 @@ t.test("logout ends the whole family: after rotations, the newest token is dead"
   const second = (await refresh(first)).json().refresh_token;
   const third = (await refresh(second)).json().refresh_token;
   assertLoggedOut(t, await logoutWithCookie(third));
-  assertInvalidGrant(t, await refresh(third));
+  expectOAuthError(t, await refresh(third), 400, "invalid_grant");
 });
 
 t.test("logout with an older, already rotated token of the family also ends the session", async (t) => {
@@ -91,7 +74,7 @@ t.test("logout with an older, already rotated token of the family also ends the 
   const second = (await refresh(first)).json().refresh_token;
   t.match(second, /^[A-Za-z0-9_-]{43}$/);
   assertLoggedOut(t, await app.inject({ method: "POST", url: "/logout", payload: { refresh_token: first } }));
-  assertInvalidGrant(t, await refresh(second));
+  expectOAuthError(t, await refresh(second), 400, "invalid_grant");
 });
 
 t.test("logout is recorded in the audit log", async (t) => {

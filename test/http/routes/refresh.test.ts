@@ -5,6 +5,8 @@ import t, { type Test } from "tap";
 import { decodeJwt } from "jose";
 import type { LightMyRequestResponse } from "fastify";
 import { basic, buildTestApp, form } from "../../helpers/app.js";
+import { setCookies } from "../../helpers/cookies.js";
+import { expectOAuthError } from "../../helpers/oauth.js";
 
 const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const SEVEN_DAYS = 7 * 86400;
@@ -34,26 +36,6 @@ const withForm = (token: string) =>
     payload: form({ refresh_token: token }),
   });
 
-type SetCookie = { name: string; value: string; attributes: Record<string, string | true> };
-const setCookies = (res: LightMyRequestResponse): SetCookie[] =>
-  [res.headers["set-cookie"] ?? []].flat().map((header) => {
-    const [pair = "", ...attrs] = header.split(";").map((s) => s.trim());
-    const eq = pair.indexOf("=");
-    const attributes: Record<string, string | true> = {};
-    for (const attr of attrs) {
-      const i = attr.indexOf("=");
-      if (i === -1) attributes[attr.toLowerCase()] = true;
-      else attributes[attr.slice(0, i).toLowerCase()] = attr.slice(i + 1);
-    }
-    return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attributes };
-  });
-
-function assertError(t: Test, res: LightMyRequestResponse, status: number, error: string) {
-  t.equal(res.statusCode, status, `status ${status}`);
-  t.equal(res.json().error, error);
-  t.equal(res.headers["cache-control"], "no-store");
-}
-
 /** Asserts a successful rotation: a new pair for alice, and the cookie set to the new token. */
 function assertRotated(t: Test, res: LightMyRequestResponse, old: string): string {
   if (!t.equal(res.statusCode, 200, `rotated (answer: ${res.body})`)) return "";
@@ -82,19 +64,19 @@ function assertRotated(t: Test, res: LightMyRequestResponse, old: string): strin
 t.test("the token from the cookie rotates; the old token dies", async (t) => {
   const old = await signIn();
   assertRotated(t, await withCookie(old), old);
-  assertError(t, await withCookie(old), 400, "invalid_grant");
+  expectOAuthError(t, await withCookie(old), 400, "invalid_grant");
 });
 
 t.test("the token from a JSON body rotates; the old token dies", async (t) => {
   const old = await signIn();
   assertRotated(t, await withJson(old), old);
-  assertError(t, await withJson(old), 400, "invalid_grant");
+  expectOAuthError(t, await withJson(old), 400, "invalid_grant");
 });
 
 t.test("the token from a form body rotates; the old token dies", async (t) => {
   const old = await signIn();
   assertRotated(t, await withForm(old), old);
-  assertError(t, await withForm(old), 400, "invalid_grant");
+  expectOAuthError(t, await withForm(old), 400, "invalid_grant");
 });
 
 t.test("a chain of rotations through the cookie keeps the session going", async (t) => {
@@ -110,8 +92,8 @@ t.test("reuse of a rotated token", async (t) => {
     const third = assertRotated(t, await withCookie(second), second);
     const lastBefore = (await app.services.audit.list(1))[0]?.id ?? 0;
 
-    assertError(t, await withJson(first), 400, "invalid_grant");
-    assertError(t, await withCookie(third), 400, "invalid_grant");
+    expectOAuthError(t, await withJson(first), 400, "invalid_grant");
+    expectOAuthError(t, await withCookie(third), 400, "invalid_grant");
 
     const since = (await app.services.audit.list(10)).filter((e) => e.id > lastBefore);
     const reuse = since.filter((e) => e.action === "refresh_token.reuse");
@@ -126,7 +108,7 @@ t.test("reuse of a rotated token", async (t) => {
     const victim = await signIn();
     const bystander = await signIn();
     assertRotated(t, await withJson(victim), victim);
-    assertError(t, await withJson(victim), 400, "invalid_grant");
+    expectOAuthError(t, await withJson(victim), 400, "invalid_grant");
     assertRotated(t, await withJson(bystander), bystander);
   });
 });
@@ -182,7 +164,7 @@ t.test("lifetimes (default configuration)", async (t) => {
   t.test("a token unused for REFRESH_IDLE_TTL has expired", async (t) => {
     const token = await signIn();
     clock.advance(SEVEN_DAYS);
-    assertError(t, await withCookie(token), 400, "invalid_grant");
+    expectOAuthError(t, await withCookie(token), 400, "invalid_grant");
   });
 
   t.test("used every 6 days, a session lasts until the 30-day absolute lifetime, not a second longer", async (t) => {
@@ -195,7 +177,7 @@ t.test("lifetimes (default configuration)", async (t) => {
     clock.advance(6 * 86400 - 1);
     token = assertRotated(t, await withCookie(token), token);
     clock.advance(1);
-    assertError(t, await withCookie(token), 400, "invalid_grant");
+    expectOAuthError(t, await withCookie(token), 400, "invalid_grant");
   });
 });
 
@@ -203,51 +185,51 @@ t.test("a disabled user's session no longer refreshes", async (t) => {
   await app.services.users.create("bob", "bob-password-1");
   const token = await signIn(web.clientId, "bob", "bob-password-1");
   await app.services.users.setEnabled("bob", false);
-  assertError(t, await withCookie(token), 400, "invalid_grant");
+  expectOAuthError(t, await withCookie(token), 400, "invalid_grant");
 });
 
 t.test("a client that lost the refresh_token grant can no longer refresh", async (t) => {
   const client = await firstParty();
   const token = await signIn(client.clientId);
   await app.services.clientAdmin.update(client.clientId, { grantTypes: ["password"] });
-  assertError(t, await withCookie(token), 400, "invalid_grant");
+  expectOAuthError(t, await withCookie(token), 400, "invalid_grant");
 });
 
 t.test("errors", async (t) => {
   t.test("no token at all: no cookie, no body", async (t) => {
-    assertError(t, await app.inject({ method: "POST", url: "/refresh" }), 400, "invalid_request");
+    expectOAuthError(t, await app.inject({ method: "POST", url: "/refresh" }), 400, "invalid_request");
   });
 
   t.test("no token: an empty JSON object", async (t) => {
-    assertError(t, await app.inject({ method: "POST", url: "/refresh", payload: {} }), 400, "invalid_request");
+    expectOAuthError(t, await app.inject({ method: "POST", url: "/refresh", payload: {} }), 400, "invalid_request");
   });
 
   t.test("no token: a cookie with another name", async (t) => {
     const token = await signIn();
     const res = await app.inject({ method: "POST", url: "/refresh", headers: { cookie: `session=${token}` } });
-    assertError(t, res, 400, "invalid_request");
+    expectOAuthError(t, res, 400, "invalid_request");
   });
 
   t.test("a token in the query string is not read", async (t) => {
     const token = await signIn();
     const res = await app.inject({ method: "POST", url: `/refresh?refresh_token=${token}` });
-    assertError(t, res, 400, "invalid_request");
+    expectOAuthError(t, res, 400, "invalid_request");
     assertRotated(t, await withCookie(token), token);
   });
 
   t.test("a garbage token is invalid_grant, from the cookie or the body", async (t) => {
-    assertError(t, await withCookie("garbage"), 400, "invalid_grant");
-    assertError(t, await withJson("garbage"), 400, "invalid_grant");
-    assertError(t, await withForm("garbage"), 400, "invalid_grant");
+    expectOAuthError(t, await withCookie("garbage"), 400, "invalid_grant");
+    expectOAuthError(t, await withJson("garbage"), 400, "invalid_grant");
+    expectOAuthError(t, await withForm("garbage"), 400, "invalid_grant");
   });
 
   t.test("a well-formed but unknown token is invalid_grant", async (t) => {
-    assertError(t, await withJson("A".repeat(43)), 400, "invalid_grant");
+    expectOAuthError(t, await withJson("A".repeat(43)), 400, "invalid_grant");
   });
 
   t.test("a text/plain body is invalid_request", async (t) => {
     const res = await app.inject({ method: "POST", url: "/refresh", headers: { "content-type": "text/plain" }, payload: "x" });
-    assertError(t, res, 400, "invalid_request");
+    expectOAuthError(t, res, 400, "invalid_request");
   });
 
   t.test("a repeated refresh_token form parameter is invalid_request", async (t) => {
@@ -257,11 +239,11 @@ t.test("errors", async (t) => {
       headers: { "content-type": "application/x-www-form-urlencoded" },
       payload: form({ refresh_token: ["A".repeat(43), "B".repeat(43)] }),
     });
-    assertError(t, res, 400, "invalid_request");
+    expectOAuthError(t, res, 400, "invalid_request");
   });
 
   t.test("a non-string refresh_token is invalid_request", async (t) => {
-    assertError(t, await app.inject({ method: "POST", url: "/refresh", payload: { refresh_token: 42 } }), 400, "invalid_request");
+    expectOAuthError(t, await app.inject({ method: "POST", url: "/refresh", payload: { refresh_token: 42 } }), 400, "invalid_request");
   });
 });
 

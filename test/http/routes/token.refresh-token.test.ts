@@ -5,6 +5,7 @@ import t, { type Test } from "tap";
 import { decodeJwt } from "jose";
 import type { LightMyRequestResponse } from "fastify";
 import { basic, buildTestApp, form } from "../../helpers/app.js";
+import { expectOAuthError } from "../../helpers/oauth.js";
 
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
 const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -38,12 +39,6 @@ const refreshGrant = (creds: Creds, refreshToken: string, params: Record<string,
     payload: form({ grant_type: "refresh_token", refresh_token: refreshToken, ...params }),
   });
 
-function assertError(t: Test, res: LightMyRequestResponse, status: number, error: string) {
-  t.equal(res.statusCode, status, `status ${status}`);
-  t.equal(res.json().error, error);
-  t.equal(res.headers["cache-control"], "no-store");
-}
-
 function assertRotated(t: Test, res: LightMyRequestResponse, old: string, creds: Creds = web): string {
   if (!t.equal(res.statusCode, 200, `rotated (answer: ${res.body})`)) return "";
   t.equal(res.headers["cache-control"], "no-store");
@@ -64,7 +59,7 @@ t.test("rotation: a new pair comes back and the old token dies", async (t) => {
   t.equal(res.json().scope, "read write");
   t.equal(res.json().expires_in, 900);
   t.notOk(res.headers["set-cookie"], "/token sets no cookie");
-  assertError(t, await refreshGrant(web, old), 400, "invalid_grant");
+  expectOAuthError(t, await refreshGrant(web, old), 400, "invalid_grant");
 });
 
 t.test("a token from /login rotates at /token for the same client", async (t) => {
@@ -77,7 +72,7 @@ t.test("a confidential client's token does not rotate at /refresh, which has no 
   const first = await signIn();
   const second = assertRotated(t, await refreshGrant(web, first), first);
   const atRefresh = await app.inject({ method: "POST", url: "/refresh", payload: { refresh_token: second } });
-  assertError(t, atRefresh, 400, "invalid_grant");
+  expectOAuthError(t, atRefresh, 400, "invalid_grant");
   // refused without being consumed: the client still rotates it with its credentials
   assertRotated(t, await refreshGrant(web, second), second);
 });
@@ -88,8 +83,8 @@ t.test("reuse of a rotated token revokes the family, even the newest token, and 
   const third = assertRotated(t, await refreshGrant(web, second), second);
   const lastBefore = (await app.services.audit.list(1))[0]?.id ?? 0;
 
-  assertError(t, await refreshGrant(web, second), 400, "invalid_grant");
-  assertError(t, await refreshGrant(web, third), 400, "invalid_grant");
+  expectOAuthError(t, await refreshGrant(web, second), 400, "invalid_grant");
+  expectOAuthError(t, await refreshGrant(web, third), 400, "invalid_grant");
 
   const since = (await app.services.audit.list(10)).filter((e) => e.id > lastBefore);
   const reuse = since.filter((e) => e.action === "refresh_token.reuse");
@@ -101,7 +96,7 @@ t.test("reuse of a rotated token revokes the family, even the newest token, and 
 t.test("another client cannot use the token, and the token still works for its owner", async (t) => {
   const token = await signIn();
   const other = await firstParty();
-  assertError(t, await refreshGrant(other, token), 400, "invalid_grant");
+  expectOAuthError(t, await refreshGrant(other, token), 400, "invalid_grant");
   const lastBefore = (await app.services.audit.list(1))[0]?.id ?? 0;
   assertRotated(t, await refreshGrant(web, token), token);
   t.equal((await app.services.audit.list(10)).filter((e) => e.id > lastBefore && e.action === "refresh_token.reuse").length, 0, "not treated as reuse");
@@ -110,7 +105,7 @@ t.test("another client cannot use the token, and the token still works for its o
 t.test("a third-party client with the refresh_token grant cannot use a first-party token", async (t) => {
   const token = await signIn();
   const thirdParty = await createClient({ grantTypes: ["client_credentials", "refresh_token"] });
-  assertError(t, await refreshGrant(thirdParty, token), 400, "invalid_grant");
+  expectOAuthError(t, await refreshGrant(thirdParty, token), 400, "invalid_grant");
   assertRotated(t, await refreshGrant(web, token), token);
 });
 
@@ -118,14 +113,14 @@ t.test("client authentication and the refresh_token grant are required", async (
   t.test("no client authentication: 401 invalid_client, and the token is not consumed", async (t) => {
     const token = await signIn();
     const res = await app.inject({ method: "POST", url: "/token", headers: FORM, payload: form({ grant_type: "refresh_token", refresh_token: token }) });
-    assertError(t, res, 401, "invalid_client");
+    expectOAuthError(t, res, 401, "invalid_client");
     assertRotated(t, await refreshGrant(web, token), token);
   });
 
   t.test("a wrong secret: 401 invalid_client with a Basic challenge, and the token is not consumed", async (t) => {
     const token = await signIn();
     const res = await refreshGrant({ clientId: web.clientId, clientSecret: "wrong" }, token);
-    assertError(t, res, 401, "invalid_client");
+    expectOAuthError(t, res, 401, "invalid_client");
     t.match(res.headers["www-authenticate"], /^Basic/);
     assertRotated(t, await refreshGrant(web, token), token);
   });
@@ -134,7 +129,7 @@ t.test("client authentication and the refresh_token grant are required", async (
     const client = await firstParty();
     const token = await signIn(client);
     await app.services.clientAdmin.update(client.clientId, { grantTypes: ["password"] });
-    assertError(t, await refreshGrant(client, token), 400, "unauthorized_client");
+    expectOAuthError(t, await refreshGrant(client, token), 400, "unauthorized_client");
   });
 });
 
@@ -160,17 +155,17 @@ t.test("scope narrowing", async (t) => {
 
   t.test("a wider scope is invalid_scope", async (t) => {
     const token = await signIn();
-    assertError(t, await refreshGrant(web, token, { scope: "read write admin" }), 400, "invalid_scope");
+    expectOAuthError(t, await refreshGrant(web, token, { scope: "read write admin" }), 400, "invalid_scope");
   });
 
   t.test("a client scope the original grant did not include is invalid_scope", async (t) => {
     const token = await signIn(web, { scope: "read" });
-    assertError(t, await refreshGrant(web, token, { scope: "write" }), 400, "invalid_scope");
+    expectOAuthError(t, await refreshGrant(web, token, { scope: "write" }), 400, "invalid_scope");
   });
 
   t.test("after invalid_scope the token is still usable (a refused request consumes nothing)", async (t) => {
     const token = await signIn();
-    assertError(t, await refreshGrant(web, token, { scope: "admin" }), 400, "invalid_scope");
+    expectOAuthError(t, await refreshGrant(web, token, { scope: "admin" }), 400, "invalid_scope");
     assertRotated(t, await refreshGrant(web, token, { scope: "read" }), token);
   });
 });
@@ -183,24 +178,24 @@ t.test("errors", async (t) => {
       headers: { ...FORM, authorization: basic(web.clientId, web.clientSecret) },
       payload: form({ grant_type: "refresh_token" }),
     });
-    assertError(t, res, 400, "invalid_request");
+    expectOAuthError(t, res, 400, "invalid_request");
   });
 
   t.test("an empty refresh_token counts as missing: invalid_request", async (t) => {
-    assertError(t, await refreshGrant(web, ""), 400, "invalid_request");
+    expectOAuthError(t, await refreshGrant(web, ""), 400, "invalid_request");
   });
 
   t.test("a garbage token is invalid_grant", async (t) => {
-    assertError(t, await refreshGrant(web, "garbage"), 400, "invalid_grant");
+    expectOAuthError(t, await refreshGrant(web, "garbage"), 400, "invalid_grant");
   });
 
   t.test("a well-formed but unknown token is invalid_grant", async (t) => {
-    assertError(t, await refreshGrant(web, "A".repeat(43)), 400, "invalid_grant");
+    expectOAuthError(t, await refreshGrant(web, "A".repeat(43)), 400, "invalid_grant");
   });
 
   t.test("an access token presented as a refresh token is invalid_grant", async (t) => {
     const res = await app.inject({ method: "POST", url: "/login", payload: { username: "alice", password: "alice-password-1", client_id: web.clientId } });
-    assertError(t, await refreshGrant(web, res.json().access_token), 400, "invalid_grant");
+    expectOAuthError(t, await refreshGrant(web, res.json().access_token), 400, "invalid_grant");
   });
 });
 
