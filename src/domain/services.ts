@@ -68,15 +68,6 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
     await keys.refresh(true); // first: a wrong KEK stops here, before any key is written
     await keyAdmin.ensureActiveKey("tessera");
     await keys.refresh(true);
-    const intervalMs = config.cacheRefreshSeconds * 1000;
-    const pollers = [
-      poll(intervalMs, () => clients.refresh(), log, "client reload"),
-      poll(intervalMs, async () => {
-        if (await keyAdmin.rotateIfDue("tessera")) log.info({}, "rotated the signing key (KEY_ROTATION_INTERVAL)");
-        await keys.refresh();
-      }, log, "signing key reload"),
-      poll(config.pruneIntervalSeconds * 1000, () => pruneExpired(db, clock), log, "pruning expired tokens"),
-    ];
     const users = new UserService({ repo: new UserRepository(db), audit, clock });
     const blocklist = new RevokedAccessTokenRepository(db);
     const refreshTokens = new RefreshTokenService({
@@ -91,6 +82,16 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       repo: new RefreshTokenRepository(db),
       digestKey: deriveKey(kek, "refresh token digest"),
     });
+    // Started last: nothing below can fail and leave them polling a closed database.
+    const intervalMs = config.cacheRefreshSeconds * 1000;
+    const pollers = [
+      poll(intervalMs, () => clients.refresh(), log, "client reload"),
+      poll(intervalMs, async () => {
+        if (await keyAdmin.rotateIfDue("tessera")) log.info({}, "rotated the signing key (KEY_ROTATION_INTERVAL)");
+        await keys.refresh();
+      }, log, "signing key reload"),
+      poll(config.pruneIntervalSeconds * 1000, () => pruneExpired(db, clock), log, "pruning expired tokens"),
+    ];
     return {
       config,
       clock,
