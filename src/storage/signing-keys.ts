@@ -1,7 +1,7 @@
 // Signing keys. Private keys arrive and leave sealed; this layer never sees them in clear.
 // Every write bumps the "signing_keys" version so that all instances reload within a poll.
 import { bumpVersion, readVersion } from "./cache-versions.js";
-import type { Db } from "./prisma.js";
+import { isUniqueViolation, type Db } from "./prisma.js";
 
 export type SigningKeyRecord = {
   kid: string;
@@ -13,8 +13,6 @@ export type SigningKeyRecord = {
   activatesAt: Date;
   retiredAt: Date | null;
 };
-
-const isUniqueViolation = (e: unknown) => (e as { code?: string } | null)?.code === "P2002";
 
 export class SigningKeyRepository {
   readonly #db: Db;

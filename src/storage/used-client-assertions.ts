@@ -1,7 +1,5 @@
 // Client-assertion jti values seen, so that each assertion is accepted once, on any instance.
-import type { Db } from "./prisma.js";
-
-const isUniqueViolation = (e: unknown) => (e as { code?: string } | null)?.code === "P2002";
+import { isUniqueViolation, type Db } from "./prisma.js";
 
 export class UsedClientAssertionRepository {
   readonly #db: Db;

@@ -1,5 +1,5 @@
 // Users who sign in to first-party clients.
-import type { Db } from "./prisma.js";
+import { isUniqueViolation, type Db } from "./prisma.js";
 
 export type UserRecord = {
   id: string;
@@ -9,8 +9,6 @@ export type UserRecord = {
   createdAt: Date;
   updatedAt: Date;
 };
-
-const isUniqueViolation = (e: unknown) => (e as { code?: string } | null)?.code === "P2002";
 
 export class UserRepository {
   readonly #db: Db;
