@@ -66,6 +66,15 @@ t.test("POST /token with RATE_LIMIT_TOKEN=3", async (t) => {
     expectSlowDown(t, post);
   });
 
+  t.test("spelling the client_id differently in Basic (percent-encoded) does not start a new count", async (t) => {
+    const client = await createClient();
+    for (let i = 0; i < 3; i++) expectNotLimited(t, await tokenRequest(app, client), 200, `request ${i + 1}`);
+    // RFC 6749 §2.3.1: Basic credentials are form-urlencoded; "%41" and "A" are the same client.
+    const allEncoded = [...client.clientId].map((c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`).join("");
+    const authorization = `Basic ${Buffer.from(`${allEncoded}:${encodeURIComponent(client.clientSecret)}`).toString("base64")}`;
+    expectSlowDown(t, await app.inject({ method: "POST", url: "/token", headers: { ...FORM, authorization }, payload: form({ grant_type: "client_credentials" }) }));
+  });
+
   t.test("the count is per client, not per address: one client from several addresses is limited", async (t) => {
     const client = await createClient();
     for (const ip of ["10.0.0.1", "10.0.0.2", "10.0.0.3"]) expectNotLimited(t, await tokenRequest(app, client, ip), 200, `from ${ip}`);

@@ -28,6 +28,15 @@ function fromBasicHeader(header: string): ClientCredentials {
   return { method: "client_secret_basic", clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
 }
 
+/** The client_id of a well-formed Basic header, decoded exactly as authentication decodes it. */
+export function basicClientId(header: string): string | undefined {
+  try {
+    return fromBasicHeader(header).clientId;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The credentials a request presents; exactly one method may be used (RFC 6749 §2.3). */
 export function clientCredentials(request: FastifyRequest<{ Body: CredentialParams }>): ClientCredentials {
   const header = request.headers.authorization;

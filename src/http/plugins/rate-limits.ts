@@ -6,17 +6,18 @@ import fp from "fastify-plugin";
 import { Redis } from "ioredis";
 import type { Config } from "../../config/schema.js";
 import { SlowDown } from "../../errors/oauth.js";
+import { basicClientId } from "./client-auth.js";
 
 const WINDOW_MS = 60_000;
 
-/** The client a request names (Basic header or client_id parameter); unauthenticated, only a key. */
+/**
+ * The client a request names (Basic header or client_id parameter); unauthenticated, only a key. The
+ * header is decoded as client authentication decodes it, so "abc" and "%61bc" share one count.
+ */
 function namedClient(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
-  if (header?.toLowerCase().startsWith("basic ")) {
-    const decoded = Buffer.from(header.slice(6).trim(), "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon > 0) return decoded.slice(0, colon);
-  }
+  const fromHeader = header === undefined ? undefined : basicClientId(header);
+  if (fromHeader !== undefined) return fromHeader;
   const body = request.body as { client_id?: unknown } | undefined;
   return typeof body?.client_id === "string" ? body.client_id : undefined;
 }
