@@ -11,6 +11,7 @@
 //       BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres  run on a throwaway PostgreSQL
 //       database created on that server (and dropped after) instead of SQLite
 //       BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"  extra node flags for the server
+//       BENCH_SCENARIOS=token,jwks  only the scenarios whose names start with one of these words
 //       Server settings pass through (e.g. METRICS=off); RATE_LIMIT_TOKEN defaults to 0 (off) here.
 // The load generator shares the machine with the server: compare figures taken at similar load
 // averages (printed with the results), never across machines.
@@ -28,6 +29,7 @@ const RESULTS = path.join(ROOT, `bench/results/latest${process.env.BENCH_DATABAS
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+const ONLY = process.env.BENCH_SCENARIOS?.split(",").map((s) => s.trim()).filter(Boolean);
 
 /** What to load. `expect` checks one response before the load starts. Add scenarios here. */
 const scenarios = ({ basic, accessToken }) => {
@@ -201,7 +203,7 @@ async function main(state) {
   list.push({ name: `refresh rotations c${ROTATION_WORKERS}`, connections: ROTATION_WORKERS, run: rotations(base, webBasic) });
   const startLoad = loadavg();
   const runs = [];
-  for (const s of list) {
+  for (const s of list.filter((s) => !ONLY || ONLY.some((word) => s.name.startsWith(word)))) {
     const run = s.run ?? ((duration) => load(base, s, duration));
     await run(WARMUP);
     const cpu0 = cpuSeconds(state.server.pid);

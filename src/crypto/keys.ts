@@ -1,9 +1,11 @@
 // Signing-key material: generation, RFC 7638 thumbprints, PKCS#8 import/export, public JWKs.
-import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type CryptoKey, type JWK } from "jose";
+import { createPrivateKey, type KeyObject } from "node:crypto";
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK } from "jose";
 import type { SigningAlg } from "../config/schema.js";
 
 export type GeneratedKey = { kid: string; alg: SigningAlg; publicJwk: JWK; privatePkcs8: string };
-export type Signer = { kid: string; alg: SigningAlg; key: CryptoKey };
+/** A private key ready to sign with (see jwt.ts signJwt), a node:crypto KeyObject. */
+export type Signer = { kid: string; alg: SigningAlg; key: KeyObject };
 
 const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
   RSA: ["kty", "n", "e"],
@@ -30,5 +32,8 @@ export async function generateSigningKey(alg: SigningAlg): Promise<GeneratedKey>
 }
 
 export async function importSigner(kid: string, alg: SigningAlg, privatePkcs8: string): Promise<Signer> {
-  return { kid, alg, key: await importPKCS8(privatePkcs8, alg) };
+  const key = createPrivateKey(privatePkcs8);
+  const expected = { RS256: "rsa", PS256: "rsa", ES256: "ec", EdDSA: "ed25519" }[alg];
+  if (key.asymmetricKeyType !== expected) throw new TypeError(`key ${kid} is ${key.asymmetricKeyType}, not a key for ${alg}`);
+  return { kid, alg, key };
 }

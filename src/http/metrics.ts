@@ -5,7 +5,8 @@ import type { Metrics } from "../domain/metrics.js";
 export type PrometheusMetrics = Metrics & {
   registry: Registry;
   oauthError(code: string): void;
-  requestFinished(method: string, route: string, status: number, seconds: number): void;
+  /** Records the durations of one route's requests, by status. */
+  routeTimer(method: string, route: string): (status: number, seconds: number) => void;
 };
 
 export function prometheusMetrics(): PrometheusMetrics {
@@ -27,19 +28,19 @@ export function prometheusMetrics(): PrometheusMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const timers = new Map<string, ReturnType<typeof duration.labels>>();
   return {
     registry,
     tokenIssued: (grantType, clientId) => tokens.labels(grantType, clientId).inc(),
     refreshReuseDetected: () => reuse.inc(),
     keyCreated: () => keys.inc(),
     oauthError: (code) => errors.labels(code).inc(),
-    requestFinished: (method, route, status, seconds) => {
-      // Children cached by label set: labels() hashes its arguments on every call.
-      const key = `${method} ${route} ${status}`;
-      let child = timers.get(key);
-      if (!child) timers.set(key, (child = duration.labels(method, route, String(status))));
-      child.observe(seconds);
+    routeTimer: (method, route) => {
+      const byStatus = new Map<number, ReturnType<typeof duration.labels>>();
+      return (status, seconds) => {
+        let child = byStatus.get(status);
+        if (!child) byStatus.set(status, (child = duration.labels(method, route, String(status))));
+        child.observe(seconds);
+      };
     },
   };
 }

@@ -384,11 +384,12 @@ t.test("security headers", async (t) => {
     ];
   }
 
-  t.test("https issuer: CSP default-src 'none', nosniff and HSTS on every answer", async (t) => {
+  t.test("https issuer: CSP default-src 'none', nosniff, X-Frame-Options and HSTS on every answer", async (t) => {
     t.equal(f.server.config.issuer, ISSUER);
     for (const [name, res] of await answers(f)) {
       t.match(res.headers["content-security-policy"], CSP_NONE, `${name}: Content-Security-Policy default-src 'none'`);
       t.equal(res.headers["x-content-type-options"], "nosniff", `${name}: X-Content-Type-Options: nosniff`);
+      t.equal(res.headers["x-frame-options"], "DENY", `${name}: X-Frame-Options: DENY`);
       const hsts = String(res.headers["strict-transport-security"] ?? "");
       const maxAge = Number(/^max-age=(\d+)/.exec(hsts)?.[1] ?? 0);
       t.ok(maxAge >= 31_536_000, `${name}: Strict-Transport-Security for at least a year (got "${hsts}")`);
@@ -400,6 +401,7 @@ t.test("security headers", async (t) => {
     for (const [name, res] of await answers(plain)) {
       t.match(res.headers["content-security-policy"], CSP_NONE, `${name}: Content-Security-Policy default-src 'none'`);
       t.equal(res.headers["x-content-type-options"], "nosniff", `${name}: X-Content-Type-Options: nosniff`);
+      t.equal(res.headers["x-frame-options"], "DENY", `${name}: X-Frame-Options: DENY`);
       t.equal(res.headers["strict-transport-security"], undefined, `${name}: no Strict-Transport-Security`);
     }
   });
