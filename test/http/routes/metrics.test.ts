@@ -1,0 +1,90 @@
+// GET /metrics (Prometheus text, prom-client): tokens by grant and client, OAuth errors by code,
+// refresh-token reuse, signing-key creations, request durations by route pattern and status, and the
+// default process metrics. METRICS=off serves no /metrics.
+import t from "tap";
+import { basic, buildTestApp, form } from "../../helpers/app.js";
+import { expectOAuthError, FORM } from "../../helpers/oauth.js";
+
+const { app, createClient } = await buildTestApp(t);
+
+async function scrape(): Promise<string> {
+  const res = await app.inject({ method: "GET", url: "/metrics" });
+  if (res.statusCode !== 200) throw new Error(`/metrics answered ${res.statusCode}`);
+  return res.body;
+}
+
+/** The value of one series, or undefined when the series is absent. */
+function valueOf(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+const client = await createClient();
+const auth = basic(client.clientId, client.clientSecret);
+const postToken = (payload: Record<string, string>, authorization = auth) =>
+  app.inject({ method: "POST", url: "/token", headers: { ...FORM, authorization }, payload: form(payload) });
+
+t.test("the answer is Prometheus text, not cached", async (t) => {
+  const res = await app.inject({ method: "GET", url: "/metrics" });
+  t.equal(res.statusCode, 200);
+  t.match(res.headers["content-type"], /^text\/plain; version=0\.0\.4/);
+  t.equal(res.headers["cache-control"], "no-store");
+  t.match(res.body, /^# HELP process_cpu_user_seconds_total /m, "default process metrics");
+  t.match(res.body, /^nodejs_heap_size_used_bytes \d/m, "default Node.js metrics");
+});
+
+t.test("tokens issued, by grant type and client", async (t) => {
+  const series = `tessera_tokens_issued_total{grant_type="client_credentials",client_id="${client.clientId}"}`;
+  const before = valueOf(await scrape(), series) ?? 0;
+  for (let i = 0; i < 3; i++) t.equal((await postToken({ grant_type: "client_credentials" })).statusCode, 200);
+  t.equal(valueOf(await scrape(), series), before + 3);
+});
+
+t.test("OAuth errors, by code", async (t) => {
+  const series = 'tessera_oauth_errors_total{error="invalid_client"}';
+  const before = valueOf(await scrape(), series) ?? 0;
+  expectOAuthError(t, await postToken({ grant_type: "client_credentials" }, basic(client.clientId, "wrong")), 401, "invalid_client");
+  t.equal(valueOf(await scrape(), series), before + 1);
+  t.equal(valueOf(await scrape(), `tessera_tokens_issued_total{grant_type="client_credentials",client_id="${client.clientId}"}`), 3, "no token counted for it");
+});
+
+t.test("request durations, by method, route pattern and status", async (t) => {
+  const jwks = 'tessera_http_request_duration_seconds_count{method="GET",route="/.well-known/jwks.json",status="200"}';
+  const refused = 'tessera_http_request_duration_seconds_count{method="POST",route="/token",status="401"}';
+  const before = await scrape();
+  for (let i = 0; i < 2; i++) t.equal((await app.inject({ method: "GET", url: "/.well-known/jwks.json" })).statusCode, 200);
+  await postToken({ grant_type: "client_credentials" }, basic(client.clientId, "wrong"));
+  const after = await scrape();
+  t.equal(valueOf(after, jwks), (valueOf(before, jwks) ?? 0) + 2);
+  t.equal(valueOf(after, refused), (valueOf(before, refused) ?? 0) + 1);
+  t.equal(valueOf(after, 'tessera_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/.well-known/jwks.json",status="200"}'), valueOf(after, jwks), "every request falls in the +Inf bucket");
+  t.ok((valueOf(after, 'tessera_http_request_duration_seconds_sum{method="GET",route="/.well-known/jwks.json",status="200"}') ?? -1) >= 0, "a duration sum");
+
+  // Unknown paths are not timed: their URLs would grow the label set without bound.
+  t.equal((await app.inject({ method: "GET", url: "/no-such-path-123" })).statusCode, 404);
+  t.notMatch(await scrape(), /no-such-path-123/);
+});
+
+t.test("refresh-token reuse detections", async (t) => {
+  const web = await createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
+  await app.services.users.create("metrics-user", "metrics-password-1");
+  const webAuth = basic(web.clientId, web.clientSecret);
+  const signIn = await postToken({ grant_type: "password", username: "metrics-user", password: "metrics-password-1" }, webAuth);
+  const first = signIn.json().refresh_token as string;
+  t.equal((await postToken({ grant_type: "refresh_token", refresh_token: first }, webAuth)).statusCode, 200);
+  const before = valueOf(await scrape(), "tessera_refresh_token_reuse_total") ?? 0;
+  expectOAuthError(t, await postToken({ grant_type: "refresh_token", refresh_token: first }, webAuth), 400, "invalid_grant");
+  t.equal(valueOf(await scrape(), "tessera_refresh_token_reuse_total"), before + 1);
+});
+
+t.test("signing keys created", async (t) => {
+  const before = valueOf(await scrape(), "tessera_signing_keys_created_total") ?? 0;
+  await app.services.keyAdmin.rotate("test", true);
+  t.equal(valueOf(await scrape(), "tessera_signing_keys_created_total"), before + 1);
+});
+
+t.test("METRICS=off: no /metrics", async (t) => {
+  const off = await buildTestApp(t, { METRICS: "off" });
+  t.equal(off.app.metrics, null);
+  expectOAuthError(t, await off.app.inject({ method: "GET", url: "/metrics" }), 404, "invalid_request");
+});
