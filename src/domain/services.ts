@@ -45,7 +45,9 @@ export type Services = {
 export async function createServices(config: Config, clock: Clock, log: Logger, metrics: Metrics = NO_METRICS): Promise<Services> {
   const kek = loadKek(config.kek, config.kekFile); // first: a bad KEK file stops us before any write
   await applyMigrations(config.databaseUrl);
-  const db = await openDb(config.databaseUrl);
+  // LOG_LEVEL=trace logs every query's SQL text and duration (never its parameters, which hold digests).
+  const traceQuery = (sql: string, durationMs: number) => log.trace({ sql, durationMs }, "database query");
+  const db = await openDb(config.databaseUrl, config.logLevel === "trace" ? traceQuery : undefined);
   try {
     const clients = new ClientRegistry(new ClientRepository(db));
     await clients.refresh();
