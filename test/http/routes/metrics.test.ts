@@ -59,6 +59,13 @@ t.test("request durations, by method, route pattern and status", async (t) => {
   t.equal(valueOf(after, refused), (valueOf(before, refused) ?? 0) + 1);
   t.equal(valueOf(after, 'tessera_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/.well-known/jwks.json",status="200"}'), valueOf(after, jwks), "every request falls in the +Inf bucket");
   t.ok((valueOf(after, 'tessera_http_request_duration_seconds_sum{method="GET",route="/.well-known/jwks.json",status="200"}') ?? -1) >= 0, "a duration sum");
+  t.match(after, /^# TYPE tessera_http_request_duration_seconds histogram$/m);
+  const buckets = after
+    .split("\n")
+    .filter((l) => l.startsWith("tessera_http_request_duration_seconds_bucket{") && l.includes('route="/.well-known/jwks.json",status="200"'));
+  t.same(buckets.map((l) => /le="([^"]+)"/.exec(l)?.[1]), ["0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"], "buckets in order");
+  const counts = buckets.map((l) => Number(l.split(" ").at(-1)));
+  t.ok(counts.every((c, i) => i === 0 || c >= counts[i - 1]!), `cumulative counts never decrease (${counts.join(" ")})`);
 
   // Unknown paths are not timed: their URLs would grow the label set without bound.
   t.equal((await app.inject({ method: "GET", url: "/no-such-path-123" })).statusCode, 404);
