@@ -11,9 +11,9 @@ export async function serve(config: Config): Promise<void> {
   setFlagsFromString("--liftoff-only");
   const app = await buildApp(config);
   await app.listen({ port: config.port, host: config.host });
-  app.log.info({ issuer: config.issuer, kid: app.services.keys.signer?.kid }, "tessera is serving");
+  app.services.log.info({ issuer: config.issuer, kid: app.services.keys.signer?.kid }, "tessera is serving");
   const stop = async (signal: string) => {
-    app.log.info({ signal }, "closing");
+    app.services.log.info({ signal }, "closing");
     await app.close();
     process.exit(0);
   };

@@ -27,6 +27,8 @@ export type Services = {
   config: Config;
   clock: Clock;
   metrics: Metrics;
+  /** the app's logger, for what is not one request's answer (pollers, failures, start and stop) */
+  log: Logger;
   db: Db;
   clients: ClientRegistry;
   clientAdmin: ClientService;
@@ -98,6 +100,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       config,
       clock,
       metrics,
+      log,
       db,
       clients,
       clientAdmin: new ClientService({ repo: new ClientRepository(db), audit, clock, changed: () => clients.refresh() }),

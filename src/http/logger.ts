@@ -1,6 +1,5 @@
 // pino options: what a request log line holds, and what it must never hold.
-import type { FastifyServerOptions } from "fastify";
-import type { DestinationStream } from "pino";
+import type { LoggerOptions } from "pino";
 import type { LogLevel } from "../config/schema.js";
 
 // Defence in depth: nothing logs headers or bodies, but an error object or a future log line might
@@ -19,10 +18,9 @@ const REDACT = [
   ...SECRET_FIELDS.map((field) => `err.${field}`),
 ];
 
-export function loggerOptions(level: LogLevel, stream?: DestinationStream): FastifyServerOptions["logger"] {
+export function loggerOptions(level: LogLevel): LoggerOptions {
   return {
     level,
-    ...(stream && { stream }),
     redact: { paths: REDACT, censor: "[redacted]" },
     serializers: {
       // The path only: a query string is the client's to fill, and may carry a token.

@@ -1,5 +1,5 @@
 // GET /metrics in Prometheus text, request durations, and OAuth error counts.
-import type { onResponseHookHandler } from "fastify";
+import type { onSendHookHandler } from "fastify";
 import fp from "fastify-plugin";
 import type { PrometheusMetrics } from "../metrics.js";
 
@@ -8,20 +8,32 @@ declare module "fastify" {
     /** null with METRICS=off */
     metrics: PrometheusMetrics | null;
   }
+  interface FastifyRequest {
+    /** performance.now() when the request reached its route, for the duration histogram */
+    receivedAt: number;
+  }
 }
 
 export default fp<{ metrics: PrometheusMetrics }>(
   async (app, { metrics }) => {
-    // Each route gets its own timing hook, with its method and pattern bound once: reading
+    app.decorateRequest("receivedAt", 0);
+    // Registered before every other plugin's hooks (app.ts), so the time includes theirs.
+    app.addHook("onRequest", (request, _reply, done) => {
+      request.receivedAt = performance.now();
+      done();
+    });
+    // Each route gets its own stop hook, with its method and pattern bound once: reading
     // request.routeOptions builds a fresh object on every call. Labels are route patterns, never
     // URLs, so unknown paths (answered by the not-found handler, not timed) cannot grow the label set.
+    // The duration ends when the answer is handed to the socket (onSend): an onResponse hook would
+    // cost two 'finish'/'error' listeners on every response.
     app.addHook("onRoute", (route) => {
       const timer = metrics.routeTimer([route.method].flat().join(","), route.url);
-      const timing: onResponseHookHandler = (_request, reply, done) => {
-        timer(reply.statusCode, reply.elapsedTime / 1000);
-        done();
+      const stop: onSendHookHandler = (request, reply, payload, done) => {
+        timer(reply.statusCode, (performance.now() - request.receivedAt) / 1000);
+        done(null, payload);
       };
-      route.onResponse = [route.onResponse ?? []].flat().concat(timing);
+      route.onSend = [...[route.onSend ?? []].flat(), stop];
     });
     app.get("/metrics", async (_request, reply) =>
       reply.header("cache-control", "no-store").type(metrics.registry.contentType).send(await metrics.registry.metrics()),

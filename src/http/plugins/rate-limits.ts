@@ -46,7 +46,7 @@ export default fp<{ config: Config }>(
       ? new (await import("ioredis")).Redis(config.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
       : undefined;
     if (redis) {
-      redis.on("error", (err) => app.log.warn({ err }, "rate-limit store (Redis) unavailable; requests pass unlimited"));
+      redis.on("error", (err) => app.services.log.warn({ err }, "rate-limit store (Redis) unavailable; requests pass unlimited"));
       app.addHook("onClose", async () => void redis.disconnect());
     }
     await app.register(rateLimit, {
