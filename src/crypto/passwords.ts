@@ -1,15 +1,20 @@
 // User passwords: argon2id, the one place a slow hash belongs (people choose passwords).
-import argon2 from "argon2";
+// argon2 (a native addon, ~4 MiB resident) is loaded on first use: a server that only issues
+// client-credentials tokens never needs it.
+const argon2 = async () => (await import("argon2")).default;
 
 // OWASP's argon2id floor (19 MiB, 2 passes, 1 lane): ~20-40 ms here, a login-sized cost.
-const OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+const OPTIONS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
-export const hashPassword = (password: string): Promise<string> => argon2.hash(password, OPTIONS);
+export async function hashPassword(password: string): Promise<string> {
+  const { hash, argon2id } = await argon2();
+  return hash(password, { ...OPTIONS, type: argon2id });
+}
 
 /** false for a wrong password and for a malformed stored hash alike. */
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
   try {
-    return await argon2.verify(hash, password);
+    return await (await argon2()).verify(hash, password);
   } catch {
     return false;
   }
