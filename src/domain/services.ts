@@ -5,7 +5,7 @@ import { deriveKey, loadKek } from "../crypto/kek.js";
 import { AuditRepository } from "../storage/audit.js";
 import { ClientRepository } from "../storage/clients.js";
 import { applyMigrations } from "../storage/migrate.js";
-import { openDb, type Db } from "../storage/prisma.js";
+import { openDb, providerOf, type Db } from "../storage/prisma.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.js";
 import { SigningKeyRepository } from "../storage/signing-keys.js";
@@ -79,11 +79,10 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       clock,
       keys,
       metrics,
-      users,
       audit,
       blocklist,
       log,
-      repo: new RefreshTokenRepository(db),
+      repo: new RefreshTokenRepository(db, providerOf(config.databaseUrl)),
       digestKey: deriveKey(kek, "refresh token digest"),
     });
     // Started last: nothing below can fail and leave them polling a closed database.

@@ -1,5 +1,16 @@
 // Refresh-token families and tokens. Racy transitions are single conditional updates.
-import type { Db } from "./prisma.js";
+//
+// The statements of a rotation (findByDigest, then rotateIfActive) are hand-written SQL through
+// Prisma's tagged templates ($queryRaw/$executeRaw: every value is a bound parameter), not model
+// queries: no query compilation or result nesting, and the token, its family and the user's enabled
+// flag come back in one joined row. Per rotation that is about a third of the CPU of the model
+// queries it replaces (bench/run.mjs, "refresh rotations").
+// The SQL is written once for both providers: double-quoted identifiers, nothing provider-only, except
+// PostgreSQL's one-statement rotation (rotateIfActive). Both adapters bind a Date the way the model
+// queries store it (SQLite: ISO 8601 text ending "+00:00", which compares correctly as text;
+// PostgreSQL: a UTC timestamp(3)), and turn DATETIME/timestamp and BOOLEAN result columns back into
+// Date and boolean, so a row reads the same whichever way it was written.
+import type { Db, Provider } from "./prisma.js";
 
 export type RefreshFamilyRecord = {
   id: string;
@@ -10,6 +21,8 @@ export type RefreshFamilyRecord = {
   revokedAt: Date | null;
   /** started by /login: may rotate at /refresh, without client authentication */
   viaLogin: boolean;
+  /** the family's user exists and is enabled (read with the token: rotation needs no user query) */
+  userEnabled: boolean;
 };
 
 export type NewRefreshToken = {
@@ -28,42 +41,131 @@ export type RefreshTokenRecord = NewRefreshToken & { usedAt: Date | null; family
 const split = (list: string): string[] => (list === "" ? [] : list.split(" "));
 const toRow = (t: NewRefreshToken) => ({ ...t, scope: t.scope.join(" "), audience: t.audience.join(" ") });
 
+/** One row of findByDigest's join: the token's columns, then its family's, then the user's flag. */
+type TokenRow = {
+  digest: string;
+  familyId: string;
+  scope: string;
+  audience: string;
+  issuedAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+  accessTokenJti: string;
+  accessTokenExpiresAt: Date;
+  clientId: string;
+  userId: string;
+  familyCreatedAt: Date;
+  familyExpiresAt: Date;
+  familyRevokedAt: Date | null;
+  viaLogin: boolean;
+  /** null when the user row is gone (the foreign key cascades, so only in a race with its deletion) */
+  userEnabled: boolean | null;
+};
+
+const toRecord = (r: TokenRow): RefreshTokenRecord => ({
+  digest: r.digest,
+  familyId: r.familyId,
+  scope: split(r.scope),
+  audience: split(r.audience),
+  issuedAt: r.issuedAt,
+  expiresAt: r.expiresAt,
+  usedAt: r.usedAt,
+  accessTokenJti: r.accessTokenJti,
+  accessTokenExpiresAt: r.accessTokenExpiresAt,
+  family: {
+    id: r.familyId,
+    clientId: r.clientId,
+    userId: r.userId,
+    createdAt: r.familyCreatedAt,
+    expiresAt: r.familyExpiresAt,
+    revokedAt: r.familyRevokedAt,
+    viaLogin: r.viaLogin,
+    userEnabled: r.userEnabled === true,
+  },
+});
+
 export class RefreshTokenRepository {
   readonly #db: Db;
+  readonly #oneStatementRotation: boolean;
 
-  constructor(db: Db) {
+  /** `provider`: "postgresql" enables its one-statement rotation; without it, the portable statements. */
+  constructor(db: Db, provider?: Provider) {
     this.#db = db;
+    this.#oneStatementRotation = provider === "postgresql";
   }
 
-  async startFamily(family: Omit<RefreshFamilyRecord, "revokedAt">, first: NewRefreshToken): Promise<void> {
+  async startFamily(family: Omit<RefreshFamilyRecord, "revokedAt" | "userEnabled">, first: NewRefreshToken): Promise<void> {
     await this.#db.$transaction([
       this.#db.refreshFamily.create({ data: family }),
       this.#db.refreshToken.create({ data: toRow(first) }),
     ]);
   }
 
+  /** The token with its family and whether the family's user may still use it; null when unknown. */
   async findByDigest(digest: string): Promise<RefreshTokenRecord | null> {
-    const row = await this.#db.refreshToken.findUnique({
-      where: { digest },
-      include: { family: { select: { id: true, clientId: true, userId: true, createdAt: true, expiresAt: true, revokedAt: true, viaLogin: true } } },
-    });
-    return row && { ...row, scope: split(row.scope), audience: split(row.audience) };
+    const rows = await this.#db.$queryRaw<TokenRow[]>`
+      SELECT t."digest", t."familyId", t."scope", t."audience", t."issuedAt", t."expiresAt", t."usedAt",
+             t."accessTokenJti", t."accessTokenExpiresAt", f."clientId", f."userId",
+             f."createdAt" AS "familyCreatedAt", f."expiresAt" AS "familyExpiresAt",
+             f."revokedAt" AS "familyRevokedAt", f."viaLogin", u."enabled" AS "userEnabled"
+      FROM "RefreshToken" t
+      JOIN "RefreshFamily" f ON f."id" = t."familyId"
+      LEFT JOIN "User" u ON u."id" = f."userId"
+      WHERE t."digest" = ${digest}`;
+    const row = rows[0];
+    return row ? toRecord(row) : null;
   }
 
   /**
    * Marks the token used if it is unused and unexpired and its family is alive. Of any number of
-   * concurrent callers exactly one gets true.
+   * concurrent callers exactly one gets true: it is one statement, and PostgreSQL re-checks the WHERE
+   * clause of an UPDATE against a row that a concurrent transaction changed (SQLite writes one at a time).
    */
   async consumeIfActive(digest: string, now: Date): Promise<boolean> {
-    const { count } = await this.#db.refreshToken.updateMany({
-      where: { digest, usedAt: null, expiresAt: { gt: now }, family: { is: { revokedAt: null, expiresAt: { gt: now } } } },
-      data: { usedAt: now },
-    });
+    const count = await this.#db.$executeRaw`
+      UPDATE "RefreshToken" SET "usedAt" = ${now}
+      WHERE "digest" = ${digest} AND "usedAt" IS NULL AND "expiresAt" > ${now}
+        AND EXISTS (SELECT 1 FROM "RefreshFamily" f
+                    WHERE f."id" = "RefreshToken"."familyId" AND f."revokedAt" IS NULL AND f."expiresAt" > ${now})`;
     return count === 1;
   }
 
-  async insert(token: NewRefreshToken): Promise<void> {
-    await this.#db.refreshToken.create({ data: toRow(token) });
+  /**
+   * Consumes `digest` as consumeIfActive does and, only if that succeeded, stores its successor in the
+   * same family. false: a concurrent rotation won, or the token is no longer active; nothing is written.
+   */
+  async rotateIfActive(digest: string, now: Date, successor: NewRefreshToken): Promise<boolean> {
+    if (!this.#oneStatementRotation) {
+      // SQLite cannot update inside a WITH clause. Its statements are local calls, so two cost little more
+      // than one; the gap between them is the one rotation always had between consume and insert.
+      if (!(await this.consumeIfActive(digest, now))) return false;
+      await this.#insert(successor);
+      return true;
+    }
+    // PostgreSQL: one round trip and one commit instead of two (~15% more rotations/s in bench/run.mjs).
+    // The UPDATE is consumeIfActive's; the INSERT takes the family from the row it consumed, so it
+    // inserts nothing when the UPDATE matched nothing.
+    const r = toRow(successor);
+    const inserted = await this.#db.$executeRaw`
+      WITH consumed AS (
+        UPDATE "RefreshToken" SET "usedAt" = ${now}
+        WHERE "digest" = ${digest} AND "usedAt" IS NULL AND "expiresAt" > ${now}
+          AND EXISTS (SELECT 1 FROM "RefreshFamily" f
+                      WHERE f."id" = "RefreshToken"."familyId" AND f."revokedAt" IS NULL AND f."expiresAt" > ${now})
+        RETURNING "familyId")
+      INSERT INTO "RefreshToken"
+        ("digest", "familyId", "scope", "audience", "issuedAt", "expiresAt", "accessTokenJti", "accessTokenExpiresAt")
+      SELECT ${r.digest}, "familyId", ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt}
+      FROM consumed`;
+    return inserted === 1;
+  }
+
+  async #insert(token: NewRefreshToken): Promise<void> {
+    const r = toRow(token);
+    await this.#db.$executeRaw`
+      INSERT INTO "RefreshToken"
+        ("digest", "familyId", "scope", "audience", "issuedAt", "expiresAt", "accessTokenJti", "accessTokenExpiresAt")
+      VALUES (${r.digest}, ${r.familyId}, ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt})`;
   }
 
   /** The access tokens issued from a family that have not expired yet. */

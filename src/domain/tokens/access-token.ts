@@ -33,17 +33,33 @@ export type AccessTokenGrant = {
 /** A signed access token and the facts about it that revocation needs. */
 export type SignedAccessToken = { response: TokenResponse; jti: string; expiresAtMs: number };
 
+/**
+ * What the next access token for a grant will say about itself, fixed before it is signed: refresh
+ * rotation stores its jti and expiry together with the new refresh token, then signs.
+ */
+export type AccessTokenPlan = { jti: string; iat: number; ttlSeconds: number; expiresAtMs: number };
+
+/** Throws temporarily_unavailable when no key can sign, before the caller writes anything. */
+export function planAccessToken(deps: AccessTokenDeps, grant: AccessTokenGrant): AccessTokenPlan {
+  if (!deps.keys.signer) throw new TemporarilyUnavailable("no active signing key");
+  const ttlSeconds = grant.client.tokenTtlSeconds ?? deps.config.accessTokenTtlSeconds;
+  const iat = epochSeconds(deps.clock);
+  return { jti: randomUUID(), iat, ttlSeconds, expiresAtMs: (iat + ttlSeconds) * 1000 };
+}
+
 export async function issueAccessToken(deps: AccessTokenDeps, grant: AccessTokenGrant): Promise<TokenResponse> {
   return (await signAccessToken(deps, grant)).response;
 }
 
-export async function signAccessToken(deps: AccessTokenDeps, grant: AccessTokenGrant): Promise<SignedAccessToken> {
+export async function signAccessToken(
+  deps: AccessTokenDeps,
+  grant: AccessTokenGrant,
+  plan: AccessTokenPlan = planAccessToken(deps, grant),
+): Promise<SignedAccessToken> {
   const signer = deps.keys.signer;
   if (!signer) throw new TemporarilyUnavailable("no active signing key");
-  const ttl = grant.client.tokenTtlSeconds ?? deps.config.accessTokenTtlSeconds;
-  const iat = epochSeconds(deps.clock);
+  const { jti, iat, ttlSeconds } = plan;
   const scope = grant.scope.join(" ");
-  const jti = randomUUID();
   const accessToken = await signJwt(signer, ACCESS_TOKEN_TYP, {
     iss: deps.config.issuer,
     sub: grant.subject,
@@ -51,13 +67,13 @@ export async function signAccessToken(deps: AccessTokenDeps, grant: AccessTokenG
     client_id: grant.client.id,
     ...(scope && { scope }),
     iat,
-    exp: iat + ttl,
+    exp: iat + ttlSeconds,
     jti,
   });
   deps.metrics.tokenIssued(grant.grantType, grant.client.id);
   return {
-    response: { access_token: accessToken, token_type: "Bearer", expires_in: ttl, ...(scope && { scope }) },
+    response: { access_token: accessToken, token_type: "Bearer", expires_in: ttlSeconds, ...(scope && { scope }) },
     jti,
-    expiresAtMs: (iat + ttl) * 1000,
+    expiresAtMs: plan.expiresAtMs,
   };
 }

@@ -8,8 +8,8 @@ import type { ClientRecord } from "../../storage/clients.js";
 import type { RefreshFamilyRecord, RefreshTokenRecord, RefreshTokenRepository } from "../../storage/refresh-tokens.js";
 import type { RevokedAccessTokenRepository } from "../../storage/revoked-access-tokens.js";
 import type { Logger } from "../logger.js";
-import type { UserService, UserView } from "../users/user-service.js";
-import { signAccessToken, type AccessTokenDeps, type TokenResponse } from "./access-token.js";
+import type { UserView } from "../users/user-service.js";
+import { planAccessToken, signAccessToken, type AccessTokenDeps, type TokenResponse } from "./access-token.js";
 
 // 32 random bytes in base64url: anything else cannot be ours, and needs no database round trip.
 const REFRESH_TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
@@ -18,7 +18,6 @@ export type RefreshTokenDeps = AccessTokenDeps & {
   repo: RefreshTokenRepository;
   blocklist: RevokedAccessTokenRepository;
   audit: AuditRepository;
-  users: UserService;
   /** HMAC key for token digests, derived from the KEK (same on every instance) */
   digestKey: Buffer;
   log: Logger;
@@ -76,19 +75,22 @@ export class RefreshTokenService {
     }
     // Before the token is consumed: a refused scope must leave it usable for a corrected retry.
     const scope = narrowScope ? narrowScope(token.scope) : token.scope;
-    const user = await this.#d.users.findActive(token.family.userId);
-    if (!user) throw new InvalidGrant("the user of this refresh token is disabled or gone");
-    if (!(await this.#d.repo.consumeIfActive(token.digest, now))) {
+    // Read with the token (one query): a disabled user's token is refused, and stays unconsumed.
+    if (!token.family.userEnabled) throw new InvalidGrant("the user of this refresh token is disabled or gone");
+    const audience = token.audience.length === 1 ? token.audience[0]! : token.audience;
+    const grant = { grantType: "refresh_token", subject: token.family.userId, client, scope, audience };
+    // The access token's jti and expiry are fixed before it is signed, so that the old token's
+    // consumption and the new token's row are written together, and the signature comes last.
+    const plan = planAccessToken(this.#d, grant);
+    const refreshToken = randomToken(32);
+    const successor = this.#record(refreshToken, token.familyId, token.family.expiresAt, { scope: token.scope, audience }, plan);
+    if (!(await this.#d.repo.rotateIfActive(token.digest, now, successor))) {
       // A concurrent request with the same token won between our read and our write. Not treated as
       // theft: the token was valid when both read it, and the winner's session must survive. A thief
       // who wins this race is still caught when the owner next presents the rotated token.
       throw new InvalidGrant("refresh token is invalid");
     }
-    const audience = token.audience.length === 1 ? token.audience[0]! : token.audience;
-    const session = { grantType: "refresh_token", client, user, scope: token.scope, audience };
-    const access = await signAccessToken(this.#d, { subject: user.id, ...session, scope });
-    const refreshToken = randomToken(32);
-    await this.#d.repo.insert(this.#record(refreshToken, token.familyId, token.family.expiresAt, session, access));
+    const access = await signAccessToken(this.#d, grant, plan);
     return { ...access.response, refresh_token: refreshToken };
   }
 
@@ -105,10 +107,10 @@ export class RefreshTokenService {
   }
 
   /** Usable right now: never rotated, family alive, not expired, and its user still enabled. */
-  async isActive(token: RefreshTokenRecord): Promise<boolean> {
+  isActive(token: RefreshTokenRecord): boolean {
     const now = this.#d.clock.now();
     const alive = !token.usedAt && !token.family.revokedAt && token.expiresAt.getTime() > now && token.family.expiresAt.getTime() > now;
-    return alive && (await this.#d.users.findActive(token.family.userId)) !== null;
+    return alive && token.family.userEnabled;
   }
 
   /**
@@ -152,7 +154,7 @@ export class RefreshTokenService {
     refreshToken: string,
     familyId: string,
     familyExpiresAt: Date,
-    session: Session,
+    session: Pick<Session, "scope" | "audience">,
     access: { jti: string; expiresAtMs: number },
   ) {
     const now = this.#d.clock.now();

@@ -59,7 +59,7 @@ export async function findAccessToken(deps: TokenStateDeps, token: string): Prom
 async function findRefreshToken(deps: TokenStateDeps, token: string): Promise<FoundToken | null> {
   const record = await deps.refreshTokens.find(token);
   if (!record) return null;
-  return { type: "refresh_token", clientId: record.family.clientId, audience: record.audience, active: await deps.refreshTokens.isActive(record), record };
+  return { type: "refresh_token", clientId: record.family.clientId, audience: record.audience, active: deps.refreshTokens.isActive(record), record };
 }
 
 /** The hint picks which kind is tried first; the other is tried too (RFC 7009 §2.1, RFC 7662 §2.1). */

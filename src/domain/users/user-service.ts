@@ -61,12 +61,6 @@ export class UserService {
     return (await this.#repo.list()).map(viewOf);
   }
 
-  /** An enabled user whose id may sign in now, else null (e.g. disabled since the sign-in). */
-  async findActive(id: string): Promise<UserView | null> {
-    const user = await this.#repo.findById(id);
-    return user?.enabled ? viewOf(user) : null;
-  }
-
   /**
    * The user, if the password is right and the account enabled. Every failure is the same
    * invalid_grant, and an unknown username is checked against a dummy hash so it takes as long.
