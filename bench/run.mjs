@@ -59,40 +59,37 @@ const scenarios = ({ basic, accessToken }) => {
 const ROTATION_WORKERS = 20;
 
 /**
- * Refresh-token rotations: ROTATION_WORKERS chains, each signed in once (password grant, outside
- * the measured time), each rotating its own token (grant_type=refresh_token) as fast as it can. A
- * rotation is a lookup, one conditional update and one insert, plus a signature. Returns a runner
- * (duration) => result of the same shape as the autocannon runs; the chains go on across runs.
+ * Refresh-token rotations: before each run, ROTATION_WORKERS chains are signed in (password grant,
+ * outside the measured time); autocannon then rotates them over and over (grant_type=refresh_token),
+ * one request in flight per connection. A request takes an idle chain's token, and its answer hands
+ * the chain's next token back; a failed rotation breaks its chain, so every later use of it fails too
+ * and the run counts non-2xx answers. (autocannon resets a connection's context after every request,
+ * so the chains live here; and a run's end drops answers in flight, so each run starts new chains.)
+ * Returns a runner (duration) => autocannon's result.
  */
 function rotations(base, webBasic) {
-  const post = (body) =>
-    fetch(`${base}/token`, { method: "POST", headers: { authorization: `Basic ${webBasic}`, "content-type": "application/x-www-form-urlencoded" }, body });
-  let chains;
-  return async (durationSeconds) => {
-    chains ??= await Promise.all(Array.from({ length: ROTATION_WORKERS }, async () =>
-      (await (await post(`grant_type=password&username=bench&password=${encodeURIComponent(BENCH_PASSWORD)}`)).json()).refresh_token));
-    return rotate(post, chains, durationSeconds);
+  const headers = { authorization: `Basic ${webBasic}`, "content-type": "application/x-www-form-urlencoded" };
+  return async (duration) => {
+    const idle = await Promise.all(Array.from({ length: ROTATION_WORKERS }, async () => {
+      const res = await fetch(`${base}/token`, { method: "POST", headers, body: `grant_type=password&username=bench&password=${encodeURIComponent(BENCH_PASSWORD)}` });
+      return { token: (await res.json()).refresh_token };
+    }));
+    const request = {
+      method: "POST",
+      path: "/token",
+      headers,
+      setupRequest: (req, context) => {
+        context.chain = idle.pop();
+        return { ...req, body: `grant_type=refresh_token&refresh_token=${context.chain?.token ?? "none"}` };
+      },
+      onResponse: (status, body, context) => {
+        if (!context.chain) return;
+        context.chain.token = status === 200 ? json(body)?.refresh_token : "broken";
+        idle.push(context.chain);
+      },
+    };
+    return autocannon({ url: base, connections: ROTATION_WORKERS, pipelining: 1, duration, requests: [request] });
   };
-}
-
-async function rotate(post, chains, durationSeconds) {
-  const latencies = [];
-  let errors = 0;
-  const until = Date.now() + durationSeconds * 1000;
-  await Promise.all(chains.map(async (_, i) => {
-    while (Date.now() < until) {
-      const refresh = chains[i];
-      const started = performance.now();
-      const res = await post(`grant_type=refresh_token&refresh_token=${refresh}`);
-      const body = await res.json();
-      latencies.push(performance.now() - started);
-      if (res.status !== 200) { errors++; break; } // the chain is gone; the run is failed anyway
-      chains[i] = body.refresh_token;
-    }
-  }));
-  latencies.sort((a, b) => a - b);
-  const at = (q) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
-  return { requests: { mean: latencies.length / durationSeconds, total: latencies.length }, latency: { p50: at(0.5), p99: at(0.99) }, errors: 0, non2xx: errors };
 }
 
 const BENCH_PASSWORD = randomBytes(12).toString("base64url");
