@@ -14,9 +14,10 @@ const jwks: FastifyPluginAsyncTypebox = async (app) => {
   const cacheControl = `public, max-age=${app.services.config.jwksMaxAgeSeconds}`;
   app.get("/.well-known/jwks.json", (request, reply) => {
     const { body, etag } = app.services.keys.jwks;
-    reply.header("cache-control", cacheControl).header("etag", etag);
+    reply.headers({ "cache-control": cacheControl, etag });
+    // RFC 9110 §15.4.5: a 304 carries no Content-Type.
     if (matches(request.headers["if-none-match"], etag)) return reply.code(304).send();
-    return reply.type("application/json; charset=utf-8").send(body);
+    return reply.header("content-type", "application/json; charset=utf-8").send(body);
   });
 };
 
