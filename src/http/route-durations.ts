@@ -1,7 +1,7 @@
 // Request durations by method, route and status, as a Prometheus histogram that costs the request
 // an array increment. prom-client's Histogram joins and hashes the label values into a string on
-// every observe(); on the JWKS route that was the largest cost after the socket write (~2 µs of
-// ~20). Here each route holds its own series, found by status in a small Map, and the exposition
+// every observe(); on the JWKS route that cost ~1.5 µs of the ~20 a request took (measured with
+// bench/run.mjs). Here each route holds its own series, found by status in a small Map; the exposition
 // is built only when /metrics is scraped.
 import type { Metric, Registry } from "prom-client";
 

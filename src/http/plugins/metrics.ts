@@ -9,7 +9,7 @@ declare module "fastify" {
     metrics: PrometheusMetrics | null;
   }
   interface FastifyRequest {
-    /** performance.now() when the request reached its route, for the duration histogram */
+    /** performance.now() when the first onRequest hook saw the request, for the duration histogram */
     receivedAt: number;
   }
 }
