@@ -10,6 +10,7 @@
 // queries store it (SQLite: ISO 8601 text ending "+00:00", which compares correctly as text;
 // PostgreSQL: a UTC timestamp(3)), and turn DATETIME/timestamp and BOOLEAN result columns back into
 // Date and boolean, so a row reads the same whichever way it was written.
+import { sqltag as sql } from "@prisma/client/runtime/client";
 import type { Db, Provider } from "./prisma.js";
 
 export type RefreshFamilyRecord = {
@@ -84,6 +85,20 @@ const toRecord = (r: TokenRow): RefreshTokenRecord => ({
   },
 });
 
+/**
+ * Marks the token used if it is unused and unexpired and its family is alive. One statement: of any
+ * number of concurrent runs exactly one matches, since PostgreSQL re-checks the WHERE clause of an
+ * UPDATE against a row that a concurrent transaction changed (SQLite writes one at a time).
+ */
+const consume = (digest: string, now: Date) => sql`
+  UPDATE "RefreshToken" SET "usedAt" = ${now}
+  WHERE "digest" = ${digest} AND "usedAt" IS NULL AND "expiresAt" > ${now}
+    AND EXISTS (SELECT 1 FROM "RefreshFamily" f
+                WHERE f."id" = "RefreshToken"."familyId" AND f."revokedAt" IS NULL AND f."expiresAt" > ${now})`;
+
+/** The columns a new token is inserted with, in the order of toRow's values below. */
+const TOKEN_COLUMNS = sql`("digest", "familyId", "scope", "audience", "issuedAt", "expiresAt", "accessTokenJti", "accessTokenExpiresAt")`;
+
 export class RefreshTokenRepository {
   readonly #db: Db;
   readonly #oneStatementRotation: boolean;
@@ -117,55 +132,30 @@ export class RefreshTokenRepository {
   }
 
   /**
-   * Marks the token used if it is unused and unexpired and its family is alive. Of any number of
-   * concurrent callers exactly one gets true: it is one statement, and PostgreSQL re-checks the WHERE
-   * clause of an UPDATE against a row that a concurrent transaction changed (SQLite writes one at a time).
-   */
-  async consumeIfActive(digest: string, now: Date): Promise<boolean> {
-    const count = await this.#db.$executeRaw`
-      UPDATE "RefreshToken" SET "usedAt" = ${now}
-      WHERE "digest" = ${digest} AND "usedAt" IS NULL AND "expiresAt" > ${now}
-        AND EXISTS (SELECT 1 FROM "RefreshFamily" f
-                    WHERE f."id" = "RefreshToken"."familyId" AND f."revokedAt" IS NULL AND f."expiresAt" > ${now})`;
-    return count === 1;
-  }
-
-  /**
-   * Consumes `digest` as consumeIfActive does and, only if that succeeded, stores its successor in the
-   * same family. false: a concurrent rotation won, or the token is no longer active; nothing is written.
+   * Consumes `digest` (see consume) and, only if that succeeded, stores its successor in the same
+   * family. Of any number of concurrent callers exactly one gets true; false: a concurrent rotation
+   * won, or the token is no longer active, and nothing is written.
    */
   async rotateIfActive(digest: string, now: Date, successor: NewRefreshToken): Promise<boolean> {
+    const r = toRow(successor);
     if (!this.#oneStatementRotation) {
       // SQLite cannot update inside a WITH clause. Its statements are local calls, so two cost little more
       // than one; the gap between them is the one rotation always had between consume and insert.
-      if (!(await this.consumeIfActive(digest, now))) return false;
-      await this.#insert(successor);
+      if ((await this.#db.$executeRaw(consume(digest, now))) !== 1) return false;
+      await this.#db.$executeRaw`
+        INSERT INTO "RefreshToken" ${TOKEN_COLUMNS}
+        VALUES (${r.digest}, ${r.familyId}, ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt})`;
       return true;
     }
     // PostgreSQL: one round trip and one commit instead of two (~15% more rotations/s in bench/run.mjs).
-    // The UPDATE is consumeIfActive's; the INSERT takes the family from the row it consumed, so it
-    // inserts nothing when the UPDATE matched nothing.
-    const r = toRow(successor);
+    // The INSERT takes the family from the row the UPDATE consumed, so it inserts nothing when the
+    // UPDATE matched nothing.
     const inserted = await this.#db.$executeRaw`
-      WITH consumed AS (
-        UPDATE "RefreshToken" SET "usedAt" = ${now}
-        WHERE "digest" = ${digest} AND "usedAt" IS NULL AND "expiresAt" > ${now}
-          AND EXISTS (SELECT 1 FROM "RefreshFamily" f
-                      WHERE f."id" = "RefreshToken"."familyId" AND f."revokedAt" IS NULL AND f."expiresAt" > ${now})
-        RETURNING "familyId")
-      INSERT INTO "RefreshToken"
-        ("digest", "familyId", "scope", "audience", "issuedAt", "expiresAt", "accessTokenJti", "accessTokenExpiresAt")
+      WITH consumed AS (${consume(digest, now)} RETURNING "familyId")
+      INSERT INTO "RefreshToken" ${TOKEN_COLUMNS}
       SELECT ${r.digest}, "familyId", ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt}
       FROM consumed`;
     return inserted === 1;
-  }
-
-  async #insert(token: NewRefreshToken): Promise<void> {
-    const r = toRow(token);
-    await this.#db.$executeRaw`
-      INSERT INTO "RefreshToken"
-        ("digest", "familyId", "scope", "audience", "issuedAt", "expiresAt", "accessTokenJti", "accessTokenExpiresAt")
-      VALUES (${r.digest}, ${r.familyId}, ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt})`;
   }
 
   /** The access tokens issued from a family that have not expired yet. */
