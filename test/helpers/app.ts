@@ -78,3 +78,13 @@ export const form = (params: Record<string, string | string[]>) => {
   for (const [k, v] of Object.entries(params)) for (const item of [v].flat()) body.append(k, item);
   return body.toString();
 };
+
+/**
+ * Settings under which database queries can be counted: LOG_LEVEL=trace logs each one ("database
+ * query"), and the pollers (client and key reload, pruning) wait an hour, so nothing else queries.
+ */
+export const COUNT_QUERIES = { LOG_LEVEL: "trace", CACHE_REFRESH: "3600", PRUNE_INTERVAL: "3600" };
+
+/** The "database query" log lines so far, parsed (see COUNT_QUERIES). */
+export const queryLogs = (logs: string[]): Record<string, unknown>[] =>
+  logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.msg === "database query");

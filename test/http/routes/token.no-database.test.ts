@@ -1,14 +1,13 @@
 // The client-credentials hot path never touches the database: clients and keys are served from
 // memory. Queries are counted through LOG_LEVEL=trace, which logs each one ("database query").
 import t from "tap";
-import { basic, buildTestApp, form } from "../../helpers/app.js";
+import { basic, buildTestApp, COUNT_QUERIES, form, queryLogs } from "../../helpers/app.js";
 import { FORM } from "../../helpers/oauth.js";
 
 const BURST = 200;
 
-// Pollers (client and key reload, pruning) wait an hour, so that nothing else queries mid-burst.
-const { app, logs, createClient } = await buildTestApp(t, { LOG_LEVEL: "trace", CACHE_REFRESH: "3600", PRUNE_INTERVAL: "3600" });
-const queries = () => logs.filter((line) => JSON.parse(line).msg === "database query").length;
+const { app, logs, createClient } = await buildTestApp(t, COUNT_QUERIES);
+const queries = () => queryLogs(logs).length;
 
 const client = await createClient({ audiences: ["https://api.example.test", "https://other.example.test"] });
 const auth = basic(client.clientId, client.clientSecret);
@@ -19,8 +18,7 @@ t.test("the query log counts queries", async (t) => {
   const before = queries();
   t.equal((await app.inject({ method: "GET", url: "/readyz" })).statusCode, 200);
   t.ok(queries() > before, "/readyz asks the database, and that is counted");
-  const line = logs.filter((l) => JSON.parse(l).msg === "database query").at(-1)!;
-  t.match(JSON.parse(line), { sql: /SELECT 1/i, durationMs: Number }, "SQL text and duration");
+  t.match(queryLogs(logs).at(-1), { sql: /SELECT 1/i, durationMs: Number }, "SQL text and duration");
 });
 
 t.test(`${BURST} client-credentials requests, ${BURST / 20} bursts of 20 at once, make no query`, async (t) => {

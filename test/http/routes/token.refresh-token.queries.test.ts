@@ -2,13 +2,12 @@
 // query" line per statement): one read of the token with its family and its user's flag, then the
 // conditional consume and the successor's insert, which PostgreSQL does in one statement.
 import t from "tap";
-import { basic, buildTestApp, form } from "../../helpers/app.js";
+import { basic, buildTestApp, COUNT_QUERIES, form, queryLogs } from "../../helpers/app.js";
 import { TEST_PROVIDER } from "../../helpers/database.js";
 import { FORM } from "../../helpers/oauth.js";
 
-// Pollers (client and key reload, pruning) wait an hour, so that nothing else queries meanwhile.
-const { app, logs, createClient } = await buildTestApp(t, { LOG_LEVEL: "trace", CACHE_REFRESH: "3600", PRUNE_INTERVAL: "3600" });
-const queries = () => logs.filter((line) => JSON.parse(line).msg === "database query").length;
+const { app, logs, createClient } = await buildTestApp(t, COUNT_QUERIES);
+const queries = () => queryLogs(logs).length;
 
 const web = await createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
 await app.services.users.create("alice", "alice-password-1");
