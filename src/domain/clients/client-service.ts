@@ -8,6 +8,17 @@ import type { Clock } from "../clock.js";
 import { GRANT_TYPES } from "../grants/index.js";
 import { isScopeToken } from "../scope.js";
 
+/**
+ * 128 random bits, base64url. Never starting with "-": the CLI (and most others) would read such an
+ * id as an option (`tessera clients show -o6J…`); one id in 64 would.
+ */
+export function newClientId(): string {
+  for (;;) {
+    const id = randomToken(16);
+    if (!id.startsWith("-")) return id;
+  }
+}
+
 export type ClientInput = {
   name: string;
   grantTypes: string[];
@@ -106,7 +117,7 @@ export class ClientService {
     validate(input, { grantTypes: input.grantTypes, firstParty: input.firstParty ?? false });
     const clientSecret = input.jwks ? null : randomToken(32);
     const client = await this.#repo.create({
-      id: randomToken(16),
+      id: newClientId(),
       name: input.name.trim(),
       grantTypes: distinct(input.grantTypes),
       scopes: distinct(input.scopes),
