@@ -5,7 +5,7 @@ import { deriveKey, loadKek } from "../crypto/kek.js";
 import { AuditRepository } from "../storage/audit.js";
 import { ClientRepository } from "../storage/clients.js";
 import { applyMigrations } from "../storage/migrate.js";
-import { openDb, providerOf, type Db } from "../storage/prisma.js";
+import { openDb, type Db } from "../storage/prisma.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.js";
 import { SigningKeyRepository } from "../storage/signing-keys.js";
@@ -82,7 +82,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       audit,
       blocklist,
       log,
-      repo: new RefreshTokenRepository(db, providerOf(config.databaseUrl)),
+      repo: new RefreshTokenRepository(db),
       digestKey: deriveKey(kek, "refresh token digest"),
     });
     // Started last: nothing below can fail and leave them polling a closed database.

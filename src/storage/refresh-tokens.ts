@@ -1,17 +1,16 @@
 // Refresh-token families and tokens. Racy transitions are single conditional updates.
 //
-// The statements of a rotation (findByDigest, then rotateIfActive) are hand-written SQL through
-// Prisma's tagged templates ($queryRaw/$executeRaw: every value is a bound parameter), not model
-// queries: no query compilation or result nesting, and the token, its family and the user's enabled
-// flag come back in one joined row. Per rotation that is about a third of the CPU of the model
-// queries it replaces (bench/run.mjs, "refresh rotations").
+// The statements of a rotation (findByDigest, then rotateIfActive) are hand-written SQL run beneath
+// Prisma's client (direct-sql.ts; every value is a bound parameter): the token, its family and the
+// user's enabled flag come back in one joined row, and the old token's consumption and its
+// successor's insert are one transaction. Against the same statements through Prisma's $queryRaw and
+// $executeRaw, a rotation went from ~1.8 to ~1.2 ms of server CPU on SQLite and from ~2.8 to ~1.5 ms
+// on PostgreSQL (bench/run.mjs, "refresh rotations", same hour). Everything else here uses Prisma.
 // The SQL is written once for both providers: double-quoted identifiers, nothing provider-only, except
-// PostgreSQL's one-statement rotation (rotateIfActive). Both adapters bind a Date the way the model
-// queries store it (SQLite: ISO 8601 text ending "+00:00", which compares correctly as text;
-// PostgreSQL: a UTC timestamp(3)), and turn DATETIME/timestamp and BOOLEAN result columns back into
-// Date and boolean, so a row reads the same whichever way it was written.
+// PostgreSQL's one-statement rotation (rotateIfActive).
 import { sqltag as sql } from "@prisma/client/runtime/client";
-import type { Db, Provider } from "./prisma.js";
+import { asDate, asFlag, type DirectSql } from "./direct-sql.js";
+import { directSqlOf, type Db } from "./prisma.js";
 
 export type RefreshFamilyRecord = {
   id: string;
@@ -42,46 +41,48 @@ export type RefreshTokenRecord = NewRefreshToken & { usedAt: Date | null; family
 const split = (list: string): string[] => (list === "" ? [] : list.split(" "));
 const toRow = (t: NewRefreshToken) => ({ ...t, scope: t.scope.join(" "), audience: t.audience.join(" ") });
 
-/** One row of findByDigest's join: the token's columns, then its family's, then the user's flag. */
+/** One row of findByDigest's join, as the driver returns it (see asDate, asFlag). */
 type TokenRow = {
   digest: string;
   familyId: string;
   scope: string;
   audience: string;
-  issuedAt: Date;
-  expiresAt: Date;
-  usedAt: Date | null;
+  issuedAt: unknown;
+  expiresAt: unknown;
+  usedAt: unknown;
   accessTokenJti: string;
-  accessTokenExpiresAt: Date;
+  accessTokenExpiresAt: unknown;
   clientId: string;
   userId: string;
-  familyCreatedAt: Date;
-  familyExpiresAt: Date;
-  familyRevokedAt: Date | null;
-  viaLogin: boolean;
+  familyCreatedAt: unknown;
+  familyExpiresAt: unknown;
+  familyRevokedAt: unknown;
+  viaLogin: unknown;
   /** null when the user row is gone (the foreign key cascades, so only in a race with its deletion) */
-  userEnabled: boolean | null;
+  userEnabled: unknown;
 };
+
+const orNull = (value: unknown): Date | null => (value === null ? null : asDate(value));
 
 const toRecord = (r: TokenRow): RefreshTokenRecord => ({
   digest: r.digest,
   familyId: r.familyId,
   scope: split(r.scope),
   audience: split(r.audience),
-  issuedAt: r.issuedAt,
-  expiresAt: r.expiresAt,
-  usedAt: r.usedAt,
+  issuedAt: asDate(r.issuedAt),
+  expiresAt: asDate(r.expiresAt),
+  usedAt: orNull(r.usedAt),
   accessTokenJti: r.accessTokenJti,
-  accessTokenExpiresAt: r.accessTokenExpiresAt,
+  accessTokenExpiresAt: asDate(r.accessTokenExpiresAt),
   family: {
     id: r.familyId,
     clientId: r.clientId,
     userId: r.userId,
-    createdAt: r.familyCreatedAt,
-    expiresAt: r.familyExpiresAt,
-    revokedAt: r.familyRevokedAt,
-    viaLogin: r.viaLogin,
-    userEnabled: r.userEnabled === true,
+    createdAt: asDate(r.familyCreatedAt),
+    expiresAt: asDate(r.familyExpiresAt),
+    revokedAt: orNull(r.familyRevokedAt),
+    viaLogin: asFlag(r.viaLogin),
+    userEnabled: asFlag(r.userEnabled),
   },
 });
 
@@ -101,12 +102,11 @@ const TOKEN_COLUMNS = sql`("digest", "familyId", "scope", "audience", "issuedAt"
 
 export class RefreshTokenRepository {
   readonly #db: Db;
-  readonly #oneStatementRotation: boolean;
+  readonly #direct: DirectSql;
 
-  /** `provider`: "postgresql" enables its one-statement rotation; without it, the portable statements. */
-  constructor(db: Db, provider?: Provider) {
+  constructor(db: Db) {
     this.#db = db;
-    this.#oneStatementRotation = provider === "postgresql";
+    this.#direct = directSqlOf(db);
   }
 
   async startFamily(family: Omit<RefreshFamilyRecord, "revokedAt" | "userEnabled">, first: NewRefreshToken): Promise<void> {
@@ -118,7 +118,7 @@ export class RefreshTokenRepository {
 
   /** The token with its family and whether the family's user may still use it; null when unknown. */
   async findByDigest(digest: string): Promise<RefreshTokenRecord | null> {
-    const rows = await this.#db.$queryRaw<TokenRow[]>`
+    const rows = await this.#direct.rows<TokenRow>(sql`
       SELECT t."digest", t."familyId", t."scope", t."audience", t."issuedAt", t."expiresAt", t."usedAt",
              t."accessTokenJti", t."accessTokenExpiresAt", f."clientId", f."userId",
              f."createdAt" AS "familyCreatedAt", f."expiresAt" AS "familyExpiresAt",
@@ -126,7 +126,7 @@ export class RefreshTokenRepository {
       FROM "RefreshToken" t
       JOIN "RefreshFamily" f ON f."id" = t."familyId"
       LEFT JOIN "User" u ON u."id" = f."userId"
-      WHERE t."digest" = ${digest}`;
+      WHERE t."digest" = ${digest}`);
     const row = rows[0];
     return row ? toRecord(row) : null;
   }
@@ -138,23 +138,22 @@ export class RefreshTokenRepository {
    */
   async rotateIfActive(digest: string, now: Date, successor: NewRefreshToken): Promise<boolean> {
     const r = toRow(successor);
-    if (!this.#oneStatementRotation) {
-      // SQLite cannot update inside a WITH clause. Its statements are local calls, so two cost little more
-      // than one; the gap between them is the one rotation always had between consume and insert.
-      if ((await this.#db.$executeRaw(consume(digest, now))) !== 1) return false;
-      await this.#db.$executeRaw`
+    const direct = this.#direct;
+    if (direct.provider === "sqlite") {
+      // SQLite cannot update inside a WITH clause: two statements in one transaction, the insert only
+      // when the consume matched. Synchronous, so no other statement runs between them.
+      const insert = sql`
         INSERT INTO "RefreshToken" ${TOKEN_COLUMNS}
         VALUES (${r.digest}, ${r.familyId}, ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt})`;
-      return true;
+      return direct.transaction((changes) => changes(consume(digest, now)) === 1 && changes(insert) === 1);
     }
-    // PostgreSQL: one round trip and one commit instead of two (~15% more rotations/s in bench/run.mjs).
-    // The INSERT takes the family from the row the UPDATE consumed, so it inserts nothing when the
-    // UPDATE matched nothing.
-    const inserted = await this.#db.$executeRaw`
+    // PostgreSQL: one statement, one round trip and one commit. The INSERT takes the family from the
+    // row the UPDATE consumed, so it inserts nothing when the UPDATE matched nothing.
+    const inserted = await direct.changes(sql`
       WITH consumed AS (${consume(digest, now)} RETURNING "familyId")
       INSERT INTO "RefreshToken" ${TOKEN_COLUMNS}
       SELECT ${r.digest}, "familyId", ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt}
-      FROM consumed`;
+      FROM consumed`);
     return inserted === 1;
   }
 

@@ -4,10 +4,11 @@
 // statement by its SQL text and gives the adapter a fresh binding of it on every call: refresh
 // rotations went from ~1,050-1,100/s to ~1,370-1,430/s in bench/run.mjs (same machine, same hour).
 //
-// It wraps the adapter's own connection, so Prisma's transactions and locking are unchanged. It relies
-// on how @prisma/adapter-better-sqlite3 (pinned in package.json) uses its connection: prepare(sql)
-// then run(), or bind(values) then reader / columns() / run() / raw().all(). The storage tests check
-// that queries still reach the statements through the cache (test/storage/sqlite-statements.test.ts).
+// It wraps the adapter's own connection, so Prisma's transactions and locking are unchanged; the
+// TransactionGate below adds what the adapter lacks, that queries outside a transaction wait for it.
+// It relies on how @prisma/adapter-better-sqlite3 (pinned in package.json) uses its connection:
+// prepare(sql) then run(), or bind(values) then reader / columns() / run() / raw().all(); and on its
+// startTransaction, commit and rollback. The storage tests check both (sqlite-statements.test.ts).
 import type BetterSqlite3 from "better-sqlite3";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 
@@ -41,7 +42,7 @@ export class StatementCache {
   }
 
   prepare(sql: string): Prepared {
-    const statement = this.#statement(sql);
+    const statement = this.compiledStatement(sql);
     return {
       run: () => statement.run(),
       bind: (values) => ({
@@ -54,7 +55,8 @@ export class StatementCache {
     };
   }
 
-  #statement(sql: string): Statement {
+  /** The statement compiled from `sql`, compiled now unless kept from an earlier call. */
+  compiledStatement(sql: string): Statement {
     const cached = this.#statements.get(sql);
     if (cached) {
       this.reused++;
@@ -68,20 +70,85 @@ export class StatementCache {
   }
 }
 
-/** The adapter factory, with each connection it opens answering prepare() from a StatementCache. */
+/**
+ * Keeps work that runs outside Prisma's transactions out of them. The adapter's mutex orders its
+ * transactions, but its other queries run on the one connection whenever they come, and one that came
+ * between a transaction's BEGIN and COMMIT would be part of it: undone by that transaction's rollback.
+ */
+export class TransactionGate {
+  readonly #connection: Database;
+  #ended!: Promise<void>;
+  #end!: () => void;
+
+  constructor(connection: Database) {
+    this.#connection = connection;
+    this.#arm();
+  }
+
+  /** Resolves once no transaction is open on the connection (at once when none is). */
+  async closed(): Promise<void> {
+    // A loop: the next queued transaction may begin before this waiter runs.
+    while (this.#connection.inTransaction) await this.#ended;
+  }
+
+  /** Told by the adapter's transaction once its COMMIT or ROLLBACK has run. */
+  ended(): void {
+    this.#end();
+    this.#arm();
+  }
+
+  #arm(): void {
+    this.#ended = new Promise((resolve) => (this.#end = resolve));
+  }
+}
+
+type Queryable = { queryRaw(q: unknown): Promise<unknown>; executeRaw(q: unknown): Promise<unknown> };
+type Transaction = { commit(): Promise<void>; rollback(): Promise<void> };
+type Adapter = Queryable & { client?: Database; startTransaction(level?: unknown): Promise<Transaction> };
+
+/**
+ * The adapter factory, with each connection it opens answering prepare() from a StatementCache and its
+ * queries outside transactions waiting for the open one to end (TransactionGate).
+ */
 export class CachingBetterSqlite3 extends PrismaBetterSqlite3 {
-  /** the cache of the last connection opened; null until Prisma connects */
+  /** the last connection opened, its cache and its gate; null until Prisma connects */
   statements: StatementCache | null = null;
+  connection: Database | null = null;
+  gate: TransactionGate | null = null;
 
   override async connect(): Promise<Awaited<ReturnType<PrismaBetterSqlite3["connect"]>>> {
-    const adapter = await super.connect();
+    const opened = await super.connect();
     // The adapter keeps its better-sqlite3 connection as `client` (not in its type declarations).
-    const connection = (adapter as unknown as { client?: Database }).client;
+    const adapter = opened as unknown as Adapter;
+    const connection = adapter.client;
     if (typeof connection?.prepare === "function") {
       const cache = new StatementCache(connection);
       (connection as unknown as { prepare: (sql: string) => Prepared }).prepare = (sql) => cache.prepare(sql);
       this.statements = cache;
+      this.connection = connection;
+      this.gate = gateTransactions(adapter, connection);
     }
-    return adapter;
+    return opened;
   }
+}
+
+function gateTransactions(adapter: Adapter, connection: Database): TransactionGate {
+  const gate = new TransactionGate(connection);
+  const startTransaction = adapter.startTransaction.bind(adapter);
+  adapter.startTransaction = async (level) => {
+    const tx = await startTransaction(level);
+    const [commit, rollback] = [tx.commit.bind(tx), tx.rollback.bind(tx)];
+    tx.commit = () => commit().finally(() => gate.ended());
+    tx.rollback = () => rollback().finally(() => gate.ended());
+    return tx;
+  };
+  // Only the adapter's own methods: a transaction's queries run on their transaction object.
+  for (const method of ["queryRaw", "executeRaw"] as const) {
+    const run = adapter[method].bind(adapter);
+    adapter[method] = async (query) => {
+      if (connection.inTransaction) await gate.closed();
+      return run(query);
+    };
+  }
+  return gate;
 }

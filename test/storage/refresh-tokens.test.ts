@@ -7,11 +7,10 @@ import { randomBytes, randomUUID } from "node:crypto";
 import t from "tap";
 import { RefreshTokenRepository, type NewRefreshToken } from "../../src/storage/refresh-tokens.js";
 import { buildTestApp } from "../helpers/app.js";
-import { TEST_PROVIDER } from "../helpers/database.js";
 
 const { app, createClient } = await buildTestApp(t);
 const db = app.services.db;
-const repo = new RefreshTokenRepository(db, TEST_PROVIDER);
+const repo = new RefreshTokenRepository(db);
 const { clientId } = await createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
 const alice = await app.services.users.create("alice", "alice-password-1");
 
@@ -78,6 +77,15 @@ t.test("rotateIfActive marks the token used and stores its successor, which the 
   });
   t.equal(await repo.rotateIfActive(first.digest, NOW, token(id)), false, "a used token does not rotate again");
   t.equal(await tokensOf(id), 2, "and nothing more is stored");
+});
+
+t.test("rotateIfActive is one transaction: a successor that cannot be stored leaves the token unconsumed", async (t) => {
+  const { id, first } = await family();
+  const other = await family();
+  const clash = { ...token(id), digest: other.first.digest }; // a digest that is taken: the insert fails
+  await t.rejects(repo.rotateIfActive(first.digest, NOW, clash));
+  t.equal((await db.refreshToken.findUnique({ where: { digest: first.digest } }))!.usedAt, null, "not consumed");
+  t.equal(await repo.rotateIfActive(first.digest, NOW, token(id)), true, "and it still rotates");
 });
 
 t.test("twenty concurrent rotateIfActive calls with one token: exactly one wins, one successor is stored", async (t) => {

@@ -66,6 +66,26 @@ t.test("transactions commit and roll back through cached statements", async (t) 
   t.equal((await db.client.findUnique({ where: { id: "t4" } }))?.name, "renamed", "an interactive transaction rolls back");
 });
 
+// Turns of the event loop: time for a query started meanwhile to run, if nothing holds it back.
+const turns = async (n: number) => {
+  for (let i = 0; i < n; i++) await new Promise(setImmediate);
+};
+
+t.test("a query made while a transaction is open runs after it, and is not undone by its rollback", async (t) => {
+  let outside: Promise<unknown> | undefined;
+  const failed = await db.$transaction(async (tx) => {
+    await tx.client.create({ data: client("in-tx") });
+    outside = db.client.create({ data: client("outside") }); // another request's write, not tx's
+    await turns(5);
+    t.equal(await tx.client.count({ where: { id: "outside" } }), 0, "it has not run inside the transaction");
+    throw new Error("roll back");
+  }).catch((e: Error) => e.message);
+  t.equal(failed, "roll back");
+  await outside;
+  t.equal(await db.client.count({ where: { id: "in-tx" } }), 0, "the transaction's own write is undone");
+  t.equal(await db.client.count({ where: { id: "outside" } }), 1, "the other write stands");
+});
+
 t.test("the cache is bounded: past 500 statements the oldest is compiled again", async (t) => {
   const conn = new Database(":memory:");
   t.teardown(() => conn.close());
