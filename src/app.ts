@@ -37,13 +37,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // each, ~2 µs of every request) only when asked for with debug or trace. The app logs through
   // services.log either way.
   const requestLogging = config.logLevel === "debug" || config.logLevel === "trace";
+  const https = config.issuer.startsWith("https:");
   const app = Fastify({
     ...(requestLogging ? { loggerInstance: log as FastifyBaseLogger } : { logger: false }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // Node would answer a request without Host with a bare 400; the error handler answers it instead.
     http: { requireHostHeader: false },
-    clientErrorHandler,
+    clientErrorHandler: clientErrorHandler(https),
     frameworkErrors: frameworkErrorHandler,
     // Form fields and JSON arrive as given: a repeated parameter must fail, not be coerced.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: false } },
@@ -55,7 +56,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(servicesPlugin, { services });
   if (metrics) await app.register(metricsPlugin, { metrics });
   await app.register(errorHandler);
-  await app.register(securityHeaders, { https: config.issuer.startsWith("https:") });
+  await app.register(securityHeaders, { https });
   await app.register(formbody, { parser: parseForm });
   await app.register(rateLimits, { config });
 

@@ -10,6 +10,7 @@ import { basic, buildTestApp, form, type TestApp } from "../helpers/app.js";
 import { expectOAuthError, FORM, type ErrorAnswer } from "../helpers/oauth.js";
 
 const ISSUER = "https://tessera.test";
+const CSP_NONE = /(?:^|;)\s*default-src 'none'\s*(?:;|$)/;
 const API = "https://api.example.test";
 const JSON_TYPE = { "content-type": "application/json" };
 const USERNAME = "alice";
@@ -253,6 +254,23 @@ t.test("over a real socket", async (t) => {
     });
   }
 
+  t.test("the answers written on the raw socket carry the security headers of every other answer", async (t) => {
+    for (const request of ["GARBAGE\r\n\r\n", `GET /healthz HTTP/1.1\r\nHost: tessera.test\r\nX-Padding: ${"a".repeat(100 * 1024)}\r\n\r\n`]) {
+      const res = await raw(port, request);
+      t.ok(res.statusCode === 400 || res.statusCode === 431, `answered by the raw-socket handler (got ${res.statusCode})`);
+      t.match(res.headers["content-security-policy"], CSP_NONE, "Content-Security-Policy default-src 'none'");
+      t.equal(res.headers["x-content-type-options"], "nosniff", "X-Content-Type-Options: nosniff");
+      t.equal(res.headers["x-frame-options"], "DENY", "X-Frame-Options: DENY");
+      t.match(res.headers["strict-transport-security"], /^max-age=31536000/, "HSTS, the issuer being https");
+    }
+    const plain = await fixture(t, { TESSERA_ISSUER: "http://127.0.0.1:3000" });
+    const { port: plainPort } = await listen(t, plain.server);
+    const res = await raw(plainPort, "GARBAGE\r\n\r\n");
+    expectOAuthError(t, res, 400, "invalid_request");
+    t.equal(res.headers["x-content-type-options"], "nosniff", "http issuer: X-Content-Type-Options: nosniff");
+    t.equal(res.headers["strict-transport-security"], undefined, "http issuer: no HSTS");
+  });
+
   t.test("a malformed percent-escape in the path answers 400 with an OAuth error body", async (t) => {
     const res = await raw(port, "GET /admin/clients/%E0%A4%A HTTP/1.1\r\nHost: tessera.test\r\nConnection: close\r\n\r\n");
     expectOAuthError(t, res, 400, "invalid_request");
@@ -363,7 +381,6 @@ t.test("characters the databases treat specially never yield a 5xx", async (t) =
 });
 
 t.test("security headers", async (t) => {
-  const CSP_NONE = /(?:^|;)\s*default-src 'none'\s*(?:;|$)/;
 
   /** Requests answered 200, 4xx and 413 on every kind of route. */
   async function answers(target: Fixture): Promise<[string, LightMyRequestResponse][]> {

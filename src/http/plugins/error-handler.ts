@@ -4,6 +4,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { isDatabaseUnavailable, NotFoundError, ValidationError } from "../../errors/internal.js";
 import { InvalidRequest, OAuthError, SlowDown, type OAuthErrorCode } from "../../errors/oauth.js";
+import { securityHeaders } from "./security-headers.js";
 
 const SERVER_ERROR = "the server could not complete the request";
 
@@ -51,19 +52,23 @@ function send(reply: FastifyReply, status: number, code: OAuthErrorCode, descrip
 
 /**
  * Requests Node's HTTP parser refuses (bad Content-Length, oversized headers, garbage) never reach
- * Fastify's handlers; this answers them on the raw socket, in the same OAuth shape.
+ * Fastify's handlers or hooks; this answers them on the raw socket, in the same OAuth shape and with
+ * the same security headers as every other answer.
  */
-export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
-  if (error.code === "ECONNRESET" || !socket.writable) return;
-  const [status, reason] =
-    error.code === "HPE_HEADER_OVERFLOW" ? [431, "Request Header Fields Too Large"]
-    : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "Request Timeout"]
-    : [400, "Bad Request"];
+export function clientErrorHandler(https: boolean): (error: Error & { code?: string }, socket: Duplex) => void {
+  const security = Object.entries(securityHeaders(https)).map(([name, value]) => `${name}: ${value}\r\n`).join("");
   const body = JSON.stringify({ error: "invalid_request", error_description: "malformed HTTP request" });
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  return (error, socket) => {
+    if (error.code === "ECONNRESET" || !socket.writable) return;
+    const [status, reason] =
+      error.code === "HPE_HEADER_OVERFLOW" ? [431, "Request Header Fields Too Large"]
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "Request Timeout"]
+      : [400, "Bad Request"];
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n${security}` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  };
 }
 
 /** Errors Fastify's router raises before any route runs (bad percent-encoding, over-long parameters). */

@@ -7,7 +7,8 @@
 // answered tens of thousands of times a second.
 import fp from "fastify-plugin";
 
-const securityHeaders = (https: boolean): Record<string, string> => ({
+/** The headers every answer carries, the raw socket answers of error-handler.ts included. */
+export const securityHeaders = (https: boolean): Record<string, string> => ({
   "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
