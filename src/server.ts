@@ -1,17 +1,11 @@
 // Process entry: load the configuration, build the app, listen, and close gracefully on a signal.
-import { setFlagsFromString } from "node:v8";
 import { buildApp } from "./app.js";
 import { loadConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
+import { tuneRuntime } from "./runtime-tuning.js";
 
 export async function serve(config: Config): Promise<void> {
-  // Memory, not speed (bench/run.mjs measured both). Prisma's query compiler is WebAssembly that runs
-  // once per query shape (plans are cached), yet V8 would recompile all 4 MiB of it with its optimising
-  // tier in the background: ~65 MiB of resident memory. Its baseline tier is enough. And V8 grows its
-  // young generation under load up to 2 x 16 MiB, ~15 MiB more resident for no measurable gain on
-  // requests whose garbage dies young. Set before Prisma loads.
-  setFlagsFromString("--liftoff-only");
-  setFlagsFromString("--semi-space-growth-factor=1");
+  tuneRuntime();
   const app = await buildApp(config);
   await app.listen({ port: config.port, host: config.host });
   app.services.log.info({ issuer: config.issuer, kid: app.services.keys.signer?.kid }, "tessera is serving");

@@ -1,0 +1,30 @@
+// pinTickObjectMaps holds one of Node's process.nextTick objects so that tick objects keep one hidden
+// class across full garbage collections (src/runtime-tuning.ts says why that is worth ~20% of a JWKS
+// answer). The second test checks that premise in a child process where V8's own %HaveSameMap is usable.
+import { execFileSync } from "node:child_process";
+import t from "tap";
+import { pinTickObjectMaps } from "../src/runtime-tuning.js";
+
+t.test("the object held is one of Node's tick objects", async (t) => {
+  const pinned = pinTickObjectMaps() as { callback?: unknown } | undefined;
+  t.type(pinned?.callback, "function");
+});
+
+t.test("after full garbage collections, new tick objects still have the held object's map", async (t) => {
+  const child = `(async () => {
+    const { pinTickObjectMaps } = await import(${JSON.stringify(new URL("../src/runtime-tuning.ts", import.meta.url).href)});
+    const { createHook } = require("node:async_hooks");
+    const pinned = pinTickObjectMaps();
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 3; i++) { await turn(); gc(); }
+    let later;
+    const hook = createHook({ init(_id, type, _trigger, resource) { if (type === "TickObject") later = resource; } }).enable();
+    process.nextTick(() => {});
+    hook.disable();
+    console.log(JSON.stringify({ sameMap: %HaveSameMap(pinned, later), plainObjectSameMap: %HaveSameMap(pinned, { callback() {} }) }));
+  })();`;
+  const out = execFileSync(process.execPath, ["--allow-natives-syntax", "--expose-gc", "--import", "tsx", "-e", child], { encoding: "utf8" });
+  const result = JSON.parse(out) as { sameMap: boolean; plainObjectSameMap: boolean };
+  t.equal(result.sameMap, true, "tick objects made after the collections share the held object's map");
+  t.equal(result.plainObjectSameMap, false, "%HaveSameMap tells maps apart (a plain object with a callback is not a tick object)");
+});
