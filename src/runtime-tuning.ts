@@ -1,4 +1,4 @@
-// Process-wide V8 tuning for the server, applied once by serve() before the app loads. Each setting
+// Process-wide V8 tuning for the server, applied once by serve() before it builds the app. Each setting
 // was measured with bench/ (figures below); none changes what tessera answers.
 import { createHook } from "node:async_hooks";
 import { setFlagsFromString } from "node:v8";
@@ -24,11 +24,12 @@ export function tuneRuntime(): void {
  * no tick object is alive frees them, the next tick objects get new maps, and the call site turns
  * megamorphic for good. From then on every tick object is built in V8's runtime
  * (Runtime_DefineKeyedOwnPropertyInLiteral and JSObject::MigrateToMap in perf, under nextTick): ~4-6 µs
- * more CPU per request, ~20% of a JWKS answer, in one server process out of two (by chance: it depends on
- * when the collections run). Holding one tick object keeps its maps alive. async_hooks is the only way to
- * reach one; the hook is enabled for this single call.
+ * more CPU per request, 15-20% of a JWKS answer, in about half of the server processes (by chance: it
+ * depends on when the collections run). Holding one tick object keeps its maps alive. async_hooks is
+ * the only way to reach one; the hook is enabled for this single call.
  *
- * Returns the object held, or undefined if Node no longer reports tick objects to async_hooks.
+ * Returns a tick object for the caller to hold, or undefined if Node no longer reports tick objects to
+ * async_hooks.
  */
 export function pinTickObjectMaps(): object | undefined {
   let tickObject: object | undefined;

@@ -1,5 +1,5 @@
 // pinTickObjectMaps holds one of Node's process.nextTick objects so that tick objects keep one hidden
-// class across full garbage collections (src/runtime-tuning.ts says why that is worth ~20% of a JWKS
+// class across full garbage collections (src/runtime-tuning.ts says why that is worth 15-20% of a JWKS
 // answer). The second test checks that premise in a child process where V8's own %HaveSameMap is usable.
 import { execFileSync } from "node:child_process";
 import t from "tap";
