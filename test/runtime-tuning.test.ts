@@ -1,6 +1,6 @@
-// pinTickObjectMaps holds one of Node's process.nextTick objects so that tick objects keep one hidden
-// class across full garbage collections (src/runtime-tuning.ts says why that is worth 15-20% of a JWKS
-// answer). The second test checks that premise in a child process where V8's own %HaveSameMap is usable.
+// pinTickObjectMaps hands over one of Node's process.nextTick objects; held, it keeps tick objects on one
+// hidden class across full garbage collections (src/runtime-tuning.ts says why that is worth 15-20% of a
+// JWKS answer). The second test checks that premise in a child process where V8's %HaveSameMap is usable.
 import { execFileSync } from "node:child_process";
 import t from "tap";
 import { pinTickObjectMaps } from "../src/runtime-tuning.js";
