@@ -3,7 +3,7 @@
 import { createHook } from "node:async_hooks";
 import { setFlagsFromString } from "node:v8";
 
-/** One of Node's process.nextTick objects, held for the life of the process (see pinTickObjectMaps). */
+/** One of Node's process.nextTick objects, held for the life of the process (see captureTickObject). */
 let pinnedTickObject: object | undefined;
 
 export function tuneRuntime(): void {
@@ -14,7 +14,7 @@ export function tuneRuntime(): void {
   // requests whose garbage dies young. Set before Prisma loads.
   setFlagsFromString("--liftoff-only");
   setFlagsFromString("--semi-space-growth-factor=1");
-  pinnedTickObject = pinTickObjectMaps();
+  pinnedTickObject = captureTickObject();
 }
 
 /**
@@ -28,10 +28,10 @@ export function tuneRuntime(): void {
  * depends on when the collections run). Holding one tick object keeps its maps alive. async_hooks is
  * the only way to reach one; the hook is enabled for this single call.
  *
- * Returns a tick object for the caller to hold, or undefined if Node no longer reports tick objects to
- * async_hooks.
+ * Returns the tick object of one process.nextTick call, or undefined if Node no longer reports tick
+ * objects to async_hooks.
  */
-export function pinTickObjectMaps(): object | undefined {
+export function captureTickObject(): object | undefined {
   let tickObject: object | undefined;
   const hook = createHook({
     init(_asyncId, type, _triggerAsyncId, resource) {

@@ -1,26 +1,22 @@
-// pinTickObjectMaps hands over one of Node's process.nextTick objects; held, it keeps tick objects on one
+// captureTickObject hands over one of Node's process.nextTick objects; held, it keeps tick objects on one
 // hidden class across full garbage collections (src/runtime-tuning.ts says why that is worth 15-20% of a
 // JWKS answer). The second test checks that premise in a child process where V8's %HaveSameMap is usable.
 import { execFileSync } from "node:child_process";
 import t from "tap";
-import { pinTickObjectMaps } from "../src/runtime-tuning.js";
+import { captureTickObject } from "../src/runtime-tuning.js";
 
-t.test("the object held is one of Node's tick objects", async (t) => {
-  const pinned = pinTickObjectMaps() as { callback?: unknown } | undefined;
-  t.type(pinned?.callback, "function");
+t.test("the object captured is one of Node's tick objects", async (t) => {
+  const tickObject = captureTickObject() as { callback?: unknown } | undefined;
+  t.type(tickObject?.callback, "function");
 });
 
 t.test("after full garbage collections, new tick objects still have the held object's map", async (t) => {
   const child = `(async () => {
-    const { pinTickObjectMaps } = await import(${JSON.stringify(new URL("../src/runtime-tuning.ts", import.meta.url).href)});
-    const { createHook } = require("node:async_hooks");
-    const pinned = pinTickObjectMaps();
+    const { captureTickObject } = await import(${JSON.stringify(new URL("../src/runtime-tuning.ts", import.meta.url).href)});
+    const pinned = captureTickObject();
     const turn = () => new Promise((resolve) => setImmediate(resolve));
     for (let i = 0; i < 3; i++) { await turn(); gc(); }
-    let later;
-    const hook = createHook({ init(_id, type, _trigger, resource) { if (type === "TickObject") later = resource; } }).enable();
-    process.nextTick(() => {});
-    hook.disable();
+    const later = captureTickObject();
     console.log(JSON.stringify({ sameMap: %HaveSameMap(pinned, later), plainObjectSameMap: %HaveSameMap(pinned, { callback() {} }) }));
   })();`;
   const out = execFileSync(process.execPath, ["--allow-natives-syntax", "--expose-gc", "--import", "tsx", "-e", child], { encoding: "utf8" });
