@@ -14,7 +14,7 @@ import { loggerOptions } from "./http/logger.js";
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from "./http/plugins/error-handler.js";
 import metricsPlugin from "./http/plugins/metrics.js";
 import rateLimits from "./http/plugins/rate-limits.js";
-import securityHeaders from "./http/plugins/security-headers.js";
+import requestStart from "./http/plugins/request-start.js";
 import servicesPlugin from "./http/plugins/services.js";
 import admin from "./http/routes/admin/index.js";
 import firstParty from "./http/routes/first-party.js";
@@ -56,7 +56,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(servicesPlugin, { services });
   if (metrics) await app.register(metricsPlugin, { metrics });
   await app.register(errorHandler);
-  await app.register(securityHeaders, { https });
+  await app.register(requestStart, { https });
   await app.register(formbody, { parser: parseForm });
   await app.register(rateLimits, { config });
 

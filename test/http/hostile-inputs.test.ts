@@ -254,6 +254,15 @@ t.test("over a real socket", async (t) => {
     });
   }
 
+  t.test("the answer to an HTTP/1.1 request without Host carries the security headers", async (t) => {
+    const res = await raw(port, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+    expectOAuthError(t, res, 400, "invalid_request");
+    t.match(JSON.parse(res.body).error_description, /Host/, "the description names the missing header");
+    t.match(res.headers["content-security-policy"], CSP_NONE, "Content-Security-Policy default-src 'none'");
+    t.equal(res.headers["x-content-type-options"], "nosniff", "X-Content-Type-Options: nosniff");
+    t.equal(res.headers["x-frame-options"], "DENY", "X-Frame-Options: DENY");
+  });
+
   t.test("the answers written on the raw socket carry the security headers of every other answer", async (t) => {
     for (const request of ["GARBAGE\r\n\r\n", `GET /healthz HTTP/1.1\r\nHost: tessera.test\r\nX-Padding: ${"a".repeat(100 * 1024)}\r\n\r\n`]) {
       const res = await raw(port, request);

@@ -3,7 +3,7 @@ import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { isDatabaseUnavailable, NotFoundError, ValidationError } from "../../errors/internal.js";
-import { InvalidRequest, OAuthError, SlowDown, type OAuthErrorCode } from "../../errors/oauth.js";
+import { OAuthError, SlowDown, type OAuthErrorCode } from "../../errors/oauth.js";
 import { securityHeaders } from "./security-headers.js";
 
 const SERVER_ERROR = "the server could not complete the request";
@@ -98,12 +98,6 @@ export default fp(
       }
       request.server.services.log.error({ err: error, reqId: request.id }, "unhandled error");
       return send(reply, 500, "server_error", SERVER_ERROR);
-    });
-
-    // RFC 9112 §3.2: an HTTP/1.1 request without Host is malformed.
-    app.addHook("onRequest", (request, _reply, done) => {
-      if (request.raw.httpVersion === "1.1" && request.headers.host === undefined) return done(new InvalidRequest("missing Host header"));
-      done();
     });
 
     app.setNotFoundHandler((_request, reply) => send(reply, 404, "invalid_request", "no such endpoint"));

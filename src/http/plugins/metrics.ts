@@ -13,7 +13,7 @@ declare module "fastify" {
     timed?: boolean;
   }
   interface FastifyRequest {
-    /** performance.now() when the first onRequest hook saw the request, for the duration histogram */
+    /** performance.now() when the request-start hook saw the request, for the duration histogram */
     receivedAt: number;
   }
 }
@@ -27,12 +27,8 @@ export const STATIC_DOCUMENT = { timed: false } as const;
 
 export default fp<{ metrics: PrometheusMetrics }>(
   async (app, { metrics }) => {
+    // Set by the request-start hook (request-start.ts), the first hook of every request.
     app.decorateRequest("receivedAt", 0);
-    // Registered before every other plugin's hooks (app.ts), so the time includes theirs.
-    app.addHook("onRequest", (request, _reply, done) => {
-      request.receivedAt = performance.now();
-      done();
-    });
     // Each route gets its own stop hook, with its method and pattern bound once: reading
     // request.routeOptions builds a fresh object on every call. Labels are route patterns, never
     // URLs, so unknown paths (answered by the not-found handler, not timed) cannot grow the label set.

@@ -5,23 +5,14 @@
 // The headers that only matter for HTML pages (helmet's referrer, DNS-prefetch, download and
 // cross-origin policies) are left out: each header is work on every answer, and the JWKS route is
 // answered tens of thousands of times a second.
-import fp from "fastify-plugin";
 
-/** The headers every answer carries, the raw socket answers of error-handler.ts included. */
+/**
+ * The headers every answer carries: set by the request-start hook, and written by error-handler.ts
+ * into the answers Node's parser refuses before Fastify sees them.
+ */
 export const securityHeaders = (https: boolean): Record<string, string> => ({
   "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   ...(https && { "strict-transport-security": "max-age=31536000; includeSubDomains" }),
 });
-
-export default fp<{ https: boolean }>(
-  async (app, { https }) => {
-    const headers = securityHeaders(https);
-    app.addHook("onRequest", (_request, reply, done) => {
-      reply.headers(headers);
-      done();
-    });
-  },
-  { name: "security-headers" },
-);
