@@ -3,7 +3,8 @@
 // key made at start. No database, no audit, no metrics, no rate limit, no key rotation. Whatever
 // tessera spends above this is the price of its features (or of avoidable work).
 //
-// Env: PORT (127.0.0.1 only), BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_AUDIENCE, BENCH_SCOPE.
+// Env: PORT (127.0.0.1 only), BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_AUDIENCE, BENCH_SCOPE, and
+// BENCH_ALG (RS256 by default; ES256 for the row that shows what the bare stack does with ES256 keys).
 // POST /token; GET /.well-known/jwks.json.
 import Fastify from "fastify";
 import formbody from "@fastify/formbody";
@@ -18,15 +19,16 @@ const AUDIENCE = process.env.BENCH_AUDIENCE ?? "https://api.bench.test";
 const SCOPE = process.env.BENCH_SCOPE ?? "read write";
 const ISSUER = `http://${HOST}:${PORT}`;
 const TTL = 900;
+const ALG = process.env.BENCH_ALG ?? "RS256";
 if (!PORT || !CLIENT_ID || !CLIENT_SECRET) {
   console.error("ceiling-server: PORT, BENCH_CLIENT_ID and BENCH_CLIENT_SECRET are required");
   process.exit(2);
 }
 
-const { privateKey, publicKey } = await generateKeyPair("RS256", { modulusLength: 2048 });
+const { privateKey, publicKey } = await generateKeyPair(ALG, ALG === "RS256" ? { modulusLength: 2048 } : {});
 const publicJwk = await exportJWK(publicKey);
 const kid = await calculateJwkThumbprint(publicJwk);
-const JWKS = JSON.stringify({ keys: [{ ...publicJwk, kid, alg: "RS256", use: "sig" }] });
+const JWKS = JSON.stringify({ keys: [{ ...publicJwk, kid, alg: ALG, use: "sig" }] });
 
 const digest = (s) => createHash("sha256").update(s).digest();
 const SECRET_DIGEST = digest(CLIENT_SECRET);
@@ -63,7 +65,7 @@ app.post("/token", async (req, reply) => {
   const scope = asked.join(" ");
   const now = Math.floor(Date.now() / 1000);
   const accessToken = await new SignJWT({ client_id: CLIENT_ID, scope })
-    .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid })
+    .setProtectedHeader({ alg: ALG, typ: "at+jwt", kid })
     .setIssuer(ISSUER)
     .setSubject(CLIENT_ID)
     .setAudience(AUDIENCE)

@@ -5,14 +5,15 @@
 // dist/server.js`, fresh SQLite db in a temp dir, client made with the real CLI), the peer and the
 // ceiling from this folder. Scenarios: POST /token client_credentials (Basic auth, form body with
 // scope and resource) at 10 and 50 connections, the JWKS at 50; plus tessera with SIGNING_ALG=ES256
-// for /token at 50. The machine is shared and noisy, so servers run in interleaved rounds (round 1:
-// tessera, peer, ceiling, tessera ES256; round 2: ...) and the table shows medians over rounds.
+// and the ceiling with ES256 keys, for /token at 50. The machine is shared and noisy, so servers run
+// in interleaved rounds (round 1: tessera, peer, ceiling, tessera ES256, ceiling ES256; round 2: ...)
+// and the table shows medians over rounds.
 // Results: a table on stdout and bench/results/peers.json.
 //
 // Run:  npm run bench:peers   (builds tessera, installs this folder's own deps, runs this file)
 // Env:  BENCH_DURATION=10  seconds measured per load    BENCH_WARMUP=2  seconds of warm-up before each
-//       BENCH_ROUNDS=3     interleaved rounds            BENCH_ES256=0   skips the tessera ES256 row
-//       BENCH_SERVERS=tessera,ceiling  a subset (keys: tessera, peer, ceiling, tesseraEs256)
+//       BENCH_ROUNDS=3     interleaved rounds            BENCH_ES256=0   skips the two ES256 rows
+//       BENCH_SERVERS=tessera,ceiling  a subset (keys: tessera, peer, ceiling, tesseraEs256, ceilingEs256)
 //       BENCH_RESULTS=path  where the JSON goes (default bench/results/peers.json)
 //       Server settings pass through to tessera (e.g. METRICS=off); RATE_LIMIT_TOKEN defaults to 0.
 import autocannon from "autocannon";
@@ -127,12 +128,12 @@ async function startTessera(state, { signingAlg }) {
 }
 
 /** The peer or the ceiling: one of this folder's servers, with a random client secret. */
-async function startLocal(state, file, readyPath) {
+async function startLocal(state, file, readyPath, extraEnv = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const clientId = "bench";
   const clientSecret = randomBytes(32).toString("base64url");
-  const env = { ...process.env, PORT: String(port), BENCH_CLIENT_ID: clientId, BENCH_CLIENT_SECRET: clientSecret, BENCH_AUDIENCE: AUDIENCE, BENCH_SCOPE: SCOPE };
+  const env = { ...process.env, PORT: String(port), BENCH_CLIENT_ID: clientId, BENCH_CLIENT_SECRET: clientSecret, BENCH_AUDIENCE: AUDIENCE, BENCH_SCOPE: SCOPE, ...extraEnv };
   const child = spawn(process.execPath, [path.join(HERE, file)], { cwd: HERE, env, stdio: ["ignore", "inherit", "pipe"] });
   // oidc-provider warns on start (Node 20 is below its supported runtime; in-memory adapter): say it once.
   child.stderr.setEncoding("utf8");
@@ -157,7 +158,10 @@ const SERVERS = [
   { key: "ceiling", label: "ceiling", alg: "RS256", jwksPath: "/.well-known/jwks.json",
     start: (state) => startLocal(state, "ceiling-server.mjs", "/.well-known/jwks.json") },
   ...(WITH_ES256 ? [{ key: "tesseraEs256", label: "tessera ES256", alg: "ES256", jwksPath: "/.well-known/jwks.json", only: ["token c50"],
-    start: (state) => startTessera(state, { signingAlg: "ES256" }) }] : []),
+    start: (state) => startTessera(state, { signingAlg: "ES256" }) },
+    // What the bare stack itself gains from ES256 keys: the yardstick for tessera's ES256/RS256 ratio.
+    { key: "ceilingEs256", label: "ceiling ES256", alg: "ES256", jwksPath: "/.well-known/jwks.json", only: ["token c50"],
+      start: (state) => startLocal(state, "ceiling-server.mjs", "/.well-known/jwks.json", { BENCH_ALG: "ES256" }) }] : []),
 ].filter((s) => !ONLY || ONLY.includes(s.key));
 
 function request(server, running, scenario) {
@@ -302,8 +306,15 @@ function table(summary, allRuns) {
       }
       if (server.key === "tesseraEs256" && t) {
         vsPeer = `vs RS256 ${ratio(v.reqPerSec, t.reqPerSec)}`;
+        vsCeiling = ratio(v.reqPerSec, s.ceilingEs256?.reqPerSec);
         ratios[scenario.name].es256OverRs256ReqPerSec = v.reqPerSec / t.reqPerSec;
         ratios[scenario.name].pairedEs256OverRs256 = pairedRatio(allRuns, scenario.name, "tesseraEs256", "tessera", "reqPerSec");
+        if (s.ceilingEs256) ratios[scenario.name].pairedEs256OverCeilingEs256 = pairedRatio(allRuns, scenario.name, "tesseraEs256", "ceilingEs256", "reqPerSec");
+      }
+      if (server.key === "ceilingEs256" && s.ceiling) {
+        vsPeer = `vs RS256 ${ratio(v.reqPerSec, s.ceiling.reqPerSec)}`;
+        (ratios[scenario.name] ??= {}).ceilingEs256OverRs256ReqPerSec = v.reqPerSec / s.ceiling.reqPerSec;
+        ratios[scenario.name].pairedCeilingEs256OverRs256 = pairedRatio(allRuns, scenario.name, "ceilingEs256", "ceiling", "reqPerSec");
       }
       rows.push([scenario.name, server.label, fmt(v.reqPerSec), v.reqPerSecByRound.join("/"), fmt(v.p50Ms, 1), fmt(v.p99Ms, 1),
         String(v.errorsPlusNon2xx), fmt(v.cpuMsPerReq, 3), fmt(v.peakRssMiB), vsPeer, vsCeiling]);
@@ -324,7 +335,9 @@ function table(summary, allRuns) {
   const paired = SCENARIOS.filter((s) => ratios[s.name]).map((s) => {
     const r = ratios[s.name];
     return `${s.name}: vs peer ${fmt(r.pairedTesseraOverPeer, 2)}x, vs ceiling ${fmt(r.pairedTesseraOverCeiling, 2)}x` +
-      (r.pairedEs256OverRs256 ? `, ES256/RS256 ${fmt(r.pairedEs256OverRs256, 2)}x` : "");
+      (r.pairedEs256OverRs256 ? `, ES256/RS256 ${fmt(r.pairedEs256OverRs256, 2)}x` : "") +
+      (r.pairedEs256OverCeilingEs256 ? `, ES256 vs ceiling ES256 ${fmt(r.pairedEs256OverCeilingEs256, 2)}x` : "") +
+      (r.pairedCeilingEs256OverRs256 ? `, ceiling's own ES256/RS256 ${fmt(r.pairedCeilingEs256OverRs256, 2)}x` : "");
   });
   text.push(`median of per-round req/s ratios (same-round pairs): ${paired.join("; ")}`);
   return { text: text.join("\n"), ratios };
