@@ -45,7 +45,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // Node would answer a request without Host with a bare 400; the error handler answers it instead.
     http: { requireHostHeader: false },
     clientErrorHandler: clientErrorHandler(https),
-    frameworkErrors: frameworkErrorHandler,
+    frameworkErrors: frameworkErrorHandler(https),
     // Form fields and JSON arrive as given: a repeated parameter must fail, not be coerced.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -4,7 +4,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { isDatabaseUnavailable, NotFoundError, ValidationError } from "../../errors/internal.js";
 import { OAuthError, SlowDown, type OAuthErrorCode } from "../../errors/oauth.js";
-import { securityHeaders } from "./security-headers.js";
+import { securityHeaders } from "../security-headers.js";
 
 const SERVER_ERROR = "the server could not complete the request";
 
@@ -71,10 +71,17 @@ export function clientErrorHandler(https: boolean): (error: Error & { code?: str
   };
 }
 
-/** Errors Fastify's router raises before any route runs (bad percent-encoding, over-long parameters). */
-export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  if (error.code === "FST_ERR_MAX_PARAM_LENGTH") send(reply, 414, "invalid_request", "a path parameter is too long");
-  else send(reply, 400, "invalid_request", "malformed URL");
+/**
+ * Errors Fastify's router raises before any route runs (bad percent-encoding, over-long parameters).
+ * No hook has run either, so the security headers are set here.
+ */
+export function frameworkErrorHandler(https: boolean): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+  const security = securityHeaders(https);
+  return (error, _request, reply) => {
+    reply.headers(security);
+    if (error.code === "FST_ERR_MAX_PARAM_LENGTH") send(reply, 414, "invalid_request", "a path parameter is too long");
+    else send(reply, 400, "invalid_request", "malformed URL");
+  };
 }
 
 export default fp(

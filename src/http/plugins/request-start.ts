@@ -3,7 +3,7 @@
 // before the security headers were set, so its 400 went out without them.
 import fp from "fastify-plugin";
 import { InvalidRequest } from "../../errors/oauth.js";
-import { securityHeaders } from "./security-headers.js";
+import { securityHeaders } from "../security-headers.js";
 
 export default fp<{ https: boolean }>(
   async (app, { https }) => {

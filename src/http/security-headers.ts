@@ -7,8 +7,8 @@
 // answered tens of thousands of times a second.
 
 /**
- * The headers every answer carries: set by the request-start hook, and written by error-handler.ts
- * into the answers Node's parser refuses before Fastify sees them.
+ * The headers every answer carries: set by the request-start hook, and by error-handler.ts on the
+ * answers that no hook sees (requests Fastify's router or Node's parser refuses).
  */
 export const securityHeaders = (https: boolean): Record<string, string> => ({
   "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
