@@ -18,25 +18,18 @@
 //       Server settings pass through to tessera (e.g. METRICS=off); RATE_LIMIT_TOKEN defaults to 0.
 import autocannon from "autocannon";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
-import { execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { AUDIENCE, exitReason, gone, HERE, request, ROOT, SCOPE, SERVERS as ALL_SERVERS, stopChild, TOKEN_BODY } from "./servers.mjs";
 
-const HERE = fileURLToPath(new URL(".", import.meta.url));
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const RESULTS = path.resolve(ROOT, process.env.BENCH_RESULTS ?? "bench/results/peers.json");
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WITH_ES256 = process.env.BENCH_ES256 !== "0";
 const ONLY = process.env.BENCH_SERVERS?.split(",").map((s) => s.trim()).filter(Boolean); // e.g. tessera,ceiling
-const AUDIENCE = "https://api.bench.test";
-const SCOPE = "read write";
-const TOKEN_BODY = `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}&resource=${encodeURIComponent(AUDIENCE)}`;
 
 const SCENARIOS = [
   { name: "token c10", kind: "token", connections: 10 },
@@ -45,25 +38,12 @@ const SCENARIOS = [
 ];
 
 const loadavg = () => os.loadavg().map((n) => n.toFixed(2)).join(" ");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const gone = (child) => child.exitCode !== null || child.signalCode !== null;
-const exitReason = (child) => `exited (code ${child.exitCode}, signal ${child.signalCode})`;
-const basicOf = (id, secret) => Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64");
 const median = (xs) => {
   const s = xs.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
   if (!s.length) return null;
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const srv = net.createServer().once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 
 /** CPU seconds the process has used (all threads: user + system), from /proc/<pid>/stat. */
 const cpuSeconds = (pid) => {
@@ -76,103 +56,9 @@ const peakRssMiB = (pid) => {
   return kb ? Math.round(Number(kb) / 1024) : null;
 };
 
-async function waitReady(url, child) {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (gone(child)) throw new Error(`server ${exitReason(child)} before it was ready`);
-    try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {} // not listening yet
-    await sleep(100);
-  }
-  throw new Error(`${url} not ready within 30 s`);
-}
-
 // ---- servers ---------------------------------------------------------------------------------------
 
-/** tessera as deployed: fresh SQLite db, client from the real CLI (its secret is never printed). */
-async function startTessera(state, { signingAlg }) {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), "tessera-peers-"));
-  state.tmps.add(tmp);
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const env = {
-    ...process.env,
-    DATABASE_URL: `file:${path.join(tmp, "bench.db")}`,
-    TESSERA_KEK: randomBytes(32).toString("base64"),
-    TESSERA_KEK_FILE: path.join(tmp, "kek"),
-    LOG_LEVEL: "warn",
-    HOST: "127.0.0.1",
-    PORT: String(port),
-    TESSERA_ISSUER: base,
-    SIGNING_ALG: signingAlg,
-    RATE_LIMIT_TOKEN: process.env.RATE_LIMIT_TOKEN ?? "0",
-  };
-  const args = ["dist/cli/index.js", "clients", "create", "--name", "bench", "--audience", AUDIENCE,
-    "--scope", SCOPE, "--grant", "client_credentials", "--json"];
-  let out;
-  const cli0 = Date.now();
-  try {
-    out = execFileSync(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"], timeout: 60_000 });
-  } catch (e) {
-    throw new Error(`tessera clients create failed (exit ${e.status})`); // e.stdout is not shown
-  }
-  const { client_id, client_secret } = JSON.parse(out);
-  const spawn0 = Date.now();
-  const child = spawn(process.execPath, ["dist/server.js"], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
-  state.child = child;
-  await waitReady(`${base}/readyz`, child);
-  return { child, base, basic: basicOf(client_id, client_secret), tmp, cliSeconds: (spawn0 - cli0) / 1000 };
-}
-
-/** The peer or the ceiling: one of this folder's servers, with a random client secret. */
-async function startLocal(state, file, readyPath, extraEnv = {}) {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const clientId = "bench";
-  const clientSecret = randomBytes(32).toString("base64url");
-  const env = { ...process.env, PORT: String(port), BENCH_CLIENT_ID: clientId, BENCH_CLIENT_SECRET: clientSecret, BENCH_AUDIENCE: AUDIENCE, BENCH_SCOPE: SCOPE, ...extraEnv };
-  const child = spawn(process.execPath, [path.join(HERE, file)], { cwd: HERE, env, stdio: ["ignore", "inherit", "pipe"] });
-  // oidc-provider warns on start (Node 20 is below its supported runtime; in-memory adapter): say it once.
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (chunk) => {
-    for (const line of chunk.split("\n").filter(Boolean)) {
-      if (!state.seenWarnings.has(line)) {
-        state.seenWarnings.add(line);
-        process.stderr.write(`[${file}] ${line}\n`);
-      }
-    }
-  });
-  state.child = child;
-  await waitReady(base + readyPath, child);
-  return { child, base, basic: basicOf(clientId, clientSecret) };
-}
-
-const SERVERS = [
-  { key: "tessera", label: "tessera", alg: "RS256", jwksPath: "/.well-known/jwks.json",
-    start: (state) => startTessera(state, { signingAlg: "RS256" }) },
-  { key: "peer", label: "oidc-provider", alg: "RS256", jwksPath: "/jwks",
-    start: (state) => startLocal(state, "oidc-provider-server.mjs", "/.well-known/openid-configuration") },
-  { key: "ceiling", label: "ceiling", alg: "RS256", jwksPath: "/.well-known/jwks.json",
-    start: (state) => startLocal(state, "ceiling-server.mjs", "/.well-known/jwks.json") },
-  ...(WITH_ES256 ? [{ key: "tesseraEs256", label: "tessera ES256", alg: "ES256", jwksPath: "/.well-known/jwks.json", only: ["token c50"],
-    start: (state) => startTessera(state, { signingAlg: "ES256" }) },
-    // What the bare stack itself gains from ES256 keys: the yardstick for tessera's ES256/RS256 ratio.
-    { key: "ceilingEs256", label: "ceiling ES256", alg: "ES256", jwksPath: "/.well-known/jwks.json", only: ["token c50"],
-      start: (state) => startLocal(state, "ceiling-server.mjs", "/.well-known/jwks.json", { BENCH_ALG: "ES256" }) }] : []),
-].filter((s) => !ONLY || ONLY.includes(s.key));
-
-function request(server, running, scenario) {
-  if (scenario.kind === "jwks") return { method: "GET", path: server.jwksPath, headers: {} };
-  return {
-    method: "POST",
-    path: "/token",
-    headers: { authorization: `Basic ${running.basic}`, "content-type": "application/x-www-form-urlencoded" },
-    body: TOKEN_BODY,
-  };
-}
+const SERVERS = ALL_SERVERS.filter((s) => (WITH_ES256 || s.alg !== "ES256") && (!ONLY || ONLY.includes(s.key)));
 
 /** One token and the JWKS before any load: status, alg, typ, no-store, and a signature that verifies. */
 async function checkFirstResponses(server, running) {
@@ -182,7 +68,7 @@ async function checkFirstResponses(server, running) {
   if (!jwks?.keys?.length) throw new Error(`${server.label}: JWKS answered ${jwksRes.status} without keys`);
   if (jwks.keys.some((k) => k.d || k.p || k.q)) throw new Error(`${server.label}: JWKS publishes private key material`);
 
-  const req = request(server, running, { kind: "token" });
+  const req = request(server, running, "token");
   const res = await fetch(running.base + req.path, { method: req.method, headers: req.headers, body: req.body });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`${server.label}: first /token answered ${res.status}: ${text.slice(0, 200)}`);
@@ -200,16 +86,6 @@ async function checkFirstResponses(server, running) {
 const load = (base, req, connections, seconds) =>
   autocannon({ url: base + req.path, method: req.method, headers: req.headers, body: req.body, connections, pipelining: 1, duration: seconds });
 
-async function stopChild(child) {
-  if (!child || gone(child)) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  if ((await Promise.race([exited, sleep(5000).then(() => "timeout")])) === "timeout") {
-    child.kill("SIGKILL");
-    await Promise.race([exited, sleep(2000)]);
-  }
-}
-
 /** Starts one server fresh, checks it, runs its loads, stops it. */
 async function runServer(state, server, round) {
   const t0 = Date.now();
@@ -220,7 +96,7 @@ async function runServer(state, server, round) {
     const rssAfterStartMiB = peakRssMiB(running.child.pid);
     const runs = [];
     for (const scenario of SCENARIOS.filter((s) => !server.only || server.only.includes(s.name))) {
-      const req = request(server, running, scenario);
+      const req = request(server, running, scenario.kind);
       await load(running.base, req, scenario.connections, WARMUP);
       const cpu0 = cpuSeconds(running.child.pid);
       const r = await load(running.base, req, scenario.connections, DURATION);
