@@ -25,7 +25,7 @@ import autocannon from "autocannon";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { request, ROOT, SERVERS, sleep, stopChild } from "./servers.mjs";
+import { cleanup, request, ROOT, SERVERS, sleep } from "./servers.mjs";
 
 const OUT = path.join(ROOT, "bench/results");
 const CALLGRIND_DIR = path.join(OUT, "callgrind");
@@ -102,13 +102,10 @@ async function main(state) {
       results.push(r);
       console.log(`${server.label.padEnd(13)} ${r.kind.padEnd(5)} ${String(r.eventLoopPerRequest).padStart(7)} instructions per request on the event loop, ${String(r.allThreadsPerRequest).padStart(7)} in all threads (${r.requests} requests counted)`);
     } finally {
-      await stopChild(running.child);
-      state.child = null;
+      await cleanup(state);
       // callgrind's own dump at exit counts nothing here (counting was off outside the windows).
       const atExit = new RegExp(`^${server.key}\\.${running.child.pid}(-\\d+)?$`);
       for (const f of readdirSync(CALLGRIND_DIR).filter((f) => atExit.test(f))) rmSync(path.join(CALLGRIND_DIR, f));
-      for (const tmp of state.tmps) rmSync(tmp, { recursive: true, force: true });
-      state.tmps.clear();
     }
   }
   const find = (server, kind) => results.find((r) => r.server === server && r.kind === kind);
@@ -130,7 +127,7 @@ async function main(state) {
 
 const state = { child: null, tmps: new Set(), seenWarnings: new Set() };
 for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.once(signal, () => stopChild(state.child).finally(() => process.exit(130)));
+  process.once(signal, () => cleanup(state).finally(() => process.exit(130)));
 }
 let code = 1;
 try {
@@ -138,7 +135,6 @@ try {
 } catch (e) {
   console.error(`FAIL ${e.message}`);
 } finally {
-  await stopChild(state.child);
-  for (const tmp of state.tmps) rmSync(tmp, { recursive: true, force: true });
+  await cleanup(state);
 }
 process.exit(code);

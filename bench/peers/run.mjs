@@ -22,7 +22,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { AUDIENCE, exitReason, gone, HERE, request, ROOT, SCOPE, SERVERS as ALL_SERVERS, stopChild, TOKEN_BODY } from "./servers.mjs";
+import { AUDIENCE, cleanup, exitReason, gone, HERE, request, ROOT, SCOPE, SERVERS as ALL_SERVERS, stopChild, TOKEN_BODY } from "./servers.mjs";
 
 const RESULTS = path.resolve(ROOT, process.env.BENCH_RESULTS ?? "bench/results/peers.json");
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -274,15 +274,6 @@ async function main(state) {
   const failed = allRuns.filter((r) => r.errors + r.non2xx > 0);
   for (const r of failed) console.log(`FAIL round ${r.round} ${r.server} ${r.scenario}: ${r.errors} errors, ${r.non2xx} non-2xx responses`);
   return failed.length ? 1 : 0;
-}
-
-/** Stops the running child and removes every temp dir. Safe to call twice. */
-async function cleanup(state) {
-  const child = state.child;
-  state.child = null;
-  await stopChild(child);
-  for (const tmp of state.tmps) rmSync(tmp, { recursive: true, force: true });
-  state.tmps.clear();
 }
 
 const state = { child: null, tmps: new Set(), seenWarnings: new Set(), interrupted: false };

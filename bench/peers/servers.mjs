@@ -3,7 +3,7 @@
 // loopback port. Shared by run.mjs (requests per second) and instructions.mjs (instructions per request).
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -144,4 +144,13 @@ export async function stopChild(child) {
     child.kill("SIGKILL");
     await Promise.race([exited, sleep(2000)]);
   }
+}
+
+/** Stops the running child and removes every temp dir. Safe to call twice. */
+export async function cleanup(state) {
+  const child = state.child;
+  state.child = null;
+  await stopChild(child);
+  for (const tmp of state.tmps) rmSync(tmp, { recursive: true, force: true });
+  state.tmps.clear();
 }
