@@ -4,16 +4,17 @@
 // CPU profile). Only the rotation's statements come here (RefreshTokenRepository); everything else
 // goes through Prisma.
 //
-// Same connections as Prisma: on SQLite the adapter's one connection, whose open transactions this
-// waits for (TransactionGate); on PostgreSQL the adapter's pool. Values are bound as Prisma's adapters
-// bind them, so rows read the same whichever way they were written: dates as ISO 8601 text ending
-// "+00:00" on SQLite and as UTC timestamp(3) on PostgreSQL, booleans as 1/0 on SQLite. Rows come back
-// as the driver gives them (dates as text on SQLite, booleans as integers); asDate and asFlag read both.
+// Same connections as Prisma: on SQLite the adapter's one connection, in turn with Prisma's queries
+// (never inside an open transaction: sqlite-adapter.ts); on PostgreSQL the adapter's pool. Values are
+// bound as Prisma's adapters bind them, so rows read the same whichever way they were written: dates
+// as ISO 8601 text ending "+00:00" on SQLite and as UTC timestamp(3) on PostgreSQL, booleans as 1/0 on
+// SQLite. Rows come back as the driver gives them (dates as text on SQLite, booleans as integers);
+// asDate and asFlag read both.
 import type BetterSqlite3 from "better-sqlite3";
 import type { Sql } from "@prisma/client/runtime/client";
 import type pg from "pg";
 import type { QueryObserver } from "./prisma.js";
-import type { CachingBetterSqlite3 } from "./sqlite-statements.js";
+import type { SqliteAdapterFactory } from "./sqlite-adapter.js";
 
 type Row = Record<string, unknown>;
 
@@ -53,28 +54,26 @@ const observed = <T>(onQuery: QueryObserver | undefined, text: string, run: () =
 const sqliteValue = (v: unknown) => (v instanceof Date ? v.toISOString().replace("Z", "+00:00") : typeof v === "boolean" ? Number(v) : v);
 
 /** Statements on the SQLite connection that `factory` opened for Prisma (connected by then). */
-export function sqliteDirectSql(factory: CachingBetterSqlite3, onQuery?: QueryObserver): DirectSql {
-  const { connection, statements, gate } = factory;
-  if (!connection || !statements || !gate) throw new TypeError("the SQLite adapter has not connected yet");
+export function sqliteDirectSql(factory: SqliteAdapterFactory, onQuery?: QueryObserver): DirectSql {
+  const connection = factory.connection;
+  if (!connection) throw new TypeError("the SQLite adapter has not connected yet");
+  const { db, statements } = connection;
   const statement = (query: Sql) => statements.compiledStatement(query.sql);
   const values = (query: Sql) => query.values.map(sqliteValue);
   const changes: SyncChanges = (query) => observed(onQuery, query.sql, () => statement(query).run(values(query)).changes);
   // Made once: better-sqlite3 builds a transaction function's BEGIN/COMMIT statements when it is made.
-  const inTransaction = connection.transaction((work: (changes: SyncChanges) => unknown) => work(changes));
+  const inTransaction = db.transaction((work: (changes: SyncChanges) => unknown) => work(changes));
   return {
     provider: "sqlite",
-    async rows<T extends Row>(query: Sql) {
-      await gate.closed();
+    rows<T extends Row>(query: Sql) {
       // raw(false): objects; the statement may be shared with Prisma's queries, which read arrays.
-      return observed(onQuery, query.sql, () => statement(query).raw(false).all(values(query)) as T[]);
+      return connection.exclusive(() => observed(onQuery, query.sql, () => statement(query).raw(false).all(values(query)) as T[]));
     },
-    async changes(query) {
-      await gate.closed();
-      return changes(query);
+    changes(query) {
+      return connection.exclusive(() => changes(query));
     },
-    async transaction<T>(work: (changes: SyncChanges) => T) {
-      await gate.closed();
-      return inTransaction.immediate(work) as T;
+    transaction<T>(work: (changes: SyncChanges) => T) {
+      return connection.exclusive(() => inTransaction.immediate(work) as T);
     },
   };
 }
