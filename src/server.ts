@@ -2,10 +2,8 @@
 import { buildApp } from "./app.js";
 import { loadConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
-import { tuneRuntime } from "./runtime-tuning.js";
 
 export async function serve(config: Config): Promise<void> {
-  tuneRuntime();
   const app = await buildApp(config);
   await app.listen({ port: config.port, host: config.host });
   app.services.log.info({ issuer: config.issuer, kid: app.services.keys.signer?.kid }, "tessera is serving");
