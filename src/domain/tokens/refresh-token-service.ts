@@ -1,5 +1,6 @@
 // Refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2): opaque, stored as a keyed hash, rotated on every
-// use within a family; presenting a used token revokes the whole family.
+// use within a family; presenting a used token again revokes the whole family, unless the request is
+// concurrent with the rotation or a retry within REFRESH_REUSE_GRACE (see rotate).
 import { randomUUID } from "node:crypto";
 import { keyedDigest, randomToken } from "../../crypto/secrets.js";
 import { InvalidGrant } from "../../errors/oauth.js";
