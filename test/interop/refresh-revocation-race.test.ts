@@ -1,5 +1,10 @@
-// A family revocation racing a rotation, with real server processes on one PostgreSQL database
-// (issue 17, defect 3). The rotation's statement used to read the family with its own snapshot: a
+// Refresh races with real server processes on one database (issue 17, defects 3 and 4).
+//
+// Twenty refreshes with one token, split over two instances (both providers): exactly one wins and
+// its tokens stay valid, since a loser that reads after the winner's commit is a concurrent request,
+// not a replay.
+//
+// A family revocation racing a rotation (PostgreSQL). The rotation's statement used to read the family with its own snapshot: a
 // rotation that had read the family as alive committed its successor after the revocation had listed
 // the family's access tokens, and that successor's access token was never blocklisted.
 //
@@ -32,52 +37,74 @@ import { eventually, startServer, type ServerProcess } from "../helpers/server-p
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
 const WAIT_MS = 30_000; // generous: two processes and the test share a busy machine
 
+t.setTimeout(600_000);
+const databaseUrl = await freshDatabaseUrl(t);
+const kek = randomBytes(32).toString("base64");
+const shared = {
+  DATABASE_URL: databaseUrl,
+  TESSERA_KEK: kek,
+  TESSERA_ISSUER: "http://tessera.test",
+  CACHE_REFRESH: "1",
+  RATE_LIMIT_TOKEN: "0",
+  RATE_LIMIT_REVOKE: "0",
+  RATE_LIMIT_INTROSPECT: "0",
+};
+const a = await startServer(t, shared);
+const b = await startServer(t, shared);
+
+const db = await openDb(databaseUrl);
+t.teardown(() => db.$disconnect());
+const audit = new AuditRepository(db);
+const clients = new ClientService({ repo: new ClientRepository(db), audit, clock: systemClock });
+const users = new UserService({ repo: new UserRepository(db), audit, clock: systemClock, sessions: new RefreshTokenRepository(db) });
+const { client, clientSecret } = await clients.create(
+  { name: "web", firstParty: true, grantTypes: ["password", "refresh_token"], scopes: ["read"], audiences: ["https://api.example.test"] },
+  "test",
+);
+const web = { id: client.id, secret: clientSecret! };
+await users.create("alice", "alice-password-1", "test");
+const digestKey = deriveKey(loadKek(kek, path.join(os.tmpdir(), "tessera-unused-kek")), "refresh token digest");
+
+const post = (server: ServerProcess, endpoint: string, params: Record<string, string>) =>
+  fetch(`${server.url}${endpoint}`, { method: "POST", headers: { ...FORM, authorization: basic(web.id, web.secret) }, body: form(params) });
+const active = async (server: ServerProcess, token: string) => ((await (await post(server, "/introspect", { token })).json()) as { active: boolean }).active;
+
+// Both instances know the client once its password grant works there.
+let session: { access_token: string; refresh_token: string } | undefined;
+for (const server of [b, a]) {
+  session = await eventually(async () => {
+    const res = await post(server, "/token", { grant_type: "password", username: "alice", password: "alice-password-1" });
+    return res.status === 200 ? ((await res.json()) as { access_token: string; refresh_token: string }) : undefined;
+  }, WAIT_MS);
+  if (!session) throw new Error(`${server.url} did not load the client:\n${server.output()}`);
+}
+
+t.test("twenty concurrent refreshes with one token, split over two instances: one wins, and its tokens stay valid", async (t) => {
+  const res = await post(a, "/token", { grant_type: "password", username: "alice", password: "alice-password-1" });
+  const { refresh_token: presented } = (await res.json()) as { refresh_token: string };
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      const answer = await post(i % 2 === 0 ? a : b, "/token", { grant_type: "refresh_token", refresh_token: presented });
+      return { status: answer.status, body: (await answer.json()) as { error?: string; access_token?: string; refresh_token?: string } };
+    }),
+  );
+  const won = answers.filter((x) => x.status === 200);
+  t.equal(won.length, 1, "exactly one 200");
+  t.same(
+    answers.filter((x) => x.status !== 200).map((x) => [x.status, x.body.error]),
+    Array.from({ length: 19 }, () => [400, "invalid_grant"]),
+    "nineteen 400 invalid_grant",
+  );
+  const winner = won[0]!.body;
+  for (const server of [a, b]) t.equal(await active(server, winner.access_token!), true, `the winner's access token is active at ${server === a ? "A" : "B"}`);
+  const next = await post(b, "/token", { grant_type: "refresh_token", refresh_token: winner.refresh_token! });
+  t.equal(next.status, 200, "the winner's refresh token rotates");
+});
+
 if (TEST_PROVIDER !== "postgresql") {
   // SQLite runs one writer at a time (the rotation is BEGIN IMMEDIATE): no snapshot to race.
-  t.plan(0, "PostgreSQL only: this file runs in the PostgreSQL pass of the suite (DATABASE_URL=postgresql://…)");
+  t.comment("the revocation racing a rotation is PostgreSQL only: it runs in the PostgreSQL pass of the suite");
 } else {
-  t.setTimeout(600_000);
-  const databaseUrl = await freshDatabaseUrl(t);
-  const kek = randomBytes(32).toString("base64");
-  const shared = {
-    DATABASE_URL: databaseUrl,
-    TESSERA_KEK: kek,
-    TESSERA_ISSUER: "http://tessera.test",
-    CACHE_REFRESH: "1",
-    RATE_LIMIT_TOKEN: "0",
-    RATE_LIMIT_REVOKE: "0",
-    RATE_LIMIT_INTROSPECT: "0",
-  };
-  const a = await startServer(t, shared);
-  const b = await startServer(t, shared);
-
-  const db = await openDb(databaseUrl);
-  t.teardown(() => db.$disconnect());
-  const audit = new AuditRepository(db);
-  const clients = new ClientService({ repo: new ClientRepository(db), audit, clock: systemClock });
-  const users = new UserService({ repo: new UserRepository(db), audit, clock: systemClock, sessions: new RefreshTokenRepository(db) });
-  const { client, clientSecret } = await clients.create(
-    { name: "web", firstParty: true, grantTypes: ["password", "refresh_token"], scopes: ["read"], audiences: ["https://api.example.test"] },
-    "test",
-  );
-  const web = { id: client.id, secret: clientSecret! };
-  await users.create("alice", "alice-password-1", "test");
-  const digestKey = deriveKey(loadKek(kek, path.join(os.tmpdir(), "tessera-unused-kek")), "refresh token digest");
-
-  const post = (server: ServerProcess, endpoint: string, params: Record<string, string>) =>
-    fetch(`${server.url}${endpoint}`, { method: "POST", headers: { ...FORM, authorization: basic(web.id, web.secret) }, body: form(params) });
-  const active = async (server: ServerProcess, token: string) => ((await (await post(server, "/introspect", { token })).json()) as { active: boolean }).active;
-
-  // Both instances know the client once its password grant works there.
-  let session: { access_token: string; refresh_token: string } | undefined;
-  for (const server of [b, a]) {
-    session = await eventually(async () => {
-      const res = await post(server, "/token", { grant_type: "password", username: "alice", password: "alice-password-1" });
-      return res.status === 200 ? ((await res.json()) as { access_token: string; refresh_token: string }) : undefined;
-    }, WAIT_MS);
-    if (!session) throw new Error(`${server.url} did not load the client:\n${server.output()}`);
-  }
-
   const holder = new pg.Client({ connectionString: databaseUrl });
   await holder.connect();
   t.teardown(() => holder.end());
@@ -120,3 +147,4 @@ if (TEST_PROVIDER !== "postgresql") {
     t.same(await again.json(), { error: "invalid_grant", error_description: "refresh token expired or revoked" });
   });
 }
+
