@@ -5,6 +5,7 @@ import { systemClock } from "../domain/clock.js";
 import { UserService } from "../domain/users/user-service.js";
 import { ValidationError } from "../errors/internal.js";
 import { AuditRepository } from "../storage/audit.js";
+import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { UserRepository } from "../storage/users.js";
 import { withDb } from "./db.js";
 import { printer } from "./output.js";
@@ -36,7 +37,12 @@ export async function usersCommand(config: Config, args: string[]): Promise<void
   // Read the password before opening the database, so a prompt does not hold a connection.
   const password = action === "create" || action === "set-password" ? await readPassword(values["password-stdin"] ?? false) : "";
   await withDb(config, async (db) => {
-    const users = new UserService({ repo: new UserRepository(db), audit: new AuditRepository(db), clock: systemClock });
+    const users = new UserService({
+      repo: new UserRepository(db),
+      audit: new AuditRepository(db),
+      clock: systemClock,
+      sessions: new RefreshTokenRepository(db),
+    });
     switch (action) {
       case "create":
         return print(view(await users.create(username(), password, ACTOR)));

@@ -63,6 +63,12 @@ export type Config = Readonly<{
   metrics: boolean;
   /** LOG_LEVEL: pino level; `debug` adds one line per request, `trace` one per database query (SQL text, no values). */
   logLevel: LogLevel;
+  /** REFRESH_REUSE_GRACE: seconds after a rotation in which the rotated token, presented again while
+   *  its successor is unused, rotates again (a client retrying after a lost answer) instead of counting
+   *  as theft; the replaced successor dies. 0 (default): any replay 2 s or more after the rotation is
+   *  theft, as RFC 9700 §4.14.2 has it. A grace lets a thief who replays within it go undetected.
+   *  At most 5 min (300), as Hydra caps its rotation_grace_period. */
+  refreshReuseGraceSeconds: number;
 }>;
 
 type Parser<T> = (raw: string) => T;
@@ -136,6 +142,15 @@ const redisUrl: Parser<string | undefined> = (raw) => {
   return value;
 };
 
+// REFRESH_REUSE_GRACE's cap: 5 min, as Hydra caps rotation_grace_period (without a reuse count).
+const atMost =
+  (max: number, parse: Parser<number>): Parser<number> =>
+  (raw) => {
+    const value = parse(raw);
+    if (value > max) throw new Error(`must be at most ${max} seconds`);
+    return value;
+  };
+
 const kek: Parser<string | undefined> = (raw) => {
   if (raw.trim() === "") return undefined;
   if (Buffer.from(raw.trim(), "base64").length !== 32) throw new Error("must be base64 of exactly 32 bytes");
@@ -169,4 +184,5 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   bodyLimitBytes: { env: "BODY_LIMIT", default: "65536", parse: integer(1024, 10 * 1024 * 1024) },
   metrics: { env: "METRICS", default: "on", parse: onOff },
   logLevel: { env: "LOG_LEVEL", default: "info", parse: oneOf(LOG_LEVELS) },
+  refreshReuseGraceSeconds: { env: "REFRESH_REUSE_GRACE", default: "0", parse: atMost(300, seconds(0)) },
 };

@@ -72,7 +72,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
     await keys.refresh(true); // first: a wrong KEK stops here, before any key is written
     await keyAdmin.ensureActiveKey("tessera");
     await keys.refresh(true);
-    const users = new UserService({ repo: new UserRepository(db), audit, clock });
+    const users = new UserService({ repo: new UserRepository(db), audit, clock, sessions: new RefreshTokenRepository(db) });
     const blocklist = new RevokedAccessTokenRepository(db);
     const refreshTokens = new RefreshTokenService({
       config,

@@ -29,7 +29,11 @@ type Queries = {
 export type SyncChanges = (query: Sql) => number;
 
 export type DirectSql =
-  | (Queries & { readonly provider: "postgresql" })
+  | (Queries & {
+      readonly provider: "postgresql";
+      /** Runs `work` in one transaction (READ COMMITTED) on one pooled connection; rolled back if it throws. */
+      transaction<T>(work: (queries: Queries) => Promise<T>): Promise<T>;
+    })
   | (Queries & {
       readonly provider: "sqlite";
       /** Runs `work` in one transaction (BEGIN IMMEDIATE), rolled back if it throws. */
@@ -95,16 +99,39 @@ export function pgDirectSql(pool: pg.Pool, onQuery?: QueryObserver): DirectSql {
   const nameOf = (text: string) => names.get(text) ?? names.set(text, `tessera_${names.size + 1}`).get(text)!;
   // PostgreSQL reads the zone of a timestamp literal only for timestamptz; Prisma's columns are UTC
   // timestamp(3), so a date goes as its UTC ISO text (pg would send local time).
-  const query = async (q: Sql) => {
+  const on = (connection: pg.Pool | pg.PoolClient) => async (q: Sql) => {
     const started = performance.now();
     const values = q.values.map((v) => (v instanceof Date ? v.toISOString() : v));
-    const result = await pool.query({ name: nameOf(q.text), text: q.text, values });
+    const result = await connection.query({ name: nameOf(q.text), text: q.text, values });
     onQuery?.(q.text, performance.now() - started);
     return result;
   };
-  return {
-    provider: "postgresql",
+  const queries = (query: ReturnType<typeof on>): Queries => ({
     rows: async <T extends Row>(q: Sql) => (await query(q)).rows as T[],
     changes: async (q) => (await query(q)).rowCount ?? 0,
+  });
+  return {
+    provider: "postgresql",
+    ...queries(on(pool)),
+    async transaction<T>(work: (q: Queries) => Promise<T>) {
+      const client = await pool.connect();
+      // A connection whose BEGIN, COMMIT or ROLLBACK failed is dropped, not reused: its state is unknown.
+      let broken: Error | undefined;
+      const control = (text: string) => client.query(text).catch((e: Error) => Promise.reject((broken = e)));
+      try {
+        await control("BEGIN");
+        let result: T;
+        try {
+          result = await work(queries(on(client)));
+        } catch (error) {
+          await control("ROLLBACK").catch(() => undefined);
+          throw error;
+        }
+        await control("COMMIT");
+        return result;
+      } finally {
+        client.release(broken);
+      }
+    },
   };
 }

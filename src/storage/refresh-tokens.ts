@@ -8,7 +8,7 @@
 // on PostgreSQL (bench/run.mjs, "refresh rotations", same hour). Everything else here uses Prisma.
 // The SQL is written once for both providers: double-quoted identifiers, nothing provider-only, except
 // PostgreSQL's one-statement rotation (rotateIfActive).
-import { sqltag as sql } from "@prisma/client/runtime/client";
+import { sqltag as sql, type Sql } from "@prisma/client/runtime/client";
 import { asDate, asFlag, type DirectSql } from "./direct-sql.js";
 import { directSqlOf, type Db } from "./prisma.js";
 
@@ -36,7 +36,15 @@ export type NewRefreshToken = {
   accessTokenExpiresAt: Date;
 };
 
-export type RefreshTokenRecord = NewRefreshToken & { usedAt: Date | null; family: RefreshFamilyRecord };
+export type RefreshTokenRecord = NewRefreshToken & {
+  usedAt: Date | null;
+  /** the token that replaced this one when it was rotated; null while unused (and for tokens rotated before 0008) */
+  successorDigest: string | null;
+  family: RefreshFamilyRecord;
+};
+
+/** What a family revocation did: whether this call revoked it, and how many access tokens it blocklisted. */
+export type FamilyRevocation = { revoked: boolean; accessTokensRevoked: number };
 
 const split = (list: string): string[] => (list === "" ? [] : list.split(" "));
 const toRow = (t: NewRefreshToken) => ({ ...t, scope: t.scope.join(" "), audience: t.audience.join(" ") });
@@ -50,6 +58,7 @@ type TokenRow = {
   issuedAt: unknown;
   expiresAt: unknown;
   usedAt: unknown;
+  successorDigest: string | null;
   accessTokenJti: string;
   accessTokenExpiresAt: unknown;
   clientId: string;
@@ -72,6 +81,7 @@ const toRecord = (r: TokenRow): RefreshTokenRecord => ({
   issuedAt: asDate(r.issuedAt),
   expiresAt: asDate(r.expiresAt),
   usedAt: orNull(r.usedAt),
+  successorDigest: r.successorDigest,
   accessTokenJti: r.accessTokenJti,
   accessTokenExpiresAt: asDate(r.accessTokenExpiresAt),
   family: {
@@ -87,18 +97,50 @@ const toRecord = (r: TokenRow): RefreshTokenRecord => ({
 });
 
 /**
- * Marks the token used if it is unused and unexpired and its family is alive. One statement: of any
- * number of concurrent runs exactly one matches, since PostgreSQL re-checks the WHERE clause of an
- * UPDATE against a row that a concurrent transaction changed (SQLite writes one at a time).
+ * Marks the token used, and replaced by `successorDigest`, if it is unused and unexpired and its family
+ * is alive. One statement: of any number of concurrent runs exactly one matches, since PostgreSQL
+ * re-checks the WHERE clause of an UPDATE against a row that a concurrent transaction changed (SQLite
+ * writes one at a time).
+ *
+ * On PostgreSQL the family row is read FOR SHARE: a revocation (which updates that row) waits until
+ * this rotation has committed, and then blocklists its successor's access token too; a rotation that
+ * comes after a revocation committed sees the revoked row, even when its snapshot is older (READ
+ * COMMITTED re-reads a locked row that changed). A plain read of the family would use the statement's
+ * snapshot, and could add a successor to a family whose revocation had just listed its access tokens.
  */
-const consume = (digest: string, now: Date) => sql`
-  UPDATE "RefreshToken" SET "usedAt" = ${now}
+const consumeStatement = (provider: DirectSql["provider"], digest: string, familyId: string, now: Date, successorDigest: string | null) =>
+  provider === "postgresql"
+    ? sql`
+  UPDATE "RefreshToken" SET "usedAt" = ${now}, "successorDigest" = ${successorDigest}
+  WHERE "digest" = ${digest} AND "usedAt" IS NULL AND "expiresAt" > ${now}
+    AND "familyId" IN (SELECT f."id" FROM "RefreshFamily" f
+                       WHERE f."id" = ${familyId} AND f."revokedAt" IS NULL AND f."expiresAt" > ${now} FOR SHARE)`
+    : sql`
+  UPDATE "RefreshToken" SET "usedAt" = ${now}, "successorDigest" = ${successorDigest}
   WHERE "digest" = ${digest} AND "usedAt" IS NULL AND "expiresAt" > ${now}
     AND EXISTS (SELECT 1 FROM "RefreshFamily" f
                 WHERE f."id" = "RefreshToken"."familyId" AND f."revokedAt" IS NULL AND f."expiresAt" > ${now})`;
 
+/**
+ * Blocklists the still-living access tokens issued with the refresh tokens that `where` selects (a
+ * condition on t, the token, and f, its family); one that is blocklisted already keeps its entry.
+ */
+const blocklistAccessTokens = (where: Sql, now: Date) => sql`
+  INSERT INTO "RevokedAccessToken" ("jti", "clientId", "expiresAt", "revokedAt")
+  SELECT t."accessTokenJti", f."clientId", t."accessTokenExpiresAt", ${now}
+  FROM "RefreshToken" t JOIN "RefreshFamily" f ON f."id" = t."familyId"
+  WHERE ${where} AND t."accessTokenExpiresAt" > ${now}
+  ON CONFLICT ("jti") DO NOTHING`;
+
 /** The columns a new token is inserted with, in the order of toRow's values below. */
 const TOKEN_COLUMNS = sql`("digest", "familyId", "scope", "audience", "issuedAt", "expiresAt", "accessTokenJti", "accessTokenExpiresAt")`;
+
+const insertStatement = (token: NewRefreshToken) => {
+  const r = toRow(token);
+  return sql`
+    INSERT INTO "RefreshToken" ${TOKEN_COLUMNS}
+    VALUES (${r.digest}, ${r.familyId}, ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt})`;
+};
 
 export class RefreshTokenRepository {
   readonly #db: Db;
@@ -119,7 +161,7 @@ export class RefreshTokenRepository {
   /** The token with its family and whether the family's user may still use it; null when unknown. */
   async findByDigest(digest: string): Promise<RefreshTokenRecord | null> {
     const rows = await this.#direct.rows<TokenRow>(sql`
-      SELECT t."digest", t."familyId", t."scope", t."audience", t."issuedAt", t."expiresAt", t."usedAt",
+      SELECT t."digest", t."familyId", t."scope", t."audience", t."issuedAt", t."expiresAt", t."usedAt", t."successorDigest",
              t."accessTokenJti", t."accessTokenExpiresAt", f."clientId", f."userId",
              f."createdAt" AS "familyCreatedAt", f."expiresAt" AS "familyExpiresAt",
              f."revokedAt" AS "familyRevokedAt", f."viaLogin", u."enabled" AS "userEnabled"
@@ -139,31 +181,95 @@ export class RefreshTokenRepository {
   async rotateIfActive(digest: string, now: Date, successor: NewRefreshToken): Promise<boolean> {
     const r = toRow(successor);
     const direct = this.#direct;
+    const consume = consumeStatement(direct.provider, digest, successor.familyId, now, successor.digest);
     if (direct.provider === "sqlite") {
       // SQLite cannot update inside a WITH clause: two statements in one transaction, the insert only
       // when the consume matched. Synchronous, so no other statement runs between them.
-      const insert = sql`
-        INSERT INTO "RefreshToken" ${TOKEN_COLUMNS}
-        VALUES (${r.digest}, ${r.familyId}, ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt})`;
-      return direct.transaction((changes) => changes(consume(digest, now)) === 1 && changes(insert) === 1);
+      const insert = insertStatement(successor);
+      return direct.transaction((changes) => changes(consume) === 1 && changes(insert) === 1);
     }
     // PostgreSQL: one statement, one round trip and one commit. The INSERT takes the family from the
     // row the UPDATE consumed, so it inserts nothing when the UPDATE matched nothing.
     const inserted = await direct.changes(sql`
-      WITH consumed AS (${consume(digest, now)} RETURNING "familyId")
+      WITH consumed AS (${consume} RETURNING "familyId")
       INSERT INTO "RefreshToken" ${TOKEN_COLUMNS}
       SELECT ${r.digest}, "familyId", ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt}
       FROM consumed`);
     return inserted === 1;
   }
 
-  /** The access tokens issued from a family that have not expired yet. */
-  async liveAccessTokens(familyId: string, now: Date): Promise<{ jti: string; expiresAt: Date }[]> {
-    const rows = await this.#db.refreshToken.findMany({
-      where: { familyId, accessTokenExpiresAt: { gt: now } },
-      select: { accessTokenJti: true, accessTokenExpiresAt: true },
+  /**
+   * The retry of a rotation (REFRESH_REUSE_GRACE): `rotated`'s successor, if it is still unused, is
+   * consumed in its place and replaced by `replacement`, which becomes `rotated`'s successor; the
+   * replaced successor's access token is blocklisted, so only the newest pair lives, and the replaced
+   * token, presented later, is reuse (it names no successor, so no grace applies). One transaction,
+   * with the same family check and lock as a rotation. false, and nothing written, when the successor
+   * was used (or replaced) already, or the family is no longer alive.
+   */
+  async replaceUnusedSuccessor(rotated: Pick<RefreshTokenRecord, "digest" | "familyId" | "successorDigest">, now: Date, replacement: NewRefreshToken): Promise<boolean> {
+    const replaced = rotated.successorDigest;
+    if (replaced === null) return false;
+    const statements = [
+      // Used up with no successor: a replaced token never rotates again, whatever the grace.
+      consumeStatement(this.#direct.provider, replaced, rotated.familyId, now, null),
+      insertStatement(replacement),
+      sql`UPDATE "RefreshToken" SET "successorDigest" = ${replacement.digest} WHERE "digest" = ${rotated.digest} AND "successorDigest" = ${replaced}`,
+    ];
+    const blocklist = blocklistAccessTokens(sql`t."digest" = ${replaced}`, now);
+    const direct = this.#direct;
+    if (direct.provider === "sqlite") {
+      return direct.transaction((changes) => {
+        if (!statements.every((statement) => changes(statement) === 1)) throw new Rollback();
+        changes(blocklist);
+        return true;
+      }).catch(rolledBack);
+    }
+    return direct
+      .transaction(async ({ changes }) => {
+        for (const statement of statements) if ((await changes(statement)) !== 1) throw new Rollback();
+        await changes(blocklist);
+        return true;
+      })
+      .catch(rolledBack);
+  }
+
+  /**
+   * Revokes the family and blocklists the access tokens issued from it that still live, in one
+   * transaction: a failure leaves both undone. On PostgreSQL the UPDATE of the family row waits for
+   * the rotations that hold it (see consume), and the blocklisting statement, which runs after it,
+   * sees their successors. Run again on a revoked family it revokes nothing and blocklists whatever
+   * is not blocklisted yet (a repair: families revoked before this was one transaction).
+   */
+  async revokeFamily(familyId: string, reason: string, now: Date): Promise<FamilyRevocation> {
+    const revoke = sql`
+      UPDATE "RefreshFamily" SET "revokedAt" = ${now}, "revokedReason" = ${reason}
+      WHERE "id" = ${familyId} AND "revokedAt" IS NULL`;
+    const blocklist = blocklistAccessTokens(sql`t."familyId" = ${familyId}`, now);
+    const direct = this.#direct;
+    if (direct.provider === "sqlite") {
+      return direct.transaction((changes) => ({ revoked: changes(revoke) === 1, accessTokensRevoked: changes(blocklist) }));
+    }
+    return direct.transaction(async ({ changes }) => ({ revoked: (await changes(revoke)) === 1, accessTokensRevoked: await changes(blocklist) }));
+  }
+
+  /**
+   * Revokes every family of the user and blocklists their live access tokens, as revokeFamily does
+   * for one (a password change ends every session). `families` counts the families this call revoked.
+   */
+  async revokeUserFamilies(userId: string, reason: string, now: Date): Promise<{ families: number; accessTokensRevoked: number }> {
+    const revoke = sql`
+      UPDATE "RefreshFamily" SET "revokedAt" = ${now}, "revokedReason" = ${reason}
+      WHERE "userId" = ${userId} AND "revokedAt" IS NULL`;
+    const blocklist = blocklistAccessTokens(sql`f."userId" = ${userId}`, now);
+    const direct = this.#direct;
+    if (direct.provider === "sqlite") {
+      return direct.transaction((changes) => ({ families: changes(revoke), accessTokensRevoked: changes(blocklist) }));
+    }
+    return direct.transaction(async ({ rows, changes }) => {
+      // The rows locked in one order, so that two of these for one user cannot deadlock.
+      await rows(sql`SELECT "id" FROM "RefreshFamily" WHERE "userId" = ${userId} AND "revokedAt" IS NULL ORDER BY "id" FOR UPDATE`);
+      return { families: await changes(revoke), accessTokensRevoked: await changes(blocklist) };
     });
-    return rows.map((r) => ({ jti: r.accessTokenJti, expiresAt: r.accessTokenExpiresAt }));
   }
 
   /**
@@ -179,13 +285,12 @@ export class RefreshTokenRepository {
     ]);
     return tokens.count + families.count;
   }
-
-  /** false when the family was already revoked (or does not exist). */
-  async revokeFamily(familyId: string, reason: string, now: Date): Promise<boolean> {
-    const { count } = await this.#db.refreshFamily.updateMany({
-      where: { id: familyId, revokedAt: null },
-      data: { revokedAt: now, revokedReason: reason },
-    });
-    return count === 1;
-  }
 }
+
+/** Thrown inside a transaction to undo it when a conditional step matched nothing. */
+class Rollback extends Error {}
+
+const rolledBack = (error: unknown): false => {
+  if (error instanceof Rollback) return false;
+  throw error;
+};

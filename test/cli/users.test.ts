@@ -6,6 +6,7 @@ import path from "node:path";
 import t from "tap";
 import { basic, buildTestApp, form } from "../helpers/app.js";
 import { runCli, type CliRun } from "../helpers/cli.js";
+import { SettableClock } from "../helpers/clock.js";
 import { freshDatabaseUrl } from "../helpers/database.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -15,7 +16,8 @@ t.setTimeout(300_000);
 
 const url = await freshDatabaseUrl(t);
 // The app migrates the database first; the CLI then works on the same one, as an admin would.
-const { app, createClient } = await buildTestApp(t, { DATABASE_URL: url });
+// On the system clock, as the CLI is: set-password blocklists the access tokens that are live by its clock.
+const { app, createClient } = await buildTestApp(t, { DATABASE_URL: url }, new SettableClock(Date.now()));
 const web = await createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
 
 /** Runs `tessera users …` with `stdin` piped in. */
@@ -96,7 +98,18 @@ t.test("without --password-stdin, a stdin that is not a terminal is refused (no 
   t.equal((await storedUsers()).filter((u) => u.username === "piped").length, 0);
 });
 
+const introspect = (token: string) =>
+  app.inject({
+    method: "POST",
+    url: "/introspect",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(web.clientId, web.clientSecret) },
+    payload: form({ token }),
+  });
+
 t.test("set-password replaces the password: the old one fails, the new one works", async (t) => {
+  // alice's session from before the change (OWASP: a password change ends every session)
+  const session = (await passwordGrant("alice", "first-password-1")).json() as { access_token: string; refresh_token: string };
+  t.equal((await introspect(session.access_token)).json().active, true, "before: the access token is active");
   const run = await users(["set-password", "--username", "alice", "--password-stdin", "--json"], "second-password-2\n");
   t.equal(run.code, 0, run.stderr);
   const printed = JSON.parse(run.stdout) as Record<string, unknown>;
@@ -110,6 +123,16 @@ t.test("set-password replaces the password: the old one fails, the new one works
   const fresh = await passwordGrant("alice", "second-password-2");
   t.equal(fresh.statusCode, 200);
   t.match(fresh.json().refresh_token, /^[A-Za-z0-9_-]{43}$/);
+
+  t.same((await introspect(session.access_token)).json(), { active: false }, "the old session's access token is blocklisted");
+  const refresh = await app.inject({
+    method: "POST",
+    url: "/token",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(web.clientId, web.clientSecret) },
+    payload: form({ grant_type: "refresh_token", refresh_token: session.refresh_token }),
+  });
+  t.equal(refresh.statusCode, 400);
+  t.same(refresh.json(), { error: "invalid_grant", error_description: "refresh token expired or revoked" }, "the old session's refresh token is revoked");
 });
 
 t.test("set-password for an unknown user fails", async (t) => {

@@ -108,3 +108,11 @@ t.test("the returned config is frozen", async (t) => {
   }, TypeError);
   t.equal(config.port, 3000);
 });
+
+t.test("REFRESH_REUSE_GRACE: 0 by default, seconds or a duration, at most 300", async (t) => {
+  t.equal(loadConfig({}).refreshReuseGraceSeconds, 0);
+  t.equal(loadConfig({ REFRESH_REUSE_GRACE: "10" }).refreshReuseGraceSeconds, 10);
+  t.equal(loadConfig({ REFRESH_REUSE_GRACE: "5m" }).refreshReuseGraceSeconds, 300);
+  t.throws(() => loadConfig({ REFRESH_REUSE_GRACE: "301" }), { name: "ConfigError", message: /REFRESH_REUSE_GRACE.*at most 300 seconds/ });
+  t.throws(() => loadConfig({ REFRESH_REUSE_GRACE: "-1" }), { name: "ConfigError", message: /REFRESH_REUSE_GRACE/ });
+});

@@ -1,5 +1,6 @@
 // Refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2): opaque, stored as a keyed hash, rotated on every
-// use within a family; presenting a used token revokes the whole family.
+// use within a family; presenting a used token again revokes the whole family, unless the request is
+// concurrent with the rotation or a retry within REFRESH_REUSE_GRACE (see rotate).
 import { randomUUID } from "node:crypto";
 import { keyedDigest, randomToken } from "../../crypto/secrets.js";
 import { InvalidGrant } from "../../errors/oauth.js";
@@ -10,6 +11,17 @@ import type { RevokedAccessTokenRepository } from "../../storage/revoked-access-
 import type { Logger } from "../logger.js";
 import type { UserView } from "../users/user-service.js";
 import { planAccessToken, signAccessToken, type AccessTokenDeps, type TokenResponse } from "./access-token.js";
+
+/**
+ * Requests with one refresh token that begin less than this apart (by the clocks of the instances
+ * that serve them) are concurrent: of those, the one that rotates the token wins, and the others get
+ * invalid_grant without revoking anything. It covers a loser whose read reaches the database after
+ * the winner's commit (queued behind it on a busy instance or pool); 2 s is also the Retry-After of a
+ * 503, so a client retrying after an outage comes after it (and is theft, or a grace retry).
+ */
+export const CONCURRENT_USE_WINDOW_MS = 2000;
+
+const CONCURRENT = "refresh token was rotated by a concurrent request";
 
 // 32 random bytes in base64url: anything else cannot be ours, and needs no database round trip.
 const REFRESH_TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
@@ -61,18 +73,64 @@ export class RefreshTokenService {
   /**
    * Rotates `presented`: the old token dies and a new pair comes back. `requestedScope` may narrow
    * the access token's scope (RFC 6749 §6); the new refresh token keeps the family's scope.
+   *
+   * A token presented again after it was rotated (RFC 9700 §4.14.2, as node-oidc-provider and Hydra
+   * implement it: a consumed token revokes its grant), where "now" is when this request began:
+   * - less than CONCURRENT_USE_WINDOW_MS after the request that rotated it began: a concurrent request
+   *   lost the race (two tabs refreshing at once, or a request that reached the database after the
+   *   winner's commit). invalid_grant, and nothing is revoked: the winner's tokens stay valid.
+   * - within REFRESH_REUSE_GRACE of the rotation, while its successor is unused: rotates again, as
+   *   Hydra's rotation_grace_period does (a client retrying after a lost answer); the unused successor
+   *   and its access token die, so the family keeps one live refresh token.
+   * - otherwise: reuse. The family is revoked, its live access tokens blocklisted, and the event logged
+   *   and audited; invalid_grant.
    */
   async rotate(presented: string, checkFamily: FamilyCheck, narrowScope?: (scope: string[]) => string[]): Promise<TokenResponse> {
+    // Taken before the token is read: the concurrency window counts from when each request began.
+    const now = new Date(this.#d.clock.now());
     const token = await this.#find(presented);
     const client = checkFamily(token.family);
-    const now = new Date(this.#d.clock.now());
-    if (token.usedAt) {
-      await this.#reuseDetected(token, "refresh token presented again after rotation");
-      throw new InvalidGrant("refresh token is invalid");
-    }
+    if (token.usedAt) return this.#presentedAgain(token, token.usedAt, now, client, narrowScope);
     if (token.family.revokedAt || token.expiresAt <= now || token.family.expiresAt <= now) {
       throw new InvalidGrant("refresh token expired or revoked");
     }
+    const next = this.#successor(token, now, client, narrowScope);
+    if (!(await this.#d.repo.rotateIfActive(token.digest, now, next.record))) {
+      // A concurrent request with the same token won between our read and our write: not theft, and
+      // the winner's session survives. A thief who wins this race is caught when the owner next
+      // presents the rotated token (after the window).
+      throw new InvalidGrant(CONCURRENT);
+    }
+    return next.issue();
+  }
+
+  async #presentedAgain(
+    token: RefreshTokenRecord,
+    usedAt: Date,
+    now: Date,
+    client: ClientRecord,
+    narrowScope: ((scope: string[]) => string[]) | undefined,
+  ): Promise<TokenResponse> {
+    const sinceRotationMs = now.getTime() - usedAt.getTime();
+    if (sinceRotationMs < CONCURRENT_USE_WINDOW_MS) throw new InvalidGrant(CONCURRENT);
+    const alive = !token.family.revokedAt && token.family.expiresAt > now;
+    if (alive && sinceRotationMs < this.#d.config.refreshReuseGraceSeconds * 1000 && token.successorDigest) {
+      const successor = await this.#d.repo.findByDigest(token.successorDigest);
+      if (successor && !successor.usedAt) {
+        const next = this.#successor(token, now, client, narrowScope);
+        if (await this.#d.repo.replaceUnusedSuccessor(token, now, next.record)) return next.issue();
+        // The successor was used or replaced between our read and our write: a concurrent request.
+        throw new InvalidGrant(CONCURRENT);
+      }
+      // Its successor was used (or replaced) only just now: concurrent with that rotation.
+      if (successor?.usedAt && now.getTime() - successor.usedAt.getTime() < CONCURRENT_USE_WINDOW_MS) throw new InvalidGrant(CONCURRENT);
+    }
+    await this.#reuseDetected(token, "refresh token presented again after rotation");
+    throw new InvalidGrant("refresh token is invalid");
+  }
+
+  /** The pair that replaces `token`: its stored record, and the answer, signed once it is stored. */
+  #successor(token: RefreshTokenRecord, now: Date, client: ClientRecord, narrowScope: ((scope: string[]) => string[]) | undefined) {
     // Before the token is consumed: a refused scope must leave it usable for a corrected retry.
     const scope = narrowScope ? narrowScope(token.scope) : token.scope;
     // Read with the token (one query): a disabled user's token is refused, and stays unconsumed.
@@ -83,15 +141,14 @@ export class RefreshTokenService {
     // consumption and the new token's row are written together, and the signature comes last.
     const plan = planAccessToken(this.#d, grant);
     const refreshToken = randomToken(32);
-    const successor = this.#record(refreshToken, token.familyId, token.family.expiresAt, { scope: token.scope, audience }, plan);
-    if (!(await this.#d.repo.rotateIfActive(token.digest, now, successor))) {
-      // A concurrent request with the same token won between our read and our write. Not treated as
-      // theft: the token was valid when both read it, and the winner's session must survive. A thief
-      // who wins this race is still caught when the owner next presents the rotated token.
-      throw new InvalidGrant("refresh token is invalid");
-    }
-    const access = await signAccessToken(this.#d, grant, plan);
-    return { ...access.response, refresh_token: refreshToken };
+    const record = this.#record(refreshToken, token.familyId, token.family.expiresAt, { scope: token.scope, audience }, plan, now.getTime());
+    return {
+      record,
+      issue: async (): Promise<TokenResponse> => {
+        const access = await signAccessToken(this.#d, grant, plan);
+        return { ...access.response, refresh_token: refreshToken };
+      },
+    };
   }
 
   /** Ends the sign-in the token belongs to. Unknown or malformed tokens change nothing. */
@@ -119,10 +176,11 @@ export class RefreshTokenService {
    */
   async revokeFamily(token: RefreshTokenRecord, reason: string): Promise<boolean> {
     const now = new Date(this.#d.clock.now());
-    if (!(await this.#d.repo.revokeFamily(token.familyId, reason, now))) return false;
-    const live = await this.#d.repo.liveAccessTokens(token.familyId, now);
-    await this.#d.blocklist.revoke(live.map((t) => ({ ...t, clientId: token.family.clientId })), now);
-    await this.#audit(reason === "reuse" ? "refresh_token.reuse" : "refresh_family.revoke", token, { reason, accessTokensRevoked: live.length });
+    // One transaction, serialised against rotations (refresh-tokens.ts). On a family revoked already
+    // it still blocklists any live access token that is not yet (a repair), and reports nothing.
+    const { revoked, accessTokensRevoked } = await this.#d.repo.revokeFamily(token.familyId, reason, now);
+    if (!revoked) return false;
+    await this.#audit(reason === "reuse" ? "refresh_token.reuse" : "refresh_family.revoke", token, { reason, accessTokensRevoked });
     return true;
   }
 
@@ -156,8 +214,8 @@ export class RefreshTokenService {
     familyExpiresAt: Date,
     session: Pick<Session, "scope" | "audience">,
     access: { jti: string; expiresAtMs: number },
+    now = this.#d.clock.now(),
   ) {
-    const now = this.#d.clock.now();
     const idleExpiry = now + this.#d.config.refreshIdleTtlSeconds * 1000;
     return {
       digest: keyedDigest(this.#d.digestKey, refreshToken),

@@ -4,6 +4,7 @@ import { dummyPasswordHash, hashPassword, verifyPassword } from "../../crypto/pa
 import { NotFoundError, ValidationError } from "../../errors/internal.js";
 import { InvalidGrant } from "../../errors/oauth.js";
 import type { AuditRepository } from "../../storage/audit.js";
+import type { RefreshTokenRepository } from "../../storage/refresh-tokens.js";
 import type { UserRecord, UserRepository } from "../../storage/users.js";
 import type { Clock } from "../clock.js";
 import { SignInThrottle } from "./sign-in-throttle.js";
@@ -22,19 +23,27 @@ function checkPassword(password: string): void {
   }
 }
 
-export type UserServiceOptions = { repo: UserRepository; audit: AuditRepository; clock: Clock };
+export type UserServiceOptions = {
+  repo: UserRepository;
+  audit: AuditRepository;
+  clock: Clock;
+  /** the refresh-token families, ended when a password changes */
+  sessions: RefreshTokenRepository;
+};
 
 /** Changes are audited under `actor` ("cli", "admin:<client_id>", …); sign-ins are not. */
 export class UserService {
   readonly #repo: UserRepository;
   readonly #audit: AuditRepository;
   readonly #clock: Clock;
+  readonly #sessions: RefreshTokenRepository;
   readonly #throttle: SignInThrottle;
 
   constructor(options: UserServiceOptions) {
     this.#repo = options.repo;
     this.#audit = options.audit;
     this.#clock = options.clock;
+    this.#sessions = options.sessions;
     this.#throttle = new SignInThrottle(options.clock);
   }
 
@@ -46,10 +55,18 @@ export class UserService {
     return this.#written(actor, "user.create", user);
   }
 
+  /**
+   * Sets the password and ends every session of the user (OWASP Session Management: renew sessions
+   * after a password change): each refresh-token family is revoked and its live access tokens are
+   * blocklisted, in one transaction after the new hash is stored. Run again after a failure in
+   * between, it ends what is left. Every caller (CLI, admin API) gets this through here.
+   */
   async setPassword(username: string, password: string, actor = "system"): Promise<UserView> {
     checkPassword(password);
     const user = await this.#byUsername(username);
-    return this.#written(actor, "user.set_password", (await this.#repo.update(user.id, { passwordHash: await hashPassword(password) })) ?? user);
+    const updated = (await this.#repo.update(user.id, { passwordHash: await hashPassword(password) })) ?? user;
+    const ended = await this.#sessions.revokeUserFamilies(user.id, "password_change", new Date(this.#clock.now()));
+    return this.#written(actor, "user.set_password", updated, { sessionsEnded: ended.families, accessTokensRevoked: ended.accessTokensRevoked });
   }
 
   async setEnabled(username: string, enabled: boolean, actor = "system"): Promise<UserView> {
@@ -79,8 +96,8 @@ export class UserService {
     return viewOf(user);
   }
 
-  async #written(actor: string, action: string, user: UserRecord): Promise<UserView> {
-    await this.#audit.record({ at: new Date(this.#clock.now()), actor, action, target: `user:${user.id}`, details: { username: user.username } });
+  async #written(actor: string, action: string, user: UserRecord, details: Record<string, unknown> = {}): Promise<UserView> {
+    await this.#audit.record({ at: new Date(this.#clock.now()), actor, action, target: `user:${user.id}`, details: { username: user.username, ...details } });
     return viewOf(user);
   }
 

@@ -7,6 +7,7 @@ import { decodeJwt } from "jose";
 import { deriveKey, loadKek } from "../../../src/crypto/kek.js";
 import { keyedDigest } from "../../../src/crypto/secrets.js";
 import { InvalidGrant, InvalidScope } from "../../../src/errors/oauth.js";
+import { CONCURRENT_USE_WINDOW_MS } from "../../../src/domain/tokens/refresh-token-service.js";
 import type { ClientRecord } from "../../../src/storage/clients.js";
 import { buildTestApp } from "../../helpers/app.js";
 
@@ -14,6 +15,8 @@ import { buildTestApp } from "../../helpers/app.js";
 const ABSOLUTE = 1000;
 const IDLE = 400;
 const API = "https://api.example.test";
+/** Seconds after a rotation from which presenting the rotated token again is no longer concurrent use. */
+const REPLAY_AFTER = CONCURRENT_USE_WINDOW_MS / 1000;
 
 const { app, config, clock, createClient } = await buildTestApp(t, {
   REFRESH_TOKEN_TTL: String(ABSOLUTE),
@@ -166,6 +169,7 @@ t.test("reuse of a rotated token", async (t) => {
     const second = (await rotate(first)).refresh_token!;
     const familyId = (await rowOf(first))!.familyId;
 
+    clock.advance(REPLAY_AFTER);
     await t.rejects(rotate(first), InvalidGrant, "the rotated token is refused");
     const family = await db.refreshFamily.findUnique({ where: { id: familyId } });
     t.equal(family!.revokedAt?.getTime(), clock.now());
@@ -187,6 +191,7 @@ t.test("reuse of a rotated token", async (t) => {
     const victim = await newToken();
     const bystander = await newToken();
     await rotate(victim);
+    clock.advance(REPLAY_AFTER);
     await t.rejects(rotate(victim), InvalidGrant);
     t.ok((await rotate(bystander)).refresh_token, "the other sign-in still refreshes");
   });
@@ -202,6 +207,115 @@ t.test("twenty concurrent rotations of one token: exactly one succeeds", async (
   t.ok(lost.every((r) => r.reason instanceof InvalidGrant), "every loser gets invalid_grant, nothing else");
   const familyId = (await rowOf(token))!.familyId;
   t.equal(await db.refreshToken.count({ where: { familyId } }), 2, "one new token in the family, not twenty");
+});
+
+const CONCURRENT = { message: "refresh token was rotated by a concurrent request" };
+const jtiOf = (accessToken: string) => decodeJwt(accessToken).jti as string;
+const blocklisted = async (jti: string) => (await db.revokedAccessToken.findUnique({ where: { jti } })) !== null;
+const familyOf = async (token: string) => db.refreshFamily.findUnique({ where: { id: (await rowOf(token))!.familyId } });
+
+t.test("concurrent use: a rotated token presented again within the window is invalid_grant and revokes nothing", async (t) => {
+  t.equal(CONCURRENT_USE_WINDOW_MS, 2000, "the window is 2 s");
+  const first = await newToken();
+  const winner = await rotate(first);
+  clock.advance(REPLAY_AFTER - 0.001);
+  await t.rejects(rotate(first), { ...CONCURRENT, code: "invalid_grant" }, "1.999 s after: a concurrent loser");
+  t.equal((await familyOf(first))!.revokedAt, null, "the family lives");
+  t.equal(await blocklisted(jtiOf(winner.access_token)), false, "the winner's access token lives");
+  t.ok((await rotate(winner.refresh_token!)).refresh_token, "the winner's refresh token rotates");
+});
+
+t.test("a rotated token presented again 2 s after its rotation began is reuse (REFRESH_REUSE_GRACE=0)", async (t) => {
+  const first = await newToken();
+  const winner = await rotate(first);
+  clock.advance(REPLAY_AFTER);
+  await t.rejects(rotate(first), { message: "refresh token is invalid" });
+  t.equal((await familyOf(first))!.revokedReason, "reuse");
+  t.equal(await blocklisted(jtiOf(winner.access_token)), true, "the successor's access token is blocklisted");
+  await t.rejects(rotate(winner.refresh_token!), { message: "refresh token expired or revoked" });
+});
+
+t.test("twenty concurrent rotations: the winner's refresh token and access token stay valid", async (t) => {
+  const token = await newToken();
+  const results = await Promise.allSettled(Array.from({ length: 20 }, () => rotate(token)));
+  const won = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  t.equal(won.length, 1);
+  t.equal(await blocklisted(jtiOf(won[0]!.access_token)), false);
+  t.equal((await familyOf(token))!.revokedAt, null);
+  t.ok((await rotate(won[0]!.refresh_token!)).refresh_token, "the winner's refresh token rotates");
+});
+
+t.test("REFRESH_REUSE_GRACE=10", async (t) => {
+  const graceApp = await buildTestApp(t, { REFRESH_REUSE_GRACE: "10" });
+  t.equal(graceApp.config.refreshReuseGraceSeconds, 10);
+  const graceClock = graceApp.clock;
+  const graceService = graceApp.app.services.refreshTokens;
+  const { clientId } = await graceApp.createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
+  const graceClient = graceApp.app.services.clients.get(clientId)!;
+  const bob = await graceApp.app.services.users.create("bob", "bob-password-1");
+  const start = async () =>
+    (await graceService.startSession({ grantType: "password", client: graceClient, user: bob, scope: ["read"], audience: API })).refresh_token!;
+  const turn = (token: string) => graceService.rotate(token, sameClient(graceClient));
+  const graceDb = graceApp.app.services.db;
+  const isBlocklisted = async (accessToken: string) => (await graceDb.revokedAccessToken.findUnique({ where: { jti: jtiOf(accessToken) } })) !== null;
+  const graceDigest = (token: string) => keyedDigest(deriveKey(loadKek(graceApp.config.kek, graceApp.config.kekFile), "refresh token digest"), token);
+  const familyRevokedReason = async (token: string) => {
+    const row = await graceDb.refreshToken.findUnique({ where: { digest: graceDigest(token) }, select: { family: { select: { revokedReason: true } } } });
+    return row!.family.revokedReason;
+  };
+
+  t.test("within the grace, while the successor is unused, the rotated token rotates again; the unused pair dies", async (t) => {
+    const first = await start();
+    const lost = await turn(first); // the answer the client never got
+    graceClock.advance(5);
+    const retry = await turn(first);
+    t.not(retry.refresh_token, lost.refresh_token);
+    t.equal(await isBlocklisted(lost.access_token), true, "the lost answer's access token is blocklisted");
+    t.equal(await isBlocklisted(retry.access_token), false);
+    graceClock.advance(REPLAY_AFTER);
+    t.ok((await turn(retry.refresh_token!)).refresh_token, "the retry's refresh token rotates");
+    t.equal(await familyRevokedReason(first), null, "the session goes on");
+  });
+
+  t.test("the replaced token (the lost answer's), presented after all, is reuse", async (t) => {
+    const first = await start();
+    const lost = await turn(first);
+    graceClock.advance(5);
+    const retry = await turn(first);
+    graceClock.advance(REPLAY_AFTER);
+    await t.rejects(turn(lost.refresh_token!), { message: "refresh token is invalid" });
+    t.equal(await familyRevokedReason(first), "reuse");
+    t.equal(await isBlocklisted(retry.access_token), true);
+  });
+
+  t.test("within the window it is still a concurrent loser: invalid_grant, no second rotation", async (t) => {
+    const first = await start();
+    const winner = await turn(first);
+    graceClock.advance(REPLAY_AFTER - 0.001);
+    await t.rejects(turn(first), CONCURRENT);
+    t.equal(await isBlocklisted(winner.access_token), false);
+    t.ok((await turn(winner.refresh_token!)).refresh_token, "the winner's refresh token rotates");
+  });
+
+  t.test("after the grace it is reuse: the family is revoked", async (t) => {
+    const first = await start();
+    const next = await turn(first);
+    graceClock.advance(10);
+    await t.rejects(turn(first), { message: "refresh token is invalid" });
+    t.equal(await familyRevokedReason(first), "reuse");
+    t.equal(await isBlocklisted(next.access_token), true);
+  });
+
+  t.test("once the successor was used it is reuse, even within the grace", async (t) => {
+    const first = await start();
+    const second = await turn(first);
+    graceClock.advance(REPLAY_AFTER);
+    const third = await turn(second.refresh_token!);
+    graceClock.advance(REPLAY_AFTER);
+    await t.rejects(turn(first), { message: "refresh token is invalid" });
+    t.equal(await familyRevokedReason(first), "reuse");
+    t.equal(await isBlocklisted(third.access_token), true);
+  });
 });
 
 t.test("a refused client check leaves the token unconsumed and usable by its owner", async (t) => {

@@ -7,11 +7,14 @@ import type { LightMyRequestResponse } from "fastify";
 import { basic, buildTestApp, form } from "../../helpers/app.js";
 import { setCookies } from "../../helpers/cookies.js";
 import { expectOAuthError } from "../../helpers/oauth.js";
+import { CONCURRENT_USE_WINDOW_MS } from "../../../src/domain/tokens/refresh-token-service.js";
 
 const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const SEVEN_DAYS = 7 * 86400;
 
 const { app, clock, createClient } = await buildTestApp(t);
+/** Seconds after a rotation from which the rotated token, presented again, is reuse (not a concurrent request). */
+const REPLAY_AFTER = CONCURRENT_USE_WINDOW_MS / 1000;
 
 const firstParty = (input: Parameters<typeof createClient>[0] = {}) =>
   createClient({ firstParty: true, grantTypes: ["password", "refresh_token"], ...input });
@@ -92,6 +95,7 @@ t.test("reuse of a rotated token", async (t) => {
     const third = assertRotated(t, await withCookie(second), second);
     const lastBefore = (await app.services.audit.list(1))[0]?.id ?? 0;
 
+    clock.advance(REPLAY_AFTER);
     expectOAuthError(t, await withJson(first), 400, "invalid_grant");
     expectOAuthError(t, await withCookie(third), 400, "invalid_grant");
 
@@ -108,13 +112,16 @@ t.test("reuse of a rotated token", async (t) => {
     const victim = await signIn();
     const bystander = await signIn();
     assertRotated(t, await withJson(victim), victim);
+    clock.advance(REPLAY_AFTER);
     expectOAuthError(t, await withJson(victim), 400, "invalid_grant");
     assertRotated(t, await withJson(bystander), bystander);
   });
 });
 
+const ROTATE = (token: string) => withJson(token);
+
 /** Twenty requests with one token, all answered: statuses and bodies. */
-type Answer = { status: number; body: { error?: string; refresh_token?: string } };
+type Answer = { status: number; body: { error?: string; refresh_token?: string; access_token?: string } };
 function assertOneWinner(t: Test, answers: Answer[]) {
   t.equal(answers.length, 20);
   t.equal(answers.filter((a) => a.status >= 500).length, 0, "no 5xx");
@@ -127,15 +134,33 @@ function assertOneWinner(t: Test, answers: Answer[]) {
     lost.every((a) => a.status === 400 && a.body.error === "invalid_grant"),
     "the other 19 are 400 invalid_grant",
   );
+  return won[0]!.body;
+}
+
+/**
+ * The winner of a race keeps its session (a concurrent loser is not theft): its access token
+ * introspects active, and its new refresh token rotates.
+ */
+async function assertWinnerValid(t: Test, winner: Answer["body"]) {
+  const introspection = await app.inject({
+    method: "POST",
+    url: "/introspect",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(web.clientId, web.clientSecret) },
+    payload: form({ token: winner.access_token! }),
+  });
+  t.equal(introspection.json().active, true, "the winner's access token is active");
+  const next = await ROTATE(winner.refresh_token!);
+  t.equal(next.statusCode, 200, `the winner's refresh token rotates (answer: ${next.body})`);
 }
 
 t.test("twenty concurrent /refresh requests with one token (inject): exactly one wins", async (t) => {
   const token = await signIn();
   const responses = await Promise.all(Array.from({ length: 20 }, () => withCookie(token)));
-  assertOneWinner(
+  const winner = assertOneWinner(
     t,
     responses.map((r) => ({ status: r.statusCode, body: r.json() })),
   );
+  await assertWinnerValid(t, winner);
 });
 
 t.test("twenty concurrent /refresh requests with one token over a real socket: exactly one wins", async (t) => {
@@ -151,7 +176,8 @@ t.test("twenty concurrent /refresh requests with one token over a real socket: e
       }),
     ),
   );
-  assertOneWinner(t, await Promise.all(responses.map(async (r) => ({ status: r.status, body: (await r.json()) as Answer["body"] }))));
+  const winner = assertOneWinner(t, await Promise.all(responses.map(async (r) => ({ status: r.status, body: (await r.json()) as Answer["body"] }))));
+  await assertWinnerValid(t, winner);
 });
 
 t.test("lifetimes (default configuration)", async (t) => {
@@ -272,6 +298,7 @@ t.test("refresh tokens never reach a log, even at LOG_LEVEL=debug", async (t) =>
     }),
   );
   // Failures log too: a token in a query string, and a replay (which logs a warning).
+  debug.clock.advance(REPLAY_AFTER);
   const queried = await inject({ method: "POST", url: `/refresh?refresh_token=${fourth}` });
   t.equal(queried.statusCode, 400);
   const replay = await inject({ method: "POST", url: "/refresh", payload: { refresh_token: first } });

@@ -6,11 +6,14 @@ import { decodeJwt } from "jose";
 import type { LightMyRequestResponse } from "fastify";
 import { basic, buildTestApp, form } from "../../helpers/app.js";
 import { expectOAuthError } from "../../helpers/oauth.js";
+import { CONCURRENT_USE_WINDOW_MS } from "../../../src/domain/tokens/refresh-token-service.js";
 
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
 const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
-const { app, createClient } = await buildTestApp(t);
+const { app, clock, createClient } = await buildTestApp(t);
+/** Seconds after a rotation from which the rotated token, presented again, is reuse (not a concurrent request). */
+const REPLAY_AFTER = CONCURRENT_USE_WINDOW_MS / 1000;
 
 type Creds = { clientId: string; clientSecret: string };
 const firstParty = (input: Parameters<typeof createClient>[0] = {}) =>
@@ -83,6 +86,7 @@ t.test("reuse of a rotated token revokes the family, even the newest token, and 
   const third = assertRotated(t, await refreshGrant(web, second), second);
   const lastBefore = (await app.services.audit.list(1))[0]?.id ?? 0;
 
+  clock.advance(REPLAY_AFTER);
   expectOAuthError(t, await refreshGrant(web, second), 400, "invalid_grant");
   expectOAuthError(t, await refreshGrant(web, third), 400, "invalid_grant");
 
@@ -199,8 +203,10 @@ t.test("errors", async (t) => {
   });
 });
 
+const ROTATE = (token: string) => refreshGrant(web, token);
+
 /** Twenty answers to one token: exactly one 200, nineteen 400 invalid_grant, no 5xx. */
-type Answer = { status: number; body: { error?: string; refresh_token?: string } };
+type Answer = { status: number; body: { error?: string; refresh_token?: string; access_token?: string } };
 function assertOneWinner(t: Test, answers: Answer[]) {
   t.equal(answers.length, 20);
   t.equal(answers.filter((a) => a.status >= 500).length, 0, "no 5xx");
@@ -213,15 +219,33 @@ function assertOneWinner(t: Test, answers: Answer[]) {
     lost.every((a) => a.status === 400 && a.body.error === "invalid_grant"),
     "the other 19 are 400 invalid_grant",
   );
+  return won[0]!.body;
+}
+
+/**
+ * The winner of a race keeps its session (a concurrent loser is not theft): its access token
+ * introspects active, and its new refresh token rotates.
+ */
+async function assertWinnerValid(t: Test, winner: Answer["body"]) {
+  const introspection = await app.inject({
+    method: "POST",
+    url: "/introspect",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(web.clientId, web.clientSecret) },
+    payload: form({ token: winner.access_token! }),
+  });
+  t.equal(introspection.json().active, true, "the winner's access token is active");
+  const next = await ROTATE(winner.refresh_token!);
+  t.equal(next.statusCode, 200, `the winner's refresh token rotates (answer: ${next.body})`);
 }
 
 t.test("twenty concurrent refresh_token grants with one token (inject): exactly one wins", async (t) => {
   const token = await signIn();
   const responses = await Promise.all(Array.from({ length: 20 }, () => refreshGrant(web, token)));
-  assertOneWinner(
+  const winner = assertOneWinner(
     t,
     responses.map((r) => ({ status: r.statusCode, body: r.json() })),
   );
+  await assertWinnerValid(t, winner);
 });
 
 t.test("twenty concurrent refresh_token grants with one token over a real socket: exactly one wins", async (t) => {
@@ -237,5 +261,6 @@ t.test("twenty concurrent refresh_token grants with one token over a real socket
       }),
     ),
   );
-  assertOneWinner(t, await Promise.all(responses.map(async (r) => ({ status: r.status, body: (await r.json()) as Answer["body"] }))));
+  const winner = assertOneWinner(t, await Promise.all(responses.map(async (r) => ({ status: r.status, body: (await r.json()) as Answer["body"] }))));
+  await assertWinnerValid(t, winner);
 });
