@@ -1,9 +1,16 @@
 // Reads the environment once, validates every setting against schema.ts and freezes the result.
 // The only module that reads process.env.
 import { ConfigError } from "../errors/internal.js";
-import { SETTINGS, type Config } from "./schema.js";
+import { SETTINGS, type Config, type Setting } from "./schema.js";
 
 type Env = Record<string, string | undefined>;
+
+/** Names of settings that hold a secret even when schema.ts does not mark them (a KEK, a token). */
+const SECRET_NAME = /KEK|SECRET|PASSWORD|CREDENTIAL|(?<!RATE_LIMIT)_TOKEN$/;
+
+/** What a rejected value may show: nothing of a secret-bearing setting, however it is mistyped. */
+const shown = (setting: Setting<keyof Config>, raw: string): string =>
+  setting.secret || SECRET_NAME.test(setting.env) ? "" : ` (got ${JSON.stringify(raw)})`;
 
 export function loadConfig(env: Env = process.env): Config {
   const values: Record<string, unknown> = {};
@@ -14,7 +21,7 @@ export function loadConfig(env: Env = process.env): Config {
     try {
       values[key] = setting.parse(raw);
     } catch (e) {
-      problems.push(`${setting.env}: ${(e as Error).message} (got ${JSON.stringify(raw)})`);
+      problems.push(`${setting.env}: ${(e as Error).message}${shown(setting as Setting<keyof Config>, raw)}`);
     }
   }
   if (problems.length) throw new ConfigError(`invalid configuration\n  ${problems.join("\n  ")}`);
