@@ -1,35 +1,138 @@
 // Process entry: load the configuration, build the app, listen, and close gracefully on a signal.
+import fs from "node:fs";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.js";
-import { loadConfig } from "./config/load.js";
+import { defaultIssuer, loadConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
 import { tuneRuntime } from "./runtime-tuning.js";
 
+/** A start-up failure an operator can fix; the message names the cause and the setting. */
+export class StartupError extends Error {
+  override readonly name = "StartupError";
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** A free port on `host`, held until `release` (PORT=0 with a derived issuer needs the port first). */
+function reservePort(host: string): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen({ host, port: 0, exclusive: true }, () => resolve(server));
+  });
+}
+
+type Errno = Error & { code?: string; syscall?: string; address?: string; port?: number; hostname?: string; errors?: unknown[] };
+
+/** The one line to print for a failure an operator can fix, or undefined for a bug (stack trace). */
+export function describeStartFailure(error: unknown, config?: Pick<Config, "host" | "port" | "databaseUrl">): string | undefined {
+  const e = error as Errno;
+  if (e?.name === "ConfigError" || e?.name === "KeyDecryptionError" || e?.name === "StartupError") return e.message;
+  const code = e?.code ?? (e?.errors?.[0] as Errno | undefined)?.code;
+  const where = config ? `${config.host}:${config.port}` : "the address";
+  if (e?.syscall === "listen") {
+    if (code === "EADDRINUSE") return `cannot listen on ${where}: the port is in use (PORT, HOST)`;
+    if (code === "EACCES") return `cannot listen on ${where}: permission denied (PORT below 1024 needs privileges; PORT, HOST)`;
+    if (code === "EADDRNOTAVAIL") return `cannot listen on ${where}: no such address on this machine (HOST)`;
+  }
+  if (code === "3D000") return `${e.message} on the PostgreSQL server (DATABASE_URL); create it first (createdb)`;
+  if (code === "28P01" || code === "28000") return `PostgreSQL refused the credentials (DATABASE_URL): ${e.message}`;
+  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT" || code === "EHOSTUNREACH" || code === "EAI_AGAIN") {
+    const first = (e.errors?.[0] as Errno | undefined) ?? e;
+    const target = first.hostname ?? (first.address ? `${first.address}:${first.port}` : "the database");
+    const database = config?.databaseUrl.startsWith("postgres") ? "PostgreSQL" : "the database";
+    return `cannot reach ${database} at ${target} (${code}) (DATABASE_URL)`;
+  }
+  return undefined;
+}
+
+/** Exit with a one-line reason instead of a stack trace for the failures an operator can fix. */
+export function exitOnStartFailure(error: unknown, config?: Pick<Config, "host" | "port" | "databaseUrl">): never {
+  const line = describeStartFailure(error, config);
+  if (line) console.error(`tessera: ${line}`);
+  else console.error(error);
+  process.exit(1);
+}
+
+/**
+ * Builds the app and listens. With the issuer derived from HOST and PORT (TESSERA_ISSUER unset) and
+ * PORT=0, the port is bound first, so the issuer, metadata and tokens name the port actually used.
+ */
+export async function listen(config: Config): Promise<FastifyInstance> {
+  const derived = config.issuer === defaultIssuer(config.host, config.port);
+  let reserved: net.Server | undefined;
+  if (derived && config.port === 0) {
+    reserved = await reservePort(config.host);
+    const { port } = reserved.address() as net.AddressInfo;
+    config = Object.freeze({ ...config, port, issuer: defaultIssuer(config.host, port) });
+  }
+  const app = await buildApp(config);
+  const { log } = app.services;
+  try {
+    if (reserved) await new Promise((resolve) => reserved.close(resolve));
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  if (derived && !LOOPBACK.test(config.host)) {
+    log.warn({ issuer: config.issuer }, "TESSERA_ISSUER is not set: the issuer is derived from HOST and PORT. Set it to the URL clients use; instances behind one name need the same TESSERA_ISSUER");
+  }
+  const address = app.server.address() as net.AddressInfo;
+  const bound = address.family === "IPv6" ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+  log.info({ address: bound, issuer: config.issuer, kid: app.services.keys.signer?.kid }, `tessera is serving on ${bound}`);
+  return app;
+}
+
 export async function serve(config: Config): Promise<void> {
   tuneRuntime();
-  const app = await buildApp(config);
-  await app.listen({ port: config.port, host: config.host });
-  app.services.log.info({ issuer: config.issuer, kid: app.services.keys.signer?.kid }, "tessera is serving");
+  let app: FastifyInstance;
+  try {
+    app = await listen(config);
+  } catch (error) {
+    exitOnStartFailure(error, config);
+  }
   const stop = async (signal: string) => {
-    app.services.log.info({ signal }, "closing");
-    await app.close();
+    const { log } = app.services;
+    log.info({ signal, timeoutSeconds: config.shutdownTimeoutSeconds }, "closing: answering the requests already received");
+    // SHUTDOWN_TIMEOUT bounds the wait: then the connections still open are cut.
+    const timer = setTimeout(() => {
+      log.warn({ timeoutSeconds: config.shutdownTimeoutSeconds }, "requests still open after SHUTDOWN_TIMEOUT; closing their connections");
+      app.server.closeAllConnections();
+      setTimeout(() => process.exit(1), 2000).unref();
+    }, config.shutdownTimeoutSeconds * 1000);
+    timer.unref();
+    try {
+      await app.close();
+    } catch (error) {
+      log.error({ err: error }, "error while closing");
+      process.exit(1);
+    }
+    log.info({}, "closed");
     process.exit(0);
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
 }
 
-/** Exit with a one-line reason instead of a stack trace for the failures an operator can fix. */
-export function exitOnStartFailure(error: unknown): never {
-  const { name, message } = error as Error;
-  if (name === "ConfigError" || name === "KeyDecryptionError") console.error(`tessera: ${message}`);
-  else console.error(error);
-  process.exit(1);
+/** True when this module is the process's entry point, however it was reached (symlink, space, %). */
+function isMain(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return fs.realpathSync(fileURLToPath(import.meta.url)) === fs.realpathSync(process.argv[1]);
+  } catch {
+    return false;
+  }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain()) {
+  let config: Config;
   try {
-    await serve(loadConfig());
+    config = loadConfig();
   } catch (error) {
     exitOnStartFailure(error);
   }
+  await serve(config);
 }

@@ -12,6 +12,9 @@ const SECRET_NAME = /KEK|SECRET|PASSWORD|CREDENTIAL|(?<!RATE_LIMIT)_TOKEN$/;
 const shown = (setting: Setting<keyof Config>, raw: string): string =>
   setting.secret || SECRET_NAME.test(setting.env) ? "" : ` (got ${JSON.stringify(raw)})`;
 
+/** The issuer when TESSERA_ISSUER is unset: http://HOST:PORT, an IPv6 host in brackets. */
+export const defaultIssuer = (host: string, port: number): string => `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
 export function loadConfig(env: Env = process.env): Config {
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
@@ -29,7 +32,7 @@ export function loadConfig(env: Env = process.env): Config {
   const partial = values as Omit<Config, "issuer" | "keyActivationDelaySeconds"> & Partial<Config>;
   return Object.freeze({
     ...partial,
-    issuer: partial.issuer ?? `http://${partial.host.includes(":") ? `[${partial.host}]` : partial.host}:${partial.port}`,
+    issuer: partial.issuer ?? defaultIssuer(partial.host, partial.port),
     keyActivationDelaySeconds: partial.keyActivationDelaySeconds ?? partial.jwksMaxAgeSeconds,
   });
 }
