@@ -6,12 +6,8 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.js";
 import { defaultIssuer, loadConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
+import { describeStartFailure } from "./errors/start-failure.js";
 import { tuneRuntime } from "./runtime-tuning.js";
-
-/** A start-up failure an operator can fix; the message names the cause and the setting. */
-export class StartupError extends Error {
-  override readonly name = "StartupError";
-}
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -22,30 +18,6 @@ function reservePort(host: string): Promise<net.Server> {
     server.once("error", reject);
     server.listen({ host, port: 0, exclusive: true }, () => resolve(server));
   });
-}
-
-type Errno = Error & { code?: string; syscall?: string; address?: string; port?: number; hostname?: string; errors?: unknown[] };
-
-/** The one line to print for a failure an operator can fix, or undefined for a bug (stack trace). */
-export function describeStartFailure(error: unknown, config?: Pick<Config, "host" | "port" | "databaseUrl">): string | undefined {
-  const e = error as Errno;
-  if (e?.name === "ConfigError" || e?.name === "KeyDecryptionError" || e?.name === "StartupError") return e.message;
-  const code = e?.code ?? (e?.errors?.[0] as Errno | undefined)?.code;
-  const where = config ? `${config.host}:${config.port}` : "the address";
-  if (e?.syscall === "listen") {
-    if (code === "EADDRINUSE") return `cannot listen on ${where}: the port is in use (PORT, HOST)`;
-    if (code === "EACCES") return `cannot listen on ${where}: permission denied (PORT below 1024 needs privileges; PORT, HOST)`;
-    if (code === "EADDRNOTAVAIL") return `cannot listen on ${where}: no such address on this machine (HOST)`;
-  }
-  if (code === "3D000") return `${e.message} on the PostgreSQL server (DATABASE_URL); create it first (createdb)`;
-  if (code === "28P01" || code === "28000") return `PostgreSQL refused the credentials (DATABASE_URL): ${e.message}`;
-  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT" || code === "EHOSTUNREACH" || code === "EAI_AGAIN") {
-    const first = (e.errors?.[0] as Errno | undefined) ?? e;
-    const target = first.hostname ?? (first.address ? `${first.address}:${first.port}` : "the database");
-    const database = config?.databaseUrl.startsWith("postgres") ? "PostgreSQL" : "the database";
-    return `cannot reach ${database} at ${target} (${code}) (DATABASE_URL)`;
-  }
-  return undefined;
 }
 
 /** Exit with a one-line reason instead of a stack trace for the failures an operator can fix. */
