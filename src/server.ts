@@ -69,8 +69,11 @@ export async function serve(config: Config): Promise<void> {
   const stop = async (signal: string) => {
     const { log } = app.services;
     log.info({ signal, timeoutSeconds: config.shutdownTimeoutSeconds }, "closing: answering the requests already received");
-    // SHUTDOWN_TIMEOUT bounds the wait: then the connections still open are cut.
+    // SHUTDOWN_TIMEOUT bounds the wait: then the connections still open are cut, and the exit
+    // code (1) says that some requests went unanswered.
+    let cut = false;
     const timer = setTimeout(() => {
+      cut = true;
       log.warn({ timeoutSeconds: config.shutdownTimeoutSeconds }, "requests still open after SHUTDOWN_TIMEOUT; closing their connections");
       app.server.closeAllConnections();
       setTimeout(() => process.exit(1), 2000).unref();
@@ -83,7 +86,7 @@ export async function serve(config: Config): Promise<void> {
       process.exit(1);
     }
     log.info({}, "closed");
-    process.exit(0);
+    process.exit(cut ? 1 : 0);
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
