@@ -245,10 +245,13 @@ t.test("start-up failures are one line naming the cause and the setting, exit 1"
     throw new Error("no failure");
   };
 
-  t.test("a PostgreSQL database that does not exist", async (t) => {
+  // On the PostgreSQL server of the PostgreSQL pass (the SQLite pass may run before one is started).
+  t.test("a PostgreSQL database that does not exist", { skip: TEST_PROVIDER !== "postgresql" && "run by the PostgreSQL pass" }, async (t) => {
     const name = `tessera_missing_${randomBytes(4).toString("hex")}`;
+    const url = new URL(process.env.DATABASE_URL!);
+    url.pathname = `/${name}`;
     t.equal(
-      await failure(`postgresql://postgres@127.0.0.1:5432/${name}`),
+      await failure(url.toString()),
       `database "${name}" does not exist on the PostgreSQL server (DATABASE_URL); create it first (createdb)`,
     );
   });
