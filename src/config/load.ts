@@ -8,9 +8,12 @@ type Env = Record<string, string | undefined>;
 /** Names of settings that hold a secret even when schema.ts does not mark them (a KEK, a token). */
 const SECRET_NAME = /KEK|SECRET|PASSWORD|CREDENTIAL|(?<!RATE_LIMIT)_TOKEN$/;
 
+/** Whether a rejected value of the variable `env` may be shown: never for a secret-bearing setting. */
+export const echoesValue = (env: string, secret = false): boolean => !secret && !SECRET_NAME.test(env);
+
 /** What a rejected value may show: nothing of a secret-bearing setting, however it is mistyped. */
 const shown = (setting: Setting<keyof Config>, raw: string): string =>
-  setting.secret || SECRET_NAME.test(setting.env) ? "" : ` (got ${JSON.stringify(raw)})`;
+  echoesValue(setting.env, setting.secret) ? ` (got ${JSON.stringify(raw)})` : "";
 
 /** The issuer when TESSERA_ISSUER is unset: http://HOST:PORT, an IPv6 host in brackets. */
 export const defaultIssuer = (host: string, port: number): string => `http://${host.includes(":") ? `[${host}]` : host}:${port}`;

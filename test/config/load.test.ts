@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import t from "tap";
-import { loadConfig } from "../../src/config/load.js";
+import { echoesValue as shownFor, loadConfig } from "../../src/config/load.js";
+import { SETTINGS } from "../../src/config/schema.js";
 import { ConfigError } from "../../src/errors/internal.js";
 
 t.test("defaults: an empty environment gives a working development setup", async (t) => {
@@ -158,4 +159,21 @@ t.test("TRUST_PROXY takes off, on, or proxy addresses, CIDRs and keywords", asyn
 t.test("SHUTDOWN_TIMEOUT: 10 seconds by default, durations accepted", async (t) => {
   t.equal(loadConfig({}).shutdownTimeoutSeconds, 10);
   t.equal(loadConfig({ SHUTDOWN_TIMEOUT: "1m" }).shutdownTimeoutSeconds, 60);
+});
+
+t.test("a token setting's rejected value is never echoed either (e.g. a metrics bearer token)", async (t) => {
+  // Every *_TOKEN setting other than the rate limits holds a secret; none may show its value.
+  const tokens = Object.values(SETTINGS).filter((s) => /_TOKEN$/.test(s.env) && !s.env.startsWith("RATE_LIMIT_"));
+  for (const setting of tokens) {
+    let message = "";
+    try {
+      loadConfig({ [setting.env]: " \u0000hunter2" });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    t.notMatch(message, /hunter2/, `${setting.env} is not echoed`);
+  }
+  t.equal(shownFor("SOME_TOKEN"), false, "the rule covers token settings not marked secret");
+  t.equal(shownFor("RATE_LIMIT_TOKEN"), true, "but not the rate limit of /token");
+  t.equal(shownFor("LOG_LEVEL"), true);
 });
