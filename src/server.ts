@@ -11,7 +11,11 @@ import { tuneRuntime } from "./runtime-tuning.js";
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
-/** A free port on `host`, held until `release` (PORT=0 with a derived issuer needs the port first). */
+/**
+ * A free port on `host`, held while the app is built (its issuer must name the port) and released
+ * just before the app listens on it: a window of one event-loop turn, where another process taking
+ * the port ends the start with "port in use" rather than a wrong issuer.
+ */
 function reservePort(host: string): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -40,7 +44,13 @@ export async function listen(config: Config): Promise<FastifyInstance> {
     const { port } = reserved.address() as net.AddressInfo;
     config = Object.freeze({ ...config, port, issuer: defaultIssuer(config.host, port) });
   }
-  const app = await buildApp(config);
+  let app: FastifyInstance;
+  try {
+    app = await buildApp(config);
+  } catch (error) {
+    reserved?.close();
+    throw error;
+  }
   const { log } = app.services;
   try {
     if (reserved) await new Promise((resolve) => reserved.close(resolve));
