@@ -187,6 +187,7 @@ async function main(state) {
     RATE_LIMIT_TOKEN: process.env.RATE_LIMIT_TOKEN ?? "0",
     RATE_LIMIT_INTROSPECT: process.env.RATE_LIMIT_INTROSPECT ?? "0",
   };
+  cli(env, ["migrate"]); // the CLI creates no database; migrate (like serve) does
   const basic = createClient(env, "--name", "bench", "--grant", "client_credentials");
   const webBasic = createClient(env, "--name", "bench-web", "--first-party", "--grant", "password", "--grant", "refresh_token");
   cli(env, ["users", "create", "--username", "bench", "--password-stdin"], BENCH_PASSWORD);

@@ -42,6 +42,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ...(requestLogging ? { loggerInstance: log as FastifyBaseLogger } : { logger: false }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
+    // Graceful close (server.ts): idle keep-alive connections are closed at once; a request that
+    // arrives while closing gets request-start's OAuth-shaped 503, not Fastify's own body.
+    forceCloseConnections: "idle",
+    return503OnClosing: false,
     // Node would answer a request without Host with a bare 400; the error handler answers it instead.
     http: { requireHostHeader: false },
     clientErrorHandler: clientErrorHandler(https),

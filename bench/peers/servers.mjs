@@ -75,6 +75,8 @@ async function startTessera(state, { signingAlg, wrap }) {
   let out;
   const cli0 = Date.now();
   try {
+    // The CLI creates no database; migrate (like serve) does.
+    execFileSync(process.execPath, ["dist/cli/index.js", "migrate"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"], timeout: 60_000 });
     out = execFileSync(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"], timeout: 60_000 });
   } catch (e) {
     throw new Error(`tessera clients create failed (exit ${e.status})`); // e.stdout is not shown

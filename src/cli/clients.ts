@@ -1,7 +1,7 @@
 // tessera clients create|list|show|update|rotate-secret|disable|delete
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import type { Config } from "../config/schema.js";
+import { seconds as durationSeconds, type Config } from "../config/schema.js";
 import { ClientService, type ClientUpdate } from "../domain/clients/client-service.js";
 import { systemClock } from "../domain/clock.js";
 import { ValidationError } from "../errors/internal.js";
@@ -29,30 +29,35 @@ const OPTIONS = {
   "jwks-file": { type: "string" },
 } as const;
 
-export const CLIENTS_USAGE = `tessera clients create --name NAME --audience URI... [--scope "a b"] --grant TYPE... [--token-ttl S] [--first-party] [--introspect] [--jwks-file FILE]
+export const CLIENTS_USAGE = `tessera clients create --name NAME --audience URI... [--scope "a b"] --grant TYPE... [--token-ttl DURATION] [--first-party] [--introspect] [--jwks-file FILE]
 tessera clients list
 tessera clients show CLIENT_ID
-tessera clients update CLIENT_ID [--name N] [--audience URI...] [--scope "a b"] [--grant T...] [--token-ttl S|none]
+tessera clients update CLIENT_ID [--name N] [--audience URI...] [--scope "a b"] [--grant T...] [--token-ttl DURATION|none]
                                  [--first-party|--third-party] [--enable|--disable] [--introspect|--no-introspect] [--jwks-file FILE|none]
-tessera clients rotate-secret CLIENT_ID [--grace SECONDS]
+tessera clients rotate-secret CLIENT_ID [--grace DURATION]
 tessera clients disable CLIENT_ID
-tessera clients delete CLIENT_ID`;
+tessera clients delete CLIENT_ID
+  DURATION: seconds or a unit, as in the environment: 900, 15m, 12h, 30d`;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
 const words = (list: string[] | undefined) => list?.flatMap((s) => s.split(/\s+/)).filter(Boolean);
 
-function seconds(flag: string, raw: string | undefined): number | undefined {
+/** A duration as the environment takes them (900, 15m, 12h, 30d), in seconds. */
+function seconds(flag: string, raw: string | undefined, min: number): number | undefined {
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw)) throw new ValidationError(`${flag}: must be a whole number of seconds`);
-  return Number(raw);
+  try {
+    return durationSeconds(min)(raw);
+  } catch (e) {
+    throw new ValidationError(`${flag}: ${(e as Error).message} (got ${JSON.stringify(raw)})`);
+  }
 }
 
 function changesFrom(values: Values): ClientUpdate {
   if (values["first-party"] && values["third-party"]) throw new ValidationError("use --first-party or --third-party, not both");
   if (values.enable && values.disable) throw new ValidationError("use --enable or --disable, not both");
   if (values.introspect && values["no-introspect"]) throw new ValidationError("use --introspect or --no-introspect, not both");
-  const ttl = values["token-ttl"] === "none" ? null : seconds("token-ttl", values["token-ttl"]);
+  const ttl = values["token-ttl"] === "none" ? null : seconds("token-ttl", values["token-ttl"], 1);
   const firstParty = values["first-party"] ? true : values["third-party"] ? false : undefined;
   const enabled = values.enable ? true : values.disable ? false : undefined;
   const canIntrospect = values.introspect ? true : values["no-introspect"] ? false : undefined;
@@ -113,7 +118,7 @@ export async function clientsCommand(config: Config, args: string[]): Promise<vo
       case "update":
         return print(await clients.update(requireId(id), changesFrom(values), ACTOR));
       case "rotate-secret": {
-        const { client, clientSecret } = await clients.rotateSecret(requireId(id), seconds("grace", values.grace) ?? 0, ACTOR);
+        const { client, clientSecret } = await clients.rotateSecret(requireId(id), seconds("grace", values.grace, 0) ?? 0, ACTOR);
         return print({ client_id: client.id, client_secret: clientSecret, previousSecretExpiresAt: client.previousSecretExpiresAt });
       }
       case "disable":

@@ -1,68 +1,105 @@
 #!/usr/bin/env node
 // tessera <command>: serve, migrate, clients …, keys …, users …, prune, audit
-import { parseArgs } from "node:util";
+// Each command's module is imported only when that command runs: the server (Fastify, every route)
+// alone took a second to load, on every CLI call.
 import { loadConfig } from "../config/load.js";
-import { exitOnStartFailure, serve } from "../server.js";
-import { applyMigrations } from "../storage/migrate.js";
-import { AUDIT_USAGE, auditCommand } from "./audit.js";
-import { CLIENTS_USAGE, clientsCommand } from "./clients.js";
-import { KEYS_USAGE, keysCommand } from "./keys.js";
-import { printer } from "./output.js";
-import { PRUNE_USAGE, pruneCommand } from "./prune.js";
-import { USERS_USAGE, usersCommand } from "./users.js";
+import type { Config } from "../config/schema.js";
+import { describeStartFailure } from "../errors/start-failure.js";
 
-const USAGE = `usage:
-tessera serve
-tessera migrate [--json]
-${CLIENTS_USAGE}
-${KEYS_USAGE}
-${USERS_USAGE}
-${PRUNE_USAGE}
-${AUDIT_USAGE}
-Every command takes --json. Settings come from the environment (see README).`;
+type Command = {
+  usage: () => Promise<string>;
+  run: (config: Config, args: string[]) => Promise<void>;
+};
 
-async function migrate(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { json: { type: "boolean" } }, strict: true });
-  const applied = await applyMigrations(loadConfig().databaseUrl);
-  printer(values.json ?? false)(values.json ? { applied } : applied.length ? `applied ${applied.join(", ")}` : "database is up to date");
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    usage: async () => "tessera serve\n  runs the server (what npm start does); settings come from the environment",
+    run: async (config) => (await import("../server.js")).serve(config),
+  },
+  migrate: {
+    usage: async () => (await import("./migrate.js")).MIGRATE_USAGE,
+    run: async (config, args) => (await import("./migrate.js")).migrateCommand(config, args),
+  },
+  clients: {
+    usage: async () => (await import("./clients.js")).CLIENTS_USAGE,
+    run: async (config, args) => (await import("./clients.js")).clientsCommand(config, args),
+  },
+  keys: {
+    usage: async () => (await import("./keys.js")).KEYS_USAGE,
+    run: async (config, args) => (await import("./keys.js")).keysCommand(config, args),
+  },
+  users: {
+    usage: async () => (await import("./users.js")).USERS_USAGE,
+    run: async (config, args) => (await import("./users.js")).usersCommand(config, args),
+  },
+  prune: {
+    usage: async () => (await import("./prune.js")).PRUNE_USAGE,
+    run: async (config, args) => (await import("./prune.js")).pruneCommand(config, args),
+  },
+  audit: {
+    usage: async () => (await import("./audit.js")).AUDIT_USAGE,
+    run: async (config, args) => (await import("./audit.js")).auditCommand(config, args),
+  },
+};
+
+async function usage(): Promise<string> {
+  const lines = await Promise.all(Object.values(COMMANDS).map((c) => c.usage()));
+  return `usage:\n${lines.join("\n")}\nEvery command takes --json and --help. Durations take seconds or a unit: 900, 15m, 12h, 30d.\n` +
+    "Settings come from the environment (see README); the database is DATABASE_URL's, never created here (only serve and migrate create it).";
 }
 
 const USER_ERRORS = new Set(["ConfigError", "ValidationError", "NotFoundError", "KeyDecryptionError", "TypeError"]);
 
+/** The `error` code of a --json failure, like the admin API's. */
+const ERROR_CODES: Record<string, string> = {
+  ValidationError: "invalid_request",
+  TypeError: "invalid_request",
+  NotFoundError: "not_found",
+  ConfigError: "invalid_configuration",
+  KeyDecryptionError: "invalid_configuration",
+};
+
+/** Prints the failure (one line, or a JSON object on stderr with --json) and exits non-zero. */
+async function fail(error: unknown, json: boolean): Promise<never> {
+  const e = error as Error & { code?: string };
+  // parseArgs reports unknown flags as TypeError with an ERR_PARSE_ARGS_* code
+  const userError = USER_ERRORS.has(e?.name) && (e.name !== "TypeError" || e.code?.startsWith("ERR_PARSE_ARGS"));
+  const line = userError ? e.message : describeStartFailure(error);
+  const exitCode = e?.name === "NotFoundError" ? 3 : 1;
+  if (json) {
+    const code = userError ? ERROR_CODES[e.name]! : line ? "unavailable" : "server_error";
+    process.stderr.write(`${JSON.stringify({ error: code, error_description: line ?? String(e?.message ?? error) })}\n`);
+  } else if (line) {
+    process.stderr.write(`tessera: ${line}\n`);
+  } else {
+    console.error(error);
+  }
+  process.exit(exitCode);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  switch (command) {
-    case "serve":
-      return serve(loadConfig());
-    case "migrate":
-      return migrate(rest);
-    case "clients":
-      return clientsCommand(loadConfig(), rest);
-    case "keys":
-      return keysCommand(loadConfig(), rest);
-    case "users":
-      return usersCommand(loadConfig(), rest);
-    case "prune":
-      return pruneCommand(loadConfig(), rest);
-    case "audit":
-      return auditCommand(loadConfig(), rest);
-    case "help":
-    case "--help":
-    case undefined:
-      console.log(USAGE);
+  const json = rest.includes("--json");
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    process.stdout.write(`${await usage()}\n`);
+    return;
+  }
+  const found = COMMANDS[command];
+  if (!found) {
+    const message = `unknown command ${JSON.stringify(command)}`;
+    if (json) process.stderr.write(`${JSON.stringify({ error: "invalid_request", error_description: message })}\n`);
+    else process.stderr.write(`tessera: ${message}\n${await usage()}\n`);
+    process.exit(2);
+  }
+  try {
+    if (rest.includes("--help") || rest.includes("-h")) {
+      process.stdout.write(`${await found.usage()}\n`);
       return;
-    default:
-      console.error(`tessera: unknown command ${JSON.stringify(command)}\n${USAGE}`);
-      process.exit(2);
+    }
+    await found.run(loadConfig(), rest);
+  } catch (error) {
+    await fail(error, json);
   }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  const e = error as Error & { code?: string };
-  // parseArgs reports unknown flags as TypeError with an ERR_PARSE_ARGS_* code
-  if (USER_ERRORS.has(e.name) && (e.name !== "TypeError" || e.code?.startsWith("ERR_PARSE_ARGS"))) {
-    console.error(`tessera: ${e.message}`);
-    process.exit(e.name === "NotFoundError" ? 3 : 1);
-  }
-  exitOnStartFailure(error);
-});
+await main(process.argv.slice(2));

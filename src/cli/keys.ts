@@ -51,8 +51,11 @@ export async function keysCommand(config: Config, args: string[]): Promise<void>
       case "retire":
         if (!kid) throw new ValidationError("missing KID");
         return print(await keys.retire(kid, ACTOR));
-      case "prune":
-        return print({ removed: await keys.prune(ACTOR) });
+      case "prune": {
+        const removed = await keys.prune(ACTOR);
+        // Said in words when there is nothing to do; --json keeps its shape.
+        return print(values.json || removed.length ? { removed } : "nothing to prune: no retired key is past its publication period");
+      }
       default:
         throw new ValidationError(`unknown keys command ${JSON.stringify(action ?? "")}\n${KEYS_USAGE}`);
     }

@@ -1,5 +1,6 @@
 // Every setting tessera reads, with its environment variable, default, unit and reason.
 // This is the single source of truth: load.ts validates against it, README's table mirrors it.
+import { isIP } from "node:net";
 
 export const SIGNING_ALGS = ["RS256", "PS256", "ES256", "EdDSA"] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -69,6 +70,10 @@ export type Config = Readonly<{
    *  theft, as RFC 9700 §4.14.2 has it. A grace lets a thief who replays within it go undetected.
    *  At most 5 min (300), as Hydra caps its rotation_grace_period. */
   refreshReuseGraceSeconds: number;
+  /** SHUTDOWN_TIMEOUT: on SIGTERM/SIGINT, seconds to let requests already received finish before
+   *  the remaining connections are cut and the process exits (10 s, under the usual 30 s an
+   *  orchestrator waits before SIGKILL). */
+  shutdownTimeoutSeconds: number;
 }>;
 
 type Parser<T> = (raw: string) => T;
@@ -78,6 +83,8 @@ export type Setting<K extends keyof Config> = {
   /** The default as an environment value would spell it; undefined means derived or optional. */
   default: string | undefined;
   parse: Parser<Config[K]>;
+  /** The value may hold a secret: a rejected value is never echoed (load.ts). */
+  secret?: boolean;
 };
 
 export const DURATION = /^(\d+)(s|m|h|d)?$/;
@@ -93,9 +100,8 @@ export const seconds = (min: number): Parser<number> => (raw) => {
 };
 
 const integer = (min: number, max: number): Parser<number> => (raw) => {
-  if (!/^\d+$/.test(raw.trim())) throw new Error(`must be an integer`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new Error(`must be between ${min} and ${max}`);
+  const value = Number(raw.trim());
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) throw new Error(`must be a whole number from ${min} to ${max}`);
   return value;
 };
 
@@ -157,12 +163,34 @@ const kek: Parser<string | undefined> = (raw) => {
   return raw.trim();
 };
 
+const PROXY_KEYWORDS = ["loopback", "linklocal", "uniquelocal"];
+/** "off", "on", or a comma-separated list of addresses, CIDRs and proxy-addr's keywords. */
+const trustProxy: Parser<boolean | string> = (raw) => {
+  const value = raw.trim();
+  if (value === "off") return false;
+  if (value === "on") return true;
+  const entries = value.split(",").map((s) => s.trim());
+  const valid = (entry: string) => {
+    if (PROXY_KEYWORDS.includes(entry)) return true;
+    const [address = "", prefix, ...rest] = entry.split("/");
+    const family = isIP(address);
+    if (!family || rest.length) return false;
+    if (prefix === undefined) return true;
+    if (/^\d{1,3}$/.test(prefix)) return Number(prefix) <= (family === 4 ? 32 : 128);
+    return family === 4 && isIP(prefix) === 4; // a netmask such as 255.255.255.0
+  };
+  if (value === "" || !entries.every(valid)) {
+    throw new Error(`must be off, on, or a comma-separated list of proxy addresses or CIDRs (or ${PROXY_KEYWORDS.join(", ")})`);
+  }
+  return entries.join(",");
+};
+
 export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   port: { env: "PORT", default: "3000", parse: integer(0, 65535) },
   host: { env: "HOST", default: "127.0.0.1", parse: text },
   issuer: { env: "TESSERA_ISSUER", default: undefined, parse: issuerUrl },
-  databaseUrl: { env: "DATABASE_URL", default: "file:./data/tessera.db", parse: databaseUrl },
-  kek: { env: "TESSERA_KEK", default: undefined, parse: kek },
+  databaseUrl: { env: "DATABASE_URL", default: "file:./data/tessera.db", parse: databaseUrl, secret: true },
+  kek: { env: "TESSERA_KEK", default: undefined, parse: kek, secret: true },
   kekFile: { env: "TESSERA_KEK_FILE", default: "keys/kek", parse: text },
   accessTokenTtlSeconds: { env: "ACCESS_TOKEN_TTL", default: "900", parse: seconds(1) },
   refreshTokenTtlSeconds: { env: "REFRESH_TOKEN_TTL", default: "30d", parse: seconds(1) },
@@ -179,10 +207,11 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   rateLimitRefresh: { env: "RATE_LIMIT_REFRESH", default: "120", parse: integer(0, 10_000_000) },
   rateLimitRevoke: { env: "RATE_LIMIT_REVOKE", default: "600", parse: integer(0, 10_000_000) },
   rateLimitIntrospect: { env: "RATE_LIMIT_INTROSPECT", default: "12000", parse: integer(0, 10_000_000) },
-  redisUrl: { env: "REDIS_URL", default: undefined, parse: redisUrl },
-  trustProxy: { env: "TRUST_PROXY", default: "off", parse: (raw) => (raw.trim() === "off" ? false : raw.trim() === "on" ? true : text(raw)) },
+  redisUrl: { env: "REDIS_URL", default: undefined, parse: redisUrl, secret: true },
+  trustProxy: { env: "TRUST_PROXY", default: "off", parse: trustProxy },
   bodyLimitBytes: { env: "BODY_LIMIT", default: "65536", parse: integer(1024, 10 * 1024 * 1024) },
   metrics: { env: "METRICS", default: "on", parse: onOff },
   logLevel: { env: "LOG_LEVEL", default: "info", parse: oneOf(LOG_LEVELS) },
   refreshReuseGraceSeconds: { env: "REFRESH_REUSE_GRACE", default: "0", parse: atMost(300, seconds(0)) },
+  shutdownTimeoutSeconds: { env: "SHUTDOWN_TIMEOUT", default: "10", parse: seconds(0) },
 };

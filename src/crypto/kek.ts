@@ -14,7 +14,7 @@ const FORMAT = "v1"; // prefix of sealed values, so the format can change later
  * first use. A file that exists but is not 32 bytes of base64 stops the start-up: making a new KEK
  * would orphan every sealed key.
  */
-export function loadKek(kekFromEnv: string | undefined, kekFile: string): Buffer {
+export function loadKek(kekFromEnv: string | undefined, kekFile: string, onCreated?: (file: string) => void): Buffer {
   if (kekFromEnv) return Buffer.from(kekFromEnv, "base64");
   let encoded: string;
   try {
@@ -26,6 +26,7 @@ export function loadKek(kekFromEnv: string | undefined, kekFile: string): Buffer
     // "wx": never overwrite a KEK another process wrote a moment ago; read theirs instead.
     try {
       fs.writeFileSync(kekFile, `${fresh}\n`, { mode: 0o600, flag: "wx" });
+      onCreated?.(path.resolve(kekFile));
       return Buffer.from(fresh, "base64");
     } catch (e2) {
       if ((e2 as NodeJS.ErrnoException).code !== "EEXIST") throw e2;

@@ -4,6 +4,7 @@ import type { Config } from "../config/schema.js";
 import { deriveKey, loadKek } from "../crypto/kek.js";
 import { AuditRepository } from "../storage/audit.js";
 import { ClientRepository } from "../storage/clients.js";
+import { databaseLocation } from "../storage/database-location.js";
 import { applyMigrations } from "../storage/migrate.js";
 import { openDb, type Db } from "../storage/prisma.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
@@ -45,8 +46,10 @@ export type Services = {
 };
 
 export async function createServices(config: Config, clock: Clock, log: Logger, metrics: Metrics = NO_METRICS): Promise<Services> {
-  const kek = loadKek(config.kek, config.kekFile); // first: a bad KEK file stops us before any write
-  await applyMigrations(config.databaseUrl);
+  // First: a bad KEK file stops us before any write. What a first start creates is logged (never a secret).
+  const kek = loadKek(config.kek, config.kekFile, (file) => log.info({ file }, `created the key-encryption key file ${file} (mode 0600): back it up, the signing keys cannot be opened without it`));
+  const applied = await applyMigrations(config.databaseUrl);
+  if (applied.length) log.info({ database: databaseLocation(config.databaseUrl), migrations: applied }, `applied ${applied.length} migration(s) to ${databaseLocation(config.databaseUrl)}`);
   // LOG_LEVEL=trace logs every query's SQL text and duration (never its parameters, which hold digests).
   const traceQuery = (sql: string, durationMs: number) => log.trace({ sql, durationMs }, "database query");
   const db = await openDb(config.databaseUrl, config.logLevel === "trace" ? traceQuery : undefined);
@@ -70,8 +73,11 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       metrics,
     });
     await keys.refresh(true); // first: a wrong KEK stops here, before any key is written
+    const signerBefore = keys.signer?.kid;
     await keyAdmin.ensureActiveKey("tessera");
     await keys.refresh(true);
+    const signer = keys.signer;
+    if (signer && signer.kid !== signerBefore) log.info({ kid: signer.kid, alg: signer.alg }, `created signing key ${signer.kid} (${signer.alg})`);
     const users = new UserService({ repo: new UserRepository(db), audit, clock, sessions: new RefreshTokenRepository(db) });
     const blocklist = new RevokedAccessTokenRepository(db);
     const refreshTokens = new RefreshTokenService({

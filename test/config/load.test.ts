@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import t from "tap";
-import { loadConfig } from "../../src/config/load.js";
+import { echoesValue as shownFor, loadConfig } from "../../src/config/load.js";
+import { SETTINGS } from "../../src/config/schema.js";
 import { ConfigError } from "../../src/errors/internal.js";
 
 t.test("defaults: an empty environment gives a working development setup", async (t) => {
@@ -79,6 +80,10 @@ const BAD: Array<[string, string]> = [
   ["TESSERA_KEK", randomBytes(33).toString("base64")],
   ["LOG_LEVEL", "loud"],
   ["BODY_LIMIT", "10"],
+  ["TRUST_PROXY", "maybe"],
+  ["TRUST_PROXY", "10.0.0.0/33"],
+  ["TRUST_PROXY", "10.0.0.1,"],
+  ["SHUTDOWN_TIMEOUT", "soon"],
 ];
 
 for (const [variable, value] of BAD) {
@@ -115,4 +120,68 @@ t.test("REFRESH_REUSE_GRACE: 0 by default, seconds or a duration, at most 300", 
   t.equal(loadConfig({ REFRESH_REUSE_GRACE: "5m" }).refreshReuseGraceSeconds, 300);
   t.throws(() => loadConfig({ REFRESH_REUSE_GRACE: "301" }), { name: "ConfigError", message: /REFRESH_REUSE_GRACE.*at most 300 seconds/ });
   t.throws(() => loadConfig({ REFRESH_REUSE_GRACE: "-1" }), { name: "ConfigError", message: /REFRESH_REUSE_GRACE/ });
+});
+
+const configError = (env: Record<string, string>): string => {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.message;
+    throw e;
+  }
+  throw new Error("no ConfigError");
+};
+
+t.test("a rejected secret-bearing setting is named but its value is never echoed", async (t) => {
+  const cases: Array<[string, string]> = [
+    ["TESSERA_KEK", "hunter2-hunter2-hunter2"],
+    ["DATABASE_URL", "mysql://tessera:hunter2@db.example.test/tessera"],
+    ["DATABASE_URL", "postgres:/tessera:hunter2@db.example.test/tessera"],
+    ["REDIS_URL", "http://default:hunter2@cache.example.test:6379"],
+  ];
+  for (const [variable, value] of cases) {
+    const message = configError({ [variable]: value });
+    t.match(message, new RegExp(`\\b${variable}: must`), `${variable} is named`);
+    t.notMatch(message, /hunter2/, `${variable}: the value is not echoed`);
+  }
+});
+
+t.test("a rejected ordinary setting still shows what was given", async (t) => {
+  t.equal(configError({ LOG_LEVEL: "loud" }), 'invalid configuration\n  LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "loud")');
+});
+
+t.test("an integer out of range says what is expected, not that it is no integer", async (t) => {
+  t.equal(configError({ BODY_LIMIT: "-1" }), 'invalid configuration\n  BODY_LIMIT: must be a whole number from 1024 to 10485760 (got "-1")');
+  t.equal(configError({ PORT: "abc" }), 'invalid configuration\n  PORT: must be a whole number from 0 to 65535 (got "abc")');
+});
+
+t.test("TRUST_PROXY takes off, on, or proxy addresses, CIDRs and keywords", async (t) => {
+  t.equal(loadConfig({ TRUST_PROXY: "off" }).trustProxy, false);
+  t.equal(loadConfig({ TRUST_PROXY: "on" }).trustProxy, true);
+  t.equal(loadConfig({ TRUST_PROXY: "10.0.0.1, 192.168.0.0/16 ,::1,fd00::/8,loopback,10.1.0.0/255.255.0.0" }).trustProxy,
+    "10.0.0.1,192.168.0.0/16,::1,fd00::/8,loopback,10.1.0.0/255.255.0.0");
+  t.equal(configError({ TRUST_PROXY: "maybe" }),
+    'invalid configuration\n  TRUST_PROXY: must be off, on, or a comma-separated list of proxy addresses or CIDRs (or loopback, linklocal, uniquelocal) (got "maybe")');
+});
+
+t.test("SHUTDOWN_TIMEOUT: 10 seconds by default, durations accepted", async (t) => {
+  t.equal(loadConfig({}).shutdownTimeoutSeconds, 10);
+  t.equal(loadConfig({ SHUTDOWN_TIMEOUT: "1m" }).shutdownTimeoutSeconds, 60);
+});
+
+t.test("a token setting's rejected value is never echoed either (e.g. a metrics bearer token)", async (t) => {
+  // Every *_TOKEN setting other than the rate limits holds a secret; none may show its value.
+  const tokens = Object.values(SETTINGS).filter((s) => /_TOKEN$/.test(s.env) && !s.env.startsWith("RATE_LIMIT_"));
+  for (const setting of tokens) {
+    let message = "";
+    try {
+      loadConfig({ [setting.env]: " \u0000hunter2" });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    t.notMatch(message, /hunter2/, `${setting.env} is not echoed`);
+  }
+  t.equal(shownFor("SOME_TOKEN"), false, "the rule covers token settings not marked secret");
+  t.equal(shownFor("RATE_LIMIT_TOKEN"), true, "but not the rate limit of /token");
+  t.equal(shownFor("LOG_LEVEL"), true);
 });

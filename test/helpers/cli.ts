@@ -12,11 +12,17 @@ export type CliOptions = {
   env: NodeJS.ProcessEnv;
   /** Written to the process's stdin, which is then closed; without it stdin is left as an open pipe. */
   stdin?: string;
+  /** The working directory (the repository root by default): relative DATABASE_URLs resolve against it. */
+  cwd?: string;
 };
 
-/** Runs `tessera …args` from the repository root and resolves with its exit code and output. */
-export function runCli(args: string[], { env, stdin }: CliOptions): Promise<CliRun> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", ...args], { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
+// Absolute, so the CLI also starts from a directory without node_modules.
+const TSX = import.meta.resolve("tsx");
+const ENTRY = fileURLToPath(new URL("../../src/cli/index.ts", import.meta.url));
+
+/** Runs `tessera …args` (from the repository root unless `cwd` says otherwise) and resolves with its exit code and output. */
+export function runCli(args: string[], { env, stdin, cwd = ROOT }: CliOptions): Promise<CliRun> {
+  const child = spawn(process.execPath, ["--import", TSX, ENTRY, ...args], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));

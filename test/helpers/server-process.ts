@@ -99,3 +99,60 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+export type TesseraProcess = {
+  child: ChildProcess;
+  /** stdout and stderr so far */
+  output(): string;
+  /** Resolves with the first match of `pattern` in the output; rejects if the process exits first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+};
+
+/**
+ * Spawns `command args` (e.g. node with tsx and an entry file, or npm start) with exactly `env`,
+ * killed in teardown if still running. For tests of how the process itself starts and stops.
+ */
+const isGone = (child: ChildProcess) => exited(child);
+
+export function spawnTessera(t: Teardown, command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): TesseraProcess {
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    output += chunk;
+    for (const listener of listeners) listener();
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once("exit", (code, signal) => {
+      for (const listener of listeners) listener();
+      resolve({ code, signal });
+    });
+  });
+  t.teardown(async () => {
+    if (isGone(child)) return;
+    child.kill("SIGKILL");
+    await exit;
+  });
+  const waitFor = (pattern: RegExp, timeoutMs = 120_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(output);
+        if (match) return done(() => resolve(match));
+        if (isGone(child)) done(() => reject(new Error(`exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${output}`)));
+      };
+      const timer = setTimeout(() => done(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${output}`))), timeoutMs);
+      const done = (settle: () => void) => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        settle();
+      };
+      listeners.add(check);
+      check();
+    });
+  return { child, output: () => output, waitFor, exited: exit };
+}
+

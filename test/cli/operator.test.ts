@@ -1,0 +1,130 @@
+// What an operator meets at the command line, as real processes: --help on every command, errors
+// as JSON with --json, durations as the environment spells them, the database it opened (and never
+// a new one made by accident), and a prune with nothing to do.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import t from "tap";
+import { runCli, type CliRun } from "../helpers/cli.js";
+import { freshDatabaseUrl, TEST_PROVIDER } from "../helpers/database.js";
+
+// About a dozen real processes, each compiling the CLI with tsx.
+t.setTimeout(300_000);
+
+const databaseUrl = await freshDatabaseUrl(t);
+const { NODE_OPTIONS: _instrumentation, ...parentEnv } = process.env;
+const env = {
+  ...parentEnv,
+  DATABASE_URL: databaseUrl,
+  TESSERA_KEK: "",
+  TESSERA_KEK_FILE: path.join(os.tmpdir(), "tessera-operator-test-unused-kek"),
+};
+const tessera = (...args: string[]): Promise<CliRun> => runCli(args, { env });
+
+/** How the CLI names the database on stderr: the SQLite file, or PostgreSQL's host, port and name. */
+function location(url: string): string {
+  if (TEST_PROVIDER === "sqlite") return `SQLite ${url.slice("file:".length)}`;
+  const { hostname, port, pathname } = new URL(url);
+  return `PostgreSQL ${hostname}:${port || "5432"}/${pathname.slice(1)}`;
+}
+
+t.test("migrate creates the database and says which one", async (t) => {
+  const run = await tessera("migrate", "--json");
+  t.equal(run.code, 0, run.stderr);
+  t.equal(run.stderr, `tessera: database ${location(databaseUrl)}\n`);
+  t.notMatch(run.stderr, /postgres@|password/, "no user or password");
+});
+
+t.test("every command answers --help with its usage on stdout and exit 0", async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [["clients", "create", "--help"], /^tessera clients create --name NAME/],
+    [["clients", "--help"], /^tessera clients create/],
+    [["keys", "prune", "-h"], /^tessera keys list\n/],
+    [["users", "create", "--help"], /^tessera users create --username NAME/],
+    [["prune", "--help"], /^tessera prune/],
+    [["audit", "--help"], /^tessera audit \[--limit N\]/],
+    [["migrate", "--help"], /^tessera migrate\n/],
+    [["serve", "--help"], /^tessera serve\n/],
+  ];
+  for (const [args, usage] of cases) {
+    const run = await tessera(...args);
+    t.equal(run.code, 0, `${args.join(" ")}: exit 0 ${run.stderr}`);
+    t.match(run.stdout, usage, `${args.join(" ")}: its usage`);
+    t.equal(run.stderr, "", `${args.join(" ")}: nothing on stderr`);
+  }
+});
+
+t.test("with --json an error is one JSON object on stderr and the exit is non-zero", async (t) => {
+  const missing = await tessera("clients", "show", "no-such-client", "--json");
+  t.equal(missing.code, 3);
+  t.equal(missing.stdout, "");
+  const lines = missing.stderr.trim().split("\n");
+  t.equal(lines[0], `tessera: database ${location(databaseUrl)}`);
+  t.same(JSON.parse(lines[1]!), { error: "not_found", error_description: "client no-such-client not found" });
+
+  const flag = await tessera("clients", "create", "--name", "x", "--colour", "blue", "--json");
+  t.equal(flag.code, 1);
+  t.equal(flag.stdout, "");
+  const error = JSON.parse(flag.stderr) as { error: string; error_description: string };
+  t.equal(error.error, "invalid_request");
+  t.match(error.error_description, /--colour/);
+
+  const ttl = await tessera("clients", "create", "--name", "x", "--audience", "https://api.acme.test", "--grant", "client_credentials", "--token-ttl", "ten", "--json");
+  t.equal(ttl.code, 1);
+  t.same(JSON.parse(ttl.stderr.trim().split("\n").at(-1)!), {
+    error: "invalid_request",
+    error_description: 'token-ttl: must be a duration such as 900, 15m, 12h or 30d (got "ten")',
+  });
+
+  const unknown = await tessera("frobnicate", "--json");
+  t.equal(unknown.code, 2);
+  t.same(JSON.parse(unknown.stderr), { error: "invalid_request", error_description: 'unknown command "frobnicate"' });
+});
+
+t.test("--token-ttl and --grace take the environment's duration forms", async (t) => {
+  const created = await tessera("clients", "create", "--name", "Durations", "--audience", "https://api.acme.test", "--grant", "client_credentials", "--token-ttl", "15m", "--json");
+  t.equal(created.code, 0, created.stderr);
+  const client = JSON.parse(created.stdout) as { client_id: string; tokenTtlSeconds: number };
+  t.equal(client.tokenTtlSeconds, 900);
+
+  const updated = await tessera("clients", "update", client.client_id, "--token-ttl", "1h", "--json");
+  t.equal(updated.code, 0, updated.stderr);
+  t.equal((JSON.parse(updated.stdout) as { tokenTtlSeconds: number }).tokenTtlSeconds, 3600);
+
+  const before = Date.now();
+  const rotated = await tessera("clients", "rotate-secret", client.client_id, "--grace", "1h", "--json");
+  const after = Date.now();
+  t.equal(rotated.code, 0, rotated.stderr);
+  const expires = Date.parse((JSON.parse(rotated.stdout) as { previousSecretExpiresAt: string }).previousSecretExpiresAt);
+  t.ok(expires >= before + 3_600_000 - 1000 && expires <= after + 3_600_000, "the old secret lasts one hour");
+});
+
+t.test("keys prune with nothing to prune says so (and --json keeps its shape)", async (t) => {
+  const human = await tessera("keys", "prune");
+  t.equal(human.code, 0, human.stderr);
+  t.equal(human.stdout, "nothing to prune: no retired key is past its publication period\n");
+  const json = await tessera("keys", "prune", "--json");
+  t.equal(json.code, 0, json.stderr);
+  t.same(JSON.parse(json.stdout), { removed: [] });
+});
+
+t.test("from another directory a relative SQLite path is refused, not created empty", async (t) => {
+  const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "tessera-elsewhere-"));
+  t.teardown(() => fs.rmSync(elsewhere, { recursive: true, force: true }));
+  const run = await runCli(["keys", "list"], { env: { ...env, DATABASE_URL: "file:./data/tessera.db" }, cwd: elsewhere });
+  t.equal(run.code, 1);
+  t.equal(run.stdout, "", "no empty list");
+  const file = path.join(fs.realpathSync(elsewhere), "data", "tessera.db");
+  t.equal(
+    run.stderr,
+    `tessera: DATABASE_URL: no database at ${file} (a relative path is resolved against the current directory, ${fs.realpathSync(elsewhere)}); ` +
+      "start the server once or run `tessera migrate` to create it\n",
+  );
+  t.notOk(fs.existsSync(path.join(elsewhere, "data")), "nothing was created");
+  t.notOk(fs.existsSync(file), "no database file");
+
+  const json = await runCli(["clients", "list", "--json"], { env: { ...env, DATABASE_URL: "file:./data/tessera.db" }, cwd: elsewhere });
+  t.equal(json.code, 1);
+  t.equal((JSON.parse(json.stderr) as { error: string }).error, "invalid_configuration");
+  t.notOk(fs.existsSync(file), "still no database file");
+});
