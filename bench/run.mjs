@@ -23,6 +23,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVER_NODE_FLAGS } from "./peers/servers.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RESULTS = path.join(ROOT, `bench/results/latest${process.env.BENCH_DATABASE_URL ? "-postgresql" : ""}.json`);
@@ -191,7 +192,7 @@ async function main(state) {
   const basic = createClient(env, "--name", "bench", "--grant", "client_credentials");
   const webBasic = createClient(env, "--name", "bench-web", "--first-party", "--grant", "password", "--grant", "refresh_token");
   cli(env, ["users", "create", "--username", "bench", "--password-stdin"], BENCH_PASSWORD);
-  state.server = spawn(process.execPath, [...NODE_ARGS, "dist/server.js"], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
+  state.server = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...NODE_ARGS, "dist/server.js"], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
   await waitReady(base, state.server);
 
   const first = await fetch(`${base}/token`, { method: "POST", headers: { authorization: `Basic ${basic}`, "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=client_credentials" });
