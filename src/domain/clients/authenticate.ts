@@ -9,6 +9,9 @@ import type { UsedClientAssertionRepository } from "../../storage/used-client-as
 import type { Clock } from "../clock.js";
 import type { ClientRegistry } from "./client-registry.js";
 
+/** The JWS algorithms a private_key_jwt assertion may use: what the verifier accepts, as advertised. */
+export { CLIENT_ASSERTION_ALGS } from "../../crypto/jwt.js";
+
 export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt";
 export type ClientCredentials =
   | { method: "client_secret_basic" | "client_secret_post"; clientId: string; secret: string }
