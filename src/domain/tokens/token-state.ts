@@ -72,8 +72,12 @@ export async function findToken(deps: TokenStateDeps, token: string, hint?: stri
   return null;
 }
 
-/** Its own tokens, or, for a resource server (canIntrospect), tokens for one of its audiences. */
+/**
+ * Its own tokens, or, for a resource server (canIntrospect), access tokens for one of its audiences.
+ * A refresh token is presented only to tessera, never to a resource server: only its client sees it.
+ */
 export function mayIntrospect(requester: ClientRecord, token: FoundToken): boolean {
   if (token.clientId === requester.id) return true;
+  if (token.type === "refresh_token") return false;
   return requester.canIntrospect && token.audience.some((aud) => requester.audiences.includes(aud));
 }
