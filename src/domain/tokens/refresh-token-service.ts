@@ -62,7 +62,12 @@ export class RefreshTokenService {
    * Rotates `presented`: the old token dies and a new pair comes back. `requestedScope` may narrow
    * the access token's scope (RFC 6749 §6); the new refresh token keeps the family's scope.
    */
-  async rotate(presented: string, checkFamily: FamilyCheck, narrowScope?: (scope: string[]) => string[]): Promise<TokenResponse> {
+  async rotate(
+    presented: string,
+    checkFamily: FamilyCheck,
+    narrowScope?: (scope: string[]) => string[],
+    narrowAudience?: (audience: string[]) => string | string[],
+  ): Promise<TokenResponse> {
     const token = await this.#find(presented);
     const client = checkFamily(token.family);
     const now = new Date(this.#d.clock.now());
@@ -77,13 +82,14 @@ export class RefreshTokenService {
     const scope = narrowScope ? narrowScope(token.scope) : token.scope;
     // Read with the token (one query): a disabled user's token is refused, and stays unconsumed.
     if (!token.family.userEnabled) throw new InvalidGrant("the user of this refresh token is disabled or gone");
-    const audience = token.audience.length === 1 ? token.audience[0]! : token.audience;
+    // Likewise a narrower audience (RFC 8707 §2.2), for this access token only.
+    const audience = narrowAudience ? narrowAudience(token.audience) : token.audience.length === 1 ? token.audience[0]! : token.audience;
     const grant = { grantType: "refresh_token", subject: token.family.userId, client, scope, audience };
     // The access token's jti and expiry are fixed before it is signed, so that the old token's
     // consumption and the new token's row are written together, and the signature comes last.
     const plan = planAccessToken(this.#d, grant);
     const refreshToken = randomToken(32);
-    const successor = this.#record(refreshToken, token.familyId, token.family.expiresAt, { scope: token.scope, audience }, plan);
+    const successor = this.#record(refreshToken, token.familyId, token.family.expiresAt, { scope: token.scope, audience: token.audience }, plan);
     if (!(await this.#d.repo.rotateIfActive(token.digest, now, successor))) {
       // A concurrent request with the same token won between our read and our write. Not treated as
       // theft: the token was valid when both read it, and the winner's session must survive. A thief
