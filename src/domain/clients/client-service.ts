@@ -36,7 +36,7 @@ export type ClientUpdate = Partial<ClientInput> & { enabled?: boolean };
 /** What a client looks like outside: everything but the secret digests. */
 export type ClientView = Omit<ClientRecord, "secretDigest" | "previousSecretDigest">;
 
-const MAX_TOKEN_TTL_SECONDS = 24 * 3600; // an access token is a bearer credential: keep it short
+export const MAX_TOKEN_TTL_SECONDS = 24 * 3600; // an access token is a bearer credential: keep it short
 
 export const viewOf = ({ secretDigest: _s, previousSecretDigest: _p, ...view }: ClientRecord): ClientView => view;
 
