@@ -5,7 +5,7 @@ import { deriveKey, loadKek } from "../crypto/kek.js";
 import { AuditRepository } from "../storage/audit.js";
 import { ClientRepository } from "../storage/clients.js";
 import { applyMigrations } from "../storage/migrate.js";
-import { openDb, type Db } from "../storage/prisma.js";
+import { openDb, SQLITE_SERVER_BUSY_TIMEOUT_MS, type Db } from "../storage/prisma.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.js";
 import { SigningKeyRepository } from "../storage/signing-keys.js";
@@ -49,7 +49,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
   await applyMigrations(config.databaseUrl);
   // LOG_LEVEL=trace logs every query's SQL text and duration (never its parameters, which hold digests).
   const traceQuery = (sql: string, durationMs: number) => log.trace({ sql, durationMs }, "database query");
-  const db = await openDb(config.databaseUrl, config.logLevel === "trace" ? traceQuery : undefined);
+  const db = await openDb(config.databaseUrl, config.logLevel === "trace" ? traceQuery : undefined, SQLITE_SERVER_BUSY_TIMEOUT_MS);
   try {
     const clients = new ClientRegistry(new ClientRepository(db));
     await clients.refresh();
