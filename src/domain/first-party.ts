@@ -24,7 +24,14 @@ export async function login(deps: FirstPartyDeps, request: LoginRequest): Promis
   }
   const audience = selectAudience(undefined, undefined, client.audiences);
   const user = await deps.users.authenticate(request.username, request.password);
-  return deps.refreshTokens.startSession({ grantType: "login", client, user, scope: client.scopes, audience });
+  try {
+    return await deps.refreshTokens.startSession({ grantType: "login", client, user, scope: client.scopes, audience });
+  } catch (e) {
+    // The client was deleted while the password was checked (or on another instance, before this
+    // one's registry reloaded): the same answer as an unknown client.
+    if (e instanceof InvalidClient) throw unknownClient();
+    throw e;
+  }
 }
 
 export function refresh(deps: FirstPartyDeps, presented: string): Promise<TokenResponse> {

@@ -2,7 +2,7 @@
 // use within a family; presenting a used token revokes the whole family.
 import { randomUUID } from "node:crypto";
 import { keyedDigest, randomToken } from "../../crypto/secrets.js";
-import { InvalidGrant } from "../../errors/oauth.js";
+import { InvalidClient, InvalidGrant } from "../../errors/oauth.js";
 import type { AuditRepository } from "../../storage/audit.js";
 import type { ClientRecord } from "../../storage/clients.js";
 import type { RefreshFamilyRecord, RefreshTokenRecord, RefreshTokenRepository } from "../../storage/refresh-tokens.js";
@@ -44,7 +44,7 @@ export class RefreshTokenService {
     const familyId = randomUUID();
     const familyExpiresAt = new Date(now + this.#d.config.refreshTokenTtlSeconds * 1000);
     const refreshToken = randomToken(32);
-    await this.#d.repo.startFamily(
+    const started = await this.#d.repo.startFamily(
       {
         id: familyId,
         clientId: session.client.id,
@@ -55,6 +55,8 @@ export class RefreshTokenService {
       },
       this.#record(refreshToken, familyId, familyExpiresAt, session, access),
     );
+    // The client was deleted after it was looked up (a stale registry): the signed token is dropped.
+    if (!started) throw new InvalidClient("the client is no longer registered");
     return { ...access.response, refresh_token: refreshToken };
   }
 
