@@ -49,7 +49,8 @@ export function jwtVerifier(jwks: JSONWebKeySet): JwtVerifier {
 }
 
 // Client assertions may use any asymmetric JWS algorithm; never none or HMAC (RFC 7523 §2.2 keys are public).
-const ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+// The one list: the verifier below accepts exactly these, and the metadata advertises exactly these.
+export const CLIENT_ASSERTION_ALGS: readonly string[] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 
 export type AssertionOptions = { clientId: string; audiences: string[]; now: Date; clockToleranceSeconds: number };
 
@@ -61,7 +62,7 @@ export async function verifyClientAssertion(assertion: string, jwks: JSONWebKeyS
     audience: o.audiences,
     currentDate: o.now,
     clockTolerance: o.clockToleranceSeconds,
-    algorithms: ASSERTION_ALGS,
+    algorithms: [...CLIENT_ASSERTION_ALGS],
     requiredClaims: ["exp", "jti"],
   });
   return payload;

@@ -12,15 +12,26 @@ export type FirstPartyDeps = { clients: ClientRegistry; users: UserService; refr
 
 export type LoginRequest = { username: string; password: string; client_id: string };
 
+// 400, not 401: /login has no HTTP authentication, and a Basic challenge would make a browser pop up
+// its own sign-in dialog (see InvalidClient).
+const unknownClient = () => new InvalidClient("unknown client", { status: 400 });
+
 export async function login(deps: FirstPartyDeps, request: LoginRequest): Promise<TokenResponse> {
   const client = deps.clients.get(request.client_id);
-  if (!client?.enabled) throw new InvalidClient("unknown client");
+  if (!client?.enabled) throw unknownClient();
   if (!client.firstParty || !client.grantTypes.includes("password")) {
     throw new UnauthorizedClient("sign-in is for first-party clients registered for the password grant");
   }
   const audience = selectAudience(undefined, undefined, client.audiences);
   const user = await deps.users.authenticate(request.username, request.password);
-  return deps.refreshTokens.startSession({ grantType: "login", client, user, scope: client.scopes, audience });
+  try {
+    return await deps.refreshTokens.startSession({ grantType: "login", client, user, scope: client.scopes, audience });
+  } catch (e) {
+    // The client was deleted while the password was checked (or on another instance, before this
+    // one's registry reloaded): the same answer as an unknown client.
+    if (e instanceof InvalidClient) throw unknownClient();
+    throw e;
+  }
 }
 
 export function refresh(deps: FirstPartyDeps, presented: string): Promise<TokenResponse> {

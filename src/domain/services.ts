@@ -6,7 +6,7 @@ import { AuditRepository } from "../storage/audit.js";
 import { ClientRepository } from "../storage/clients.js";
 import { databaseLocation } from "../storage/database-location.js";
 import { applyMigrations } from "../storage/migrate.js";
-import { openDb, type Db } from "../storage/prisma.js";
+import { openDb, SQLITE_SERVER_BUSY_TIMEOUT_MS, type Db } from "../storage/prisma.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.js";
 import { SigningKeyRepository } from "../storage/signing-keys.js";
@@ -52,7 +52,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
   if (applied.length) log.info({ database: databaseLocation(config.databaseUrl), migrations: applied }, `applied ${applied.length} migration(s) to ${databaseLocation(config.databaseUrl)}`);
   // LOG_LEVEL=trace logs every query's SQL text and duration (never its parameters, which hold digests).
   const traceQuery = (sql: string, durationMs: number) => log.trace({ sql, durationMs }, "database query");
-  const db = await openDb(config.databaseUrl, config.logLevel === "trace" ? traceQuery : undefined);
+  const db = await openDb(config.databaseUrl, config.logLevel === "trace" ? traceQuery : undefined, SQLITE_SERVER_BUSY_TIMEOUT_MS);
   try {
     const clients = new ClientRegistry(new ClientRepository(db));
     await clients.refresh();

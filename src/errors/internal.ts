@@ -36,6 +36,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } } | null;
   const code = typeof e?.code === "string" ? e.code : "";
   if (UNAVAILABLE_CODES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code) || code.startsWith("08") || /^57P0[123]$/.test(code)) return true;
+  // better-sqlite3 unwrapped (the hand-written statements of direct-sql.ts): another connection holds
+  // the write lock past the busy timeout. Through Prisma's adapter the same arrives as SocketTimeout.
+  if (code.startsWith("SQLITE_BUSY")) return true;
   if (typeof e?.message === "string" && UNAVAILABLE_MESSAGES.test(e.message)) return true;
   const kind = e?.meta?.driverAdapterError?.cause?.kind;
   return typeof kind === "string" && UNAVAILABLE_KINDS.has(kind);

@@ -39,10 +39,19 @@ export class InvalidRequest extends OAuthError {
   readonly status = 400;
 }
 
-/** Always 401: RFC 6749 §5.2 for Basic attempts, and RFC 9110 wants a challenge with every 401. */
+/**
+ * 401 with a Basic challenge wherever a client may authenticate with HTTP Basic (RFC 6749 §5.2; RFC
+ * 9110 wants a challenge with every 401). 400 where it cannot, as at /login, which names its client in
+ * a JSON body: a Basic challenge there makes a browser pop up its own password dialog.
+ */
 export class InvalidClient extends OAuthError {
   readonly code = "invalid_client";
-  readonly status = 401;
+  readonly status: 400 | 401;
+
+  constructor(description?: string, options?: { cause?: unknown; challenge?: string; status?: 400 | 401 }) {
+    super(description, options);
+    this.status = options?.status ?? 401;
+  }
 }
 
 export class InvalidGrant extends OAuthError {

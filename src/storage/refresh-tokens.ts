@@ -10,7 +10,7 @@
 // PostgreSQL's one-statement rotation (rotateIfActive).
 import { sqltag as sql, type Sql } from "@prisma/client/runtime/client";
 import { asDate, asFlag, type DirectSql } from "./direct-sql.js";
-import { directSqlOf, type Db } from "./prisma.js";
+import { directSqlOf, isForeignKeyViolation, type Db } from "./prisma.js";
 
 export type RefreshFamilyRecord = {
   id: string;
@@ -151,11 +151,22 @@ export class RefreshTokenRepository {
     this.#direct = directSqlOf(db);
   }
 
-  async startFamily(family: Omit<RefreshFamilyRecord, "revokedAt" | "userEnabled">, first: NewRefreshToken): Promise<void> {
-    await this.#db.$transaction([
-      this.#db.refreshFamily.create({ data: family }),
-      this.#db.refreshToken.create({ data: toRow(first) }),
-    ]);
+  /**
+   * false when the family's client or user no longer exists (deleted since the caller read it: another
+   * instance or the CLI deleted the client before this instance's registry reloaded), and nothing is
+   * written.
+   */
+  async startFamily(family: Omit<RefreshFamilyRecord, "revokedAt" | "userEnabled">, first: NewRefreshToken): Promise<boolean> {
+    try {
+      await this.#db.$transaction([
+        this.#db.refreshFamily.create({ data: family }),
+        this.#db.refreshToken.create({ data: toRow(first) }),
+      ]);
+      return true;
+    } catch (e) {
+      if (isForeignKeyViolation(e)) return false;
+      throw e;
+    }
   }
 
   /** The token with its family and whether the family's user may still use it; null when unknown. */

@@ -9,6 +9,9 @@ import type { UsedClientAssertionRepository } from "../../storage/used-client-as
 import type { Clock } from "../clock.js";
 import type { ClientRegistry } from "./client-registry.js";
 
+/** The JWS algorithms a private_key_jwt assertion may use: what the verifier accepts, as advertised. */
+export { CLIENT_ASSERTION_ALGS } from "../../crypto/jwt.js";
+
 export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt";
 export type ClientCredentials =
   | { method: "client_secret_basic" | "client_secret_post"; clientId: string; secret: string }
@@ -18,6 +21,12 @@ export type ClientAuthDeps = { clients: ClientRegistry; clock: Clock; config: Co
 
 // An assertion is made for one request: its exp may be at most this far ahead.
 const MAX_ASSERTION_LIFETIME_SECONDS = 300;
+
+// A jti is kept (with the client_id) as the primary key of a used assertion: bounded, so that it fits
+// an index (PostgreSQL's btree refuses entries over ~2.7 KB), and without control characters
+// (PostgreSQL refuses U+0000 in text). Libraries send UUIDs or a few dozen random characters.
+export const MAX_ASSERTION_JTI_LENGTH = 256;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 // Digest compared when the client is unknown, so that case costs what a wrong secret costs.
 const NO_CLIENT_DIGEST = sha256("no such client");
@@ -53,11 +62,15 @@ async function assertionClient(deps: ClientAuthDeps, clientId: string | undefine
   } catch {
     throw failed();
   }
+  const { jti } = claims;
+  if (typeof jti !== "string" || jti.length === 0 || jti.length > MAX_ASSERTION_JTI_LENGTH || CONTROL_CHARACTERS.test(jti)) {
+    throw new InvalidClient(`client assertion jti must be 1 to ${MAX_ASSERTION_JTI_LENGTH} characters without control characters`);
+  }
   const expMs = claims.exp! * 1000;
   if (expMs > now + (MAX_ASSERTION_LIFETIME_SECONDS + deps.config.clockSkewSeconds) * 1000) {
     throw new InvalidClient("client assertion lives too long: exp must be within 5 minutes");
   }
-  if (!(await deps.assertions.useOnce(`${client.id} ${claims.jti}`, new Date(expMs)))) {
+  if (!(await deps.assertions.useOnce(`${client.id} ${jti}`, new Date(expMs)))) {
     throw new InvalidClient("client assertion was used before");
   }
   return client;

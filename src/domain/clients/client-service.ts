@@ -36,7 +36,7 @@ export type ClientUpdate = Partial<ClientInput> & { enabled?: boolean };
 /** What a client looks like outside: everything but the secret digests. */
 export type ClientView = Omit<ClientRecord, "secretDigest" | "previousSecretDigest">;
 
-const MAX_TOKEN_TTL_SECONDS = 24 * 3600; // an access token is a bearer credential: keep it short
+export const MAX_TOKEN_TTL_SECONDS = 24 * 3600; // an access token is a bearer credential: keep it short
 
 export const viewOf = ({ secretDigest: _s, previousSecretDigest: _p, ...view }: ClientRecord): ClientView => view;
 
@@ -54,9 +54,13 @@ function checkJwks(jwks: JsonWebKeySet): void {
   }
 }
 
+// C0 controls, DEL and whitespace: the URL parser strips some of them ("https://x\u0000" parses),
+// and PostgreSQL refuses U+0000 in text, so such a value would fail at the insert with a 500.
+const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f\s]/;
+
 function isAudience(value: string): boolean {
   try {
-    return new URL(value).hash === "" && !value.includes("#") && !/\s/.test(value);
+    return new URL(value).hash === "" && !value.includes("#") && !CONTROL_OR_SPACE.test(value);
   } catch {
     return false;
   }
@@ -79,7 +83,7 @@ function validate(input: ClientUpdate, merged: { grantTypes: string[]; firstPart
   if (input.audiences !== undefined) {
     if (input.audiences.length === 0) throw new ValidationError("audience: at least one audience is needed");
     const bad = input.audiences.find((a) => !isAudience(a));
-    if (bad !== undefined) throw new ValidationError(`audience: ${JSON.stringify(bad)} must be an absolute URI without fragment`);
+    if (bad !== undefined) throw new ValidationError(`audience: ${JSON.stringify(bad)} must be an absolute URI without fragment, spaces or control characters`);
   }
   if (input.jwks) checkJwks(input.jwks);
   const ttl = input.tokenTtlSeconds;

@@ -15,7 +15,8 @@ export type IntrospectionResponse =
       exp: number;
       iat: number;
       jti?: string;
-      token_type: string;
+      /** RFC 7662 §2.2: the token type of RFC 6749 §7.1 ("Bearer"); a refresh token has none */
+      token_type?: "Bearer";
     };
 
 export type IntrospectionDeps = TokenStateDeps & ClientAuthDeps;
@@ -47,6 +48,5 @@ export async function introspect(
     iss: deps.config.issuer,
     exp: seconds(record.expiresAt),
     iat: seconds(record.issuedAt),
-    token_type: "refresh_token",
   };
 }

@@ -3,7 +3,7 @@
 // concurrent with the rotation or a retry within REFRESH_REUSE_GRACE (see rotate).
 import { randomUUID } from "node:crypto";
 import { keyedDigest, randomToken } from "../../crypto/secrets.js";
-import { InvalidGrant } from "../../errors/oauth.js";
+import { InvalidClient, InvalidGrant } from "../../errors/oauth.js";
 import type { AuditRepository } from "../../storage/audit.js";
 import type { ClientRecord } from "../../storage/clients.js";
 import type { RefreshFamilyRecord, RefreshTokenRecord, RefreshTokenRepository } from "../../storage/refresh-tokens.js";
@@ -40,6 +40,12 @@ export type Session = { grantType: string; client: ClientRecord; user: UserView;
 /** Who may rotate a family's token: returns the client, or throws when the caller is not entitled. */
 export type FamilyCheck = (family: RefreshFamilyRecord) => ClientRecord;
 
+/** What a refresh request may narrow for its access token (RFC 6749 §6, RFC 8707 §2.2). */
+type Narrowing = {
+  narrowScope?: ((scope: string[]) => string[]) | undefined;
+  narrowAudience?: ((audience: string[]) => string | string[]) | undefined;
+};
+
 
 export class RefreshTokenService {
   readonly #d: RefreshTokenDeps;
@@ -56,7 +62,7 @@ export class RefreshTokenService {
     const familyId = randomUUID();
     const familyExpiresAt = new Date(now + this.#d.config.refreshTokenTtlSeconds * 1000);
     const refreshToken = randomToken(32);
-    await this.#d.repo.startFamily(
+    const started = await this.#d.repo.startFamily(
       {
         id: familyId,
         clientId: session.client.id,
@@ -67,6 +73,8 @@ export class RefreshTokenService {
       },
       this.#record(refreshToken, familyId, familyExpiresAt, session, access),
     );
+    // The client was deleted after it was looked up (a stale registry): the signed token is dropped.
+    if (!started) throw new InvalidClient("the client is no longer registered");
     return { ...access.response, refresh_token: refreshToken };
   }
 
@@ -85,16 +93,21 @@ export class RefreshTokenService {
    * - otherwise: reuse. The family is revoked, its live access tokens blocklisted, and the event logged
    *   and audited; invalid_grant.
    */
-  async rotate(presented: string, checkFamily: FamilyCheck, narrowScope?: (scope: string[]) => string[]): Promise<TokenResponse> {
+  async rotate(
+    presented: string,
+    checkFamily: FamilyCheck,
+    narrowScope?: (scope: string[]) => string[],
+    narrowAudience?: (audience: string[]) => string | string[],
+  ): Promise<TokenResponse> {
     // Taken before the token is read: the concurrency window counts from when each request began.
     const now = new Date(this.#d.clock.now());
     const token = await this.#find(presented);
     const client = checkFamily(token.family);
-    if (token.usedAt) return this.#presentedAgain(token, token.usedAt, now, client, narrowScope);
+    if (token.usedAt) return this.#presentedAgain(token, token.usedAt, now, client, { narrowScope, narrowAudience });
     if (token.family.revokedAt || token.expiresAt <= now || token.family.expiresAt <= now) {
       throw new InvalidGrant("refresh token expired or revoked");
     }
-    const next = this.#successor(token, now, client, narrowScope);
+    const next = this.#successor(token, now, client, { narrowScope, narrowAudience });
     if (!(await this.#d.repo.rotateIfActive(token.digest, now, next.record))) {
       // A concurrent request with the same token won between our read and our write: not theft, and
       // the winner's session survives. A thief who wins this race is caught when the owner next
@@ -109,7 +122,7 @@ export class RefreshTokenService {
     usedAt: Date,
     now: Date,
     client: ClientRecord,
-    narrowScope: ((scope: string[]) => string[]) | undefined,
+    narrow: Narrowing,
   ): Promise<TokenResponse> {
     const sinceRotationMs = now.getTime() - usedAt.getTime();
     if (sinceRotationMs < CONCURRENT_USE_WINDOW_MS) throw new InvalidGrant(CONCURRENT);
@@ -117,7 +130,7 @@ export class RefreshTokenService {
     if (alive && sinceRotationMs < this.#d.config.refreshReuseGraceSeconds * 1000 && token.successorDigest) {
       const successor = await this.#d.repo.findByDigest(token.successorDigest);
       if (successor && !successor.usedAt) {
-        const next = this.#successor(token, now, client, narrowScope);
+        const next = this.#successor(token, now, client, narrow);
         if (await this.#d.repo.replaceUnusedSuccessor(token, now, next.record)) return next.issue();
         // The successor was used or replaced between our read and our write: a concurrent request.
         throw new InvalidGrant(CONCURRENT);
@@ -130,18 +143,19 @@ export class RefreshTokenService {
   }
 
   /** The pair that replaces `token`: its stored record, and the answer, signed once it is stored. */
-  #successor(token: RefreshTokenRecord, now: Date, client: ClientRecord, narrowScope: ((scope: string[]) => string[]) | undefined) {
+  #successor(token: RefreshTokenRecord, now: Date, client: ClientRecord, { narrowScope, narrowAudience }: Narrowing) {
     // Before the token is consumed: a refused scope must leave it usable for a corrected retry.
     const scope = narrowScope ? narrowScope(token.scope) : token.scope;
     // Read with the token (one query): a disabled user's token is refused, and stays unconsumed.
     if (!token.family.userEnabled) throw new InvalidGrant("the user of this refresh token is disabled or gone");
-    const audience = token.audience.length === 1 ? token.audience[0]! : token.audience;
+    // Likewise a narrower audience (RFC 8707 §2.2), for this access token only.
+    const audience = narrowAudience ? narrowAudience(token.audience) : token.audience.length === 1 ? token.audience[0]! : token.audience;
     const grant = { grantType: "refresh_token", subject: token.family.userId, client, scope, audience };
     // The access token's jti and expiry are fixed before it is signed, so that the old token's
     // consumption and the new token's row are written together, and the signature comes last.
     const plan = planAccessToken(this.#d, grant);
     const refreshToken = randomToken(32);
-    const record = this.#record(refreshToken, token.familyId, token.family.expiresAt, { scope: token.scope, audience }, plan, now.getTime());
+    const record = this.#record(refreshToken, token.familyId, token.family.expiresAt, { scope: token.scope, audience: token.audience }, plan, now.getTime());
     return {
       record,
       issue: async (): Promise<TokenResponse> => {

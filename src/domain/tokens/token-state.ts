@@ -5,6 +5,7 @@ import type { ClientRecord } from "../../storage/clients.js";
 import type { RefreshTokenRecord } from "../../storage/refresh-tokens.js";
 import type { RevokedAccessTokenRepository } from "../../storage/revoked-access-tokens.js";
 import type { Clock } from "../clock.js";
+import type { ClientRegistry } from "../clients/client-registry.js";
 import type { KeyRing } from "../keys/key-ring.js";
 import { ACCESS_TOKEN_TYP } from "./access-token.js";
 import type { RefreshTokenService } from "./refresh-token-service.js";
@@ -15,6 +16,8 @@ export type TokenStateDeps = {
   keys: KeyRing;
   refreshTokens: RefreshTokenService;
   blocklist: RevokedAccessTokenRepository;
+  /** a token lives only while its client is registered and enabled (checked in memory) */
+  clients: ClientRegistry;
 };
 
 export type AccessTokenClaims = {
@@ -52,15 +55,20 @@ export async function findAccessToken(deps: TokenStateDeps, token: string): Prom
     return null; // bad signature, unknown kid, alg none/HMAC, wrong typ or issuer, expired, garbage
   }
   if (!isAccessTokenClaims(payload)) return null;
-  const active = !(await deps.blocklist.isRevoked(payload.jti));
+  // A disabled or deleted client's tokens die with it, on this instance at once and on the others
+  // within CACHE_REFRESH (their registries reload); the blocklist is not asked about them.
+  const active = clientEnabled(deps, payload.client_id) && !(await deps.blocklist.isRevoked(payload.jti));
   return { type: "access_token", clientId: payload.client_id, audience: [payload.aud].flat(), active, claims: payload };
 }
 
 async function findRefreshToken(deps: TokenStateDeps, token: string): Promise<FoundToken | null> {
   const record = await deps.refreshTokens.find(token);
   if (!record) return null;
-  return { type: "refresh_token", clientId: record.family.clientId, audience: record.audience, active: deps.refreshTokens.isActive(record), record };
+  const active = deps.refreshTokens.isActive(record) && clientEnabled(deps, record.family.clientId);
+  return { type: "refresh_token", clientId: record.family.clientId, audience: record.audience, active, record };
 }
+
+const clientEnabled = (deps: TokenStateDeps, clientId: string) => deps.clients.get(clientId)?.enabled === true;
 
 /** The hint picks which kind is tried first; the other is tried too (RFC 7009 §2.1, RFC 7662 §2.1). */
 export async function findToken(deps: TokenStateDeps, token: string, hint?: string): Promise<FoundToken | null> {
@@ -72,8 +80,12 @@ export async function findToken(deps: TokenStateDeps, token: string, hint?: stri
   return null;
 }
 
-/** Its own tokens, or, for a resource server (canIntrospect), tokens for one of its audiences. */
+/**
+ * Its own tokens, or, for a resource server (canIntrospect), access tokens for one of its audiences.
+ * A refresh token is presented only to tessera, never to a resource server: only its client sees it.
+ */
 export function mayIntrospect(requester: ClientRecord, token: FoundToken): boolean {
   if (token.clientId === requester.id) return true;
+  if (token.type === "refresh_token") return false;
   return requester.canIntrospect && token.audience.some((aud) => requester.audiences.includes(aud));
 }

@@ -39,7 +39,8 @@ const CHALLENGES: Partial<Record<OAuthErrorCode, string>> = {
   insufficient_scope: 'Bearer realm="tessera", error="insufficient_scope", scope="admin"',
 };
 
-function send(reply: FastifyReply, status: number, code: OAuthErrorCode, description?: string, challenge = CHALLENGES[code]) {
+// A code's usual challenge goes with 401 and 403 only: a 400 invalid_client (/login) carries none.
+function send(reply: FastifyReply, status: number, code: OAuthErrorCode, description?: string, challenge = status === 401 || status === 403 ? CHALLENGES[code] : undefined) {
   reply.server.metrics?.oauthError(code);
   if (challenge) reply.header("www-authenticate", challenge);
   return reply

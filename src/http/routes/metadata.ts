@@ -1,13 +1,17 @@
 // GET /.well-known/oauth-authorization-server (RFC 8414), built once at start.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyReply } from "fastify";
+import { CLIENT_ASSERTION_ALGS } from "../../domain/clients/authenticate.js";
 import { GRANT_TYPES } from "../../domain/grants/index.js";
 import { STATIC_DOCUMENT } from "../plugins/metrics.js";
 
 const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
-const ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+const WELL_KNOWN = "/.well-known/oauth-authorization-server";
 
 const metadata: FastifyPluginAsyncTypebox = async (app) => {
   const { issuer } = app.services.config;
+  // RFC 8414 §2: each *_auth_signing_alg_values_supported is REQUIRED where private_key_jwt is offered;
+  // all three name the list the assertion verifier itself accepts.
   const body = JSON.stringify({
     issuer,
     token_endpoint: `${issuer}/token`,
@@ -16,14 +20,27 @@ const metadata: FastifyPluginAsyncTypebox = async (app) => {
     introspection_endpoint: `${issuer}/introspect`,
     grant_types_supported: GRANT_TYPES,
     token_endpoint_auth_methods_supported: AUTH_METHODS,
-    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    token_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+    revocation_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
+    introspection_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
     response_types_supported: [], // no authorization endpoint: nothing is issued from the front channel
   });
-  app.get("/.well-known/oauth-authorization-server", { config: STATIC_DOCUMENT }, (_request, reply) =>
-    reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(body),
-  );
+  const send = (reply: FastifyReply) =>
+    reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(body);
+  app.get(WELL_KNOWN, { config: STATIC_DOCUMENT }, (_request, reply) => send(reply));
+
+  // RFC 8414 §3: an issuer with a path component (https://h/tenant) has its metadata at the
+  // well-known URI with that path appended (https://h/.well-known/oauth-authorization-server/tenant).
+  // The route above stays for a proxy that strips the path and forwards https://h/tenant/.well-known/….
+  // A wildcard compared by value, so that no character of the path is read as router syntax (":", "*").
+  const issuerPath = decodeURIComponent(new URL(issuer).pathname).replace(/^\/+|\/+$/g, "");
+  if (issuerPath !== "") {
+    app.get<{ Params: { "*": string } }>(`${WELL_KNOWN}/*`, { config: STATIC_DOCUMENT }, (request, reply) =>
+      request.params["*"] === issuerPath ? send(reply) : reply.callNotFound(),
+    );
+  }
 };
 
 export default metadata;

@@ -129,3 +129,24 @@ export const AuditPage = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** POST /admin/tokens/revoke: the token itself, or an access token's jti (with its exp when known). */
+export const TokenRevocation = Type.Object(
+  {
+    token: Type.Optional(Type.String({ minLength: 1, maxLength: 16384 })),
+    jti: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    exp: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+export const TokenRevocationBody = Type.Object(
+  {
+    revoked: Type.Union([Type.Literal("access_token"), Type.Literal("refresh_family")]),
+    client_id: nullable(Type.String()),
+    jti: Type.Optional(Type.String()),
+    expires_at: Type.Optional(Type.String()),
+    family_id: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);

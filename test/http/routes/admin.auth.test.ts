@@ -27,6 +27,7 @@ const ROUTES: Array<{ method: "GET" | "POST" | "PATCH" | "DELETE"; url: string; 
   { method: "POST", url: "/admin/keys/some-kid/retire" },
   { method: "POST", url: "/admin/users", payload: { username: "someone", password: "a long password" } },
   { method: "GET", url: "/admin/audit" },
+  { method: "POST", url: "/admin/tokens/revoke", payload: { jti: "some-jti" } },
 ];
 
 type Creds = { clientId: string; clientSecret: string };

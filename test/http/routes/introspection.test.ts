@@ -155,7 +155,7 @@ t.test("who may introspect an access token", async (t) => {
 });
 
 t.test("who may introspect a refresh token", async (t) => {
-  t.test("the client it was issued to: token_type refresh_token, no jti, exp at the idle expiry", async (t) => {
+  t.test("the client it was issued to: no token_type (RFC 7662 §2.2 means RFC 6749 §7.1 types), no jti, exp at the idle expiry", async (t) => {
     const pair = await signIn();
     const body = await assertActive(t, web, pair.refresh_token);
     t.strictSame(body, {
@@ -167,7 +167,6 @@ t.test("who may introspect a refresh token", async (t) => {
       iss: ISSUER,
       exp: nowSeconds() + 7 * DAY,
       iat: nowSeconds(),
-      token_type: "refresh_token",
     });
   });
 
@@ -177,6 +176,13 @@ t.test("who may introspect a refresh token", async (t) => {
     await assertInactive(t, peer, pair.refresh_token);
     await assertInactive(t, unrelatedServer, pair.refresh_token);
   });
+
+  t.test("a resource server (canIntrospect) for its audience gets {active:false}: refresh tokens never go to resource servers", async (t) => {
+    const pair = await signIn();
+    await assertActive(t, apiServer, pair.access_token);
+    await assertInactive(t, apiServer, pair.refresh_token);
+    await assertInactive(t, apiServer, pair.refresh_token, { token_type_hint: "refresh_token" });
+  });
 });
 
 t.test("token_type_hint is a hint only (RFC 7662 §2.1)", async (t) => {
@@ -185,7 +191,7 @@ t.test("token_type_hint is a hint only (RFC 7662 §2.1)", async (t) => {
   for (const hint of ["access_token", "refresh_token", "id_token"]) {
     t.test(`hint ${hint}`, async (t) => {
       t.equal((await assertActive(t, svc, token, { token_type_hint: hint })).token_type, "Bearer");
-      t.equal((await assertActive(t, web, pair.refresh_token, { token_type_hint: hint })).token_type, "refresh_token");
+      t.notOk("token_type" in (await assertActive(t, web, pair.refresh_token, { token_type_hint: hint })), "no token_type for a refresh token");
     });
   }
 });

@@ -122,16 +122,20 @@ t.test("clients", async (t) => {
     assertError(t, res, 400, "unauthorized_client");
   });
 
-  t.test("an unknown client_id is 401 invalid_client", async (t) => {
+  // 400, not 401: a 401 needs a challenge, and WWW-Authenticate: Basic makes a browser pop up its own
+  // password dialog over the app's sign-in page.
+  t.test("an unknown client_id is 400 invalid_client, without a WWW-Authenticate challenge", async (t) => {
     const res = await login({ username: "alice", password: "alice-password-1", client_id: "no-such-client" });
-    assertError(t, res, 401, "invalid_client");
-    t.ok(res.headers["www-authenticate"], "a 401 carries a challenge");
+    assertError(t, res, 400, "invalid_client");
+    t.equal(res.headers["www-authenticate"], undefined, "no challenge");
   });
 
-  t.test("a disabled client is 401 invalid_client", async (t) => {
+  t.test("a disabled client is 400 invalid_client, without a WWW-Authenticate challenge", async (t) => {
     const disabled = await firstParty();
     await app.services.clientAdmin.update(disabled.clientId, { enabled: false });
-    assertError(t, await aliceLogin(disabled.clientId), 401, "invalid_client");
+    const res = await aliceLogin(disabled.clientId);
+    assertError(t, res, 400, "invalid_client");
+    t.equal(res.headers["www-authenticate"], undefined, "no challenge");
   });
 
   t.test("a first-party client without the refresh_token grant gets an access token only, and no cookie", async (t) => {

@@ -7,6 +7,7 @@ import { noStore } from "../../plugins/no-store.js";
 import audit from "./audit.js";
 import clients from "./clients.js";
 import keys from "./keys.js";
+import tokens from "./tokens.js";
 import users from "./users.js";
 
 const admin: FastifyPluginAsyncTypebox = async (app) => {
@@ -17,6 +18,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(keys);
   await app.register(users);
   await app.register(audit);
+  await app.register(tokens);
 };
 
 export default admin;

@@ -31,7 +31,8 @@ const keys: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     "/admin/keys/:kid/retire",
-    { schema: { params: Type.Object({ kid: Type.String({ maxLength: 128 }) }), response: { 200: KeyBody, ...ERROR_RESPONSES } } },
+    // No control characters: PostgreSQL refuses U+0000 in text, and no kid has any.
+    { schema: { params: Type.Object({ kid: Type.String({ maxLength: 128, pattern: "^[^\\u0000-\\u001f\\u007f]*$" }) }), response: { 200: KeyBody, ...ERROR_RESPONSES } } },
     async (request) => {
       const key = await keyAdmin.retire(request.params.kid, request.admin!.actor);
       await ring.refresh();
