@@ -312,6 +312,23 @@ t.test("with Redis (REDIS_URL), instances share one count", async (t) => {
   t.equal(await redis.get(keys[0]!), "5", "it counted all five requests, from both instances");
   const ttl = await redis.pttl(keys[0]!);
   t.ok(ttl > 0 && ttl <= 60_000, `the counter expires within the minute (${ttl} ms)`);
+
+  // Failed client authentication from one address, counted on A, refuses that address on B.
+  const address = `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
+  const madeUpIds: string[] = [];
+  t.teardown(async () => {
+    const failed = await redis.keys(`tessera-rate-limit:*failed-*`);
+    const ours = failed.filter((key) => key.endsWith(`:${address}`) || madeUpIds.some((id) => key.endsWith(`:${id}`)));
+    if (ours.length > 0) await redis.del(...ours);
+  });
+  const madeUp = () => {
+    madeUpIds.push(`made-up-${randomBytes(8).toString("hex")}`);
+    return { clientId: madeUpIds.at(-1)!, clientSecret: "x" };
+  };
+  for (let n = 1; n <= 3; n++) expectNotLimited(t, await tokenRequest(a.app, madeUp(), address), 401, `made-up client ${n} from ${address}, on A`);
+  expectSlowDown(t, await tokenRequest(b.app, madeUp(), address));
+  expectSlowDown(t, await tokenRequest(b.app, other, address));
+  expectNotLimited(t, await tokenRequest(b.app, other), 200, "another address on B");
 });
 
 t.test("with Redis unreachable, requests are served unlimited rather than failed", async (t) => {
