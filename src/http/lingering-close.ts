@@ -8,18 +8,23 @@
 //
 // So the answer is written at once, but the response ends only after the rest of the body has been
 // read and thrown away: then the close is an orderly FIN after a fully read request. The drain is
-// bounded, so a client cannot hold a connection with an endless body: after LINGER_MAX_BYTES more
-// bytes, LINGER_IDLE_MS without any, or LINGER_MAX_MS in all, the response ends and the connection
-// is closed whatever remains unread.
+// bounded (LINGER), so a client cannot hold a connection with an endless body: after maxBytes more
+// bytes, idleMs without any, or maxMs in all, the response ends and the connection is closed
+// whatever remains unread.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 
-/** Bytes read and discarded after the answer: several times any BODY_LIMIT (at most 10 MiB). */
-export const LINGER_MAX_BYTES = 16 * 1024 * 1024;
-/** nginx's lingering_timeout: a client that has stopped sending is not waited for longer. */
-export const LINGER_IDLE_MS = 5_000;
-/** nginx's lingering_time: the longest a connection lingers, however the client sends. */
-export const LINGER_MAX_MS = 30_000;
+export type LingerBounds = {
+  /** Bytes read and discarded after the answer. */
+  maxBytes: number;
+  /** A client that has stopped sending is not waited for longer (nginx's lingering_timeout). */
+  idleMs: number;
+  /** The longest a connection lingers, however the client sends (nginx's lingering_time). */
+  maxMs: number;
+};
+
+/** Several times any BODY_LIMIT (at most 10 MiB); nginx's defaults for the times. */
+export const LINGER: LingerBounds = { maxBytes: 16 * 1024 * 1024, idleMs: 5_000, maxMs: 30_000 };
 
 /**
  * Whether the request has a body that has not been received to its end. An injected request
@@ -33,7 +38,7 @@ export const bodyUnread = (request: IncomingMessage): boolean =>
  * its end (or a bound is reached: the connection is then closed behind the answer). The caller sets
  * Content-Length, so that the client knows the answer is complete before the response ends.
  */
-export function answerWhileDraining(request: IncomingMessage, response: ServerResponse, body: string): Readable {
+export function answerWhileDraining(request: IncomingMessage, response: ServerResponse, body: string, bounds = LINGER): Readable {
   const answer = new Readable({ read() {} });
   answer.push(body);
   const socket = request.socket;
@@ -55,12 +60,12 @@ export function answerWhileDraining(request: IncomingMessage, response: ServerRe
   };
   const onData = (chunk: Buffer) => {
     discarded += chunk.length;
-    if (discarded > LINGER_MAX_BYTES) end(true);
+    if (discarded > bounds.maxBytes) end(true);
     else idle.refresh();
   };
   const onEnd = () => end(false);
-  const idle = setTimeout(() => end(true), LINGER_IDLE_MS);
-  const deadline = setTimeout(() => end(true), LINGER_MAX_MS);
+  const idle = setTimeout(() => end(true), bounds.idleMs);
+  const deadline = setTimeout(() => end(true), bounds.maxMs);
 
   request.on("data", onData);
   request.once("end", onEnd);

@@ -4,7 +4,7 @@
 // client that writes its whole body before it reads a byte, as most HTTP clients do.
 import net from "node:net";
 import t, { type Test } from "tap";
-import { LINGER_MAX_BYTES } from "../../src/http/lingering-close.js";
+import { LINGER } from "../../src/http/lingering-close.js";
 import { basic, buildTestApp } from "../helpers/app.js";
 import { expectOAuthError, type ErrorAnswer } from "../helpers/oauth.js";
 
@@ -116,11 +116,11 @@ t.test("an answer given before the body is read (/admin without a token: 401 fro
 });
 
 t.test("the drain is bounded: a client that sends without end is cut off after the bound", async (t) => {
-  const endless = Buffer.alloc(8 * LINGER_MAX_BYTES, "a");
+  const endless = Buffer.alloc(8 * LINGER.maxBytes, "a");
   const res = await exchange(post("/token", endless.length), endless, { readWhileWriting: true });
   expectOAuthError(t, res, 413, "invalid_request");
   t.ok(res.error === "EPIPE" || res.error === "ECONNRESET", `the server closed the connection under the client (${res.error})`);
-  t.ok(res.written >= LINGER_MAX_BYTES, `not before ${LINGER_MAX_BYTES} bytes were drained (the client wrote ${res.written})`);
+  t.ok(res.written >= LINGER.maxBytes, `not before ${LINGER.maxBytes} bytes were drained (the client wrote ${res.written})`);
   t.ok(res.written < endless.length / 2, `long before the declared ${endless.length} bytes (the client wrote ${res.written})`);
 });
 
