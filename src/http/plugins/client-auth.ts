@@ -69,9 +69,8 @@ export function clientCredentials(request: FastifyRequest<{ Body: CredentialPara
 }
 
 /**
- * The client_id a request names (Basic header, client_id parameter, or a client assertion's issuer
- * as authentication reads it), before any check: a claim, never proof. The header is decoded as
- * authentication decodes it, so "abc" and "%61bc" are one claim.
+ * The client_id a request names (Basic header or client_id parameter), before any check: a claim,
+ * never proof. The header is decoded as authentication decodes it, so "abc" and "%61bc" are one claim.
  */
 export function claimedClientId(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -84,7 +83,8 @@ export function claimedClientId(request: FastifyRequest): string | undefined {
 /**
  * A preHandler hook: authenticates the client into request.client, under the endpoint's limit of
  * `perMinute` (0: none). An address past its budget of failed authentications is refused first; a
- * failure is counted for the address and the claimed client_id; a success for the client.
+ * failure (invalid_client, or malformed credentials) is counted for the address and the claimed
+ * client_id; a success for the client.
  */
 export function clientAuthentication(app: FastifyInstance, endpoint: string, perMinute: number): preHandlerAsyncHookHandler {
   if (!app.hasRequestDecorator("client")) app.decorateRequest("client", null);
@@ -94,7 +94,9 @@ export function clientAuthentication(app: FastifyInstance, endpoint: string, per
     try {
       request.client = await authenticateClient(app.services, clientCredentials(request as FastifyRequest<{ Body: CredentialParams }>));
     } catch (error) {
-      throw (await limits?.failed(request)) ?? error;
+      // Only the client's failures count: not a database outage met while checking an assertion.
+      const clientsFault = error instanceof InvalidClient || error instanceof InvalidRequest;
+      throw (clientsFault && (await limits?.failed(request))) || error;
     }
     await limits?.admit(request);
   };
