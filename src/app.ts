@@ -58,8 +58,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.decorate("metrics", metrics);
   const services = await createServices(config, options.clock ?? systemClock, log, metrics ?? NO_METRICS);
   await app.register(servicesPlugin, { services });
-  if (metrics) await app.register(metricsPlugin, { metrics });
   await app.register(errorHandler);
+  // After the error handler: a route takes the error handler of when it is added (/metrics's 401).
+  if (metrics) await app.register(metricsPlugin, { metrics });
   await app.register(requestStart, { https });
   await app.register(formbody, { parser: parseForm });
   await app.register(rateLimits, { config });

@@ -42,16 +42,18 @@ export type Config = Readonly<{
   cacheRefreshSeconds: number;
   /** PRUNE_INTERVAL: seconds between deletions of expired blocklist entries and dead refresh tokens. */
   pruneIntervalSeconds: number;
-  /** RATE_LIMIT_TOKEN: /token requests per minute per client (per IP where none is named); 0 = off.
+  /** RATE_LIMIT_TOKEN: /token requests per minute per authenticated client, and failed client
+   *  authentications per minute per IP address (http/plugins/rate-limits.ts); 0 = off.
    *  A client-credentials client caches its token for its lifetime, so 10/s is generous. */
   rateLimitToken: number;
   /** RATE_LIMIT_LOGIN: /login requests per minute per IP; 0 = off. */
   rateLimitLogin: number;
   /** RATE_LIMIT_REFRESH: /refresh and /logout requests per minute per IP; 0 = off. */
   rateLimitRefresh: number;
-  /** RATE_LIMIT_REVOKE: /revoke requests per minute per client; 0 = off. */
+  /** RATE_LIMIT_REVOKE: /revoke requests per minute per client (failures per IP, as /token); 0 = off. */
   rateLimitRevoke: number;
-  /** RATE_LIMIT_INTROSPECT: /introspect requests per minute per client; resource servers ask often. */
+  /** RATE_LIMIT_INTROSPECT: /introspect requests per minute per client (failures per IP, as /token);
+   *  resource servers ask often. */
   rateLimitIntrospect: number;
   /** REDIS_URL: shared rate-limit counters for several instances; unset keeps them in memory. */
   redisUrl: string | undefined;
@@ -74,6 +76,10 @@ export type Config = Readonly<{
    *  the remaining connections are cut and the process exits (10 s, under the usual 30 s an
    *  orchestrator waits before SIGKILL). */
   shutdownTimeoutSeconds: number;
+  /** METRICS_TOKEN: when set, GET /metrics requires `Authorization: Bearer <it>` (its series name
+   *  clients); unset, /metrics is open and belongs on a network only the scraper reaches. A secret:
+   *  at least 32 characters of RFC 6750's b64token alphabet, e.g. `openssl rand -base64 32`. */
+  metricsToken: string | undefined;
 }>;
 
 type Parser<T> = (raw: string) => T;
@@ -185,6 +191,16 @@ const trustProxy: Parser<boolean | string> = (raw) => {
   return entries.join(",");
 };
 
+// RFC 6750 §2.1 b64token, the characters a Bearer credential may hold.
+const bearerToken: Parser<string | undefined> = (raw) => {
+  const value = raw.trim();
+  if (value === "") return undefined;
+  if (value.length < 32 || !/^[A-Za-z0-9\-._~+/]+=*$/.test(value)) {
+    throw new Error("must be at least 32 characters of A-Z a-z 0-9 - . _ ~ + / (and = at the end), such as openssl rand -base64 32 prints");
+  }
+  return value;
+};
+
 export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   port: { env: "PORT", default: "3000", parse: integer(0, 65535) },
   host: { env: "HOST", default: "127.0.0.1", parse: text },
@@ -214,4 +230,5 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   logLevel: { env: "LOG_LEVEL", default: "info", parse: oneOf(LOG_LEVELS) },
   refreshReuseGraceSeconds: { env: "REFRESH_REUSE_GRACE", default: "0", parse: atMost(300, seconds(0)) },
   shutdownTimeoutSeconds: { env: "SHUTDOWN_TIMEOUT", default: "10", parse: seconds(0) },
+  metricsToken: { env: "METRICS_TOKEN", default: undefined, parse: bearerToken, secret: true },
 };

@@ -81,14 +81,84 @@ t.test("POST /token with RATE_LIMIT_TOKEN=3", async (t) => {
     expectSlowDown(t, await tokenRequest(app, client, "10.0.0.4"));
   });
 
-  t.test("requests that name no client are counted per IP address", async (t) => {
+  t.test("failed client authentication (here none at all) is counted per IP address, which is then refused", async (t) => {
     const anonymous = (remoteAddress: string) =>
       app.inject({ method: "POST", url: "/token", remoteAddress, headers: FORM, payload: form({ grant_type: "client_credentials" }) });
     for (let i = 1; i <= 3; i++) expectNotLimited(t, await anonymous("192.0.2.1"), 401, `anonymous request ${i} from 192.0.2.1`);
     expectSlowDown(t, await anonymous("192.0.2.1"));
     expectNotLimited(t, await anonymous("192.0.2.2"), 401, "an anonymous request from another address");
+    // The address is refused before authentication: its failures are all it has shown.
     const named = await createClient();
-    expectNotLimited(t, await tokenRequest(app, named, "192.0.2.1"), 200, "a named client from the exhausted address");
+    expectSlowDown(t, await tokenRequest(app, named, "192.0.2.1"));
+    expectNotLimited(t, await tokenRequest(app, named, "192.0.2.3"), 200, "the same client from another address");
+  });
+});
+
+t.test("the limits of /token, /revoke and /introspect cannot be spent by others or dodged (issue 17.2)", async (t) => {
+  const LIMIT = 3;
+  const { app, createClient } = await buildTestApp(t, { ...OFF, RATE_LIMIT_TOKEN: String(LIMIT), RATE_LIMIT_REVOKE: String(LIMIT), RATE_LIMIT_INTROSPECT: String(LIMIT) });
+  const madeUp = () => `made-up-${randomBytes(8).toString("hex")}`;
+  const send = (url: string, creds: Creds, remoteAddress: string) =>
+    app.inject({
+      method: "POST",
+      url,
+      remoteAddress,
+      headers: { ...FORM, authorization: basic(creds.clientId, creds.clientSecret) },
+      payload: form(url === "/token" ? { grant_type: "client_credentials" } : { token: "unknown" }),
+    });
+  const posted = (url: string, creds: Creds, remoteAddress: string) =>
+    app.inject({
+      method: "POST",
+      url,
+      remoteAddress,
+      headers: FORM,
+      payload: form({ ...(url === "/token" ? { grant_type: "client_credentials" } : { token: "unknown" }), client_id: creds.clientId, client_secret: creds.clientSecret }),
+    });
+
+  for (const [i, url] of ["/token", "/revoke", "/introspect"].entries()) {
+    t.test(`${url}: wrong secrets naming a client, from many addresses, do not lock that client out`, async (t) => {
+      const victim = await createClient();
+      const forged = { clientId: victim.clientId, clientSecret: "wrong-secret" };
+      // 10 addresses, each within its own budget: 20 failures naming the victim, Basic and post.
+      for (let a = 1; a <= 10; a++) {
+        const ip = `10.${i}.1.${a}`;
+        const answers = [await send(url, forged, ip), await posted(url, forged, ip)];
+        for (const res of answers) if (res.statusCode !== 401 && res.statusCode !== 429) expectNotLimited(t, res, 401, `forged request from ${ip}`);
+      }
+      // Past the claimed id's budget, further failures naming it are refused from anywhere...
+      expectSlowDown(t, await send(url, forged, `10.${i}.2.1`));
+      // ...while the right secret gets the victim's whole budget, from any address, that one too.
+      expectNotLimited(t, await send(url, victim, `10.${i}.2.1`), 200, "the victim with its secret, from the attacker's last address");
+      expectNotLimited(t, await send(url, victim, `10.${i}.3.1`), 200, "the victim, from its own address");
+      expectNotLimited(t, await posted(url, victim, `10.${i}.3.1`), 200, "the victim, client_secret_post");
+      // Its own requests are what its limit counts.
+      expectSlowDown(t, await send(url, victim, `10.${i}.3.1`));
+    });
+
+    t.test(`${url}: made-up client_ids, a new one each time, from one address are limited`, async (t) => {
+      const ip = `10.${i}.4.1`;
+      for (let n = 1; n <= LIMIT; n++) expectNotLimited(t, await send(url, { clientId: madeUp(), clientSecret: "x" }, ip), 401, `made-up client ${n}`);
+      for (let n = 1; n <= 50; n++) {
+        const res = await send(url, { clientId: madeUp(), clientSecret: "x" }, ip);
+        if (res.statusCode !== 429) return expectNotLimited(t, res, 429, `made-up client ${LIMIT + n}`);
+      }
+      expectSlowDown(t, await posted(url, { clientId: madeUp(), clientSecret: "x" }, ip));
+      t.pass("50 more made-up client_ids, all refused");
+      expectNotLimited(t, await send(url, { clientId: madeUp(), clientSecret: "x" }, `10.${i}.4.2`), 401, "another address is not affected");
+    });
+  }
+
+  t.test("the addresses of one IPv6 /64 count as one address", async (t) => {
+    for (let n = 1; n <= LIMIT; n++) expectNotLimited(t, await send("/token", { clientId: madeUp(), clientSecret: "x" }, `2001:db8:1:2::${n}`), 401, `from 2001:db8:1:2::${n}`);
+    expectSlowDown(t, await send("/token", { clientId: madeUp(), clientSecret: "x" }, "2001:db8:1:2:ffff:ffff:ffff:ffff"));
+    expectNotLimited(t, await send("/token", { clientId: madeUp(), clientSecret: "x" }, "2001:db8:1:3::1"), 401, "from another /64");
+  });
+
+  t.test("a client's successes do not count against its address", async (t) => {
+    const busy = await createClient();
+    for (let n = 1; n <= LIMIT; n++) expectNotLimited(t, await send("/token", busy, "10.9.0.1"), 200, `request ${n}`);
+    expectSlowDown(t, await send("/token", busy, "10.9.0.1"));
+    expectNotLimited(t, await send("/token", await createClient(), "10.9.0.1"), 200, "another client from the same address");
   });
 });
 
@@ -242,6 +312,23 @@ t.test("with Redis (REDIS_URL), instances share one count", async (t) => {
   t.equal(await redis.get(keys[0]!), "5", "it counted all five requests, from both instances");
   const ttl = await redis.pttl(keys[0]!);
   t.ok(ttl > 0 && ttl <= 60_000, `the counter expires within the minute (${ttl} ms)`);
+
+  // Failed client authentication from one address, counted on A, refuses that address on B.
+  const address = `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
+  const madeUpIds: string[] = [];
+  t.teardown(async () => {
+    const failed = await redis.keys(`tessera-rate-limit:*failed-*`);
+    const ours = failed.filter((key) => key.endsWith(`:${address}`) || madeUpIds.some((id) => key.endsWith(`:${id}`)));
+    if (ours.length > 0) await redis.del(...ours);
+  });
+  const madeUp = () => {
+    madeUpIds.push(`made-up-${randomBytes(8).toString("hex")}`);
+    return { clientId: madeUpIds.at(-1)!, clientSecret: "x" };
+  };
+  for (let n = 1; n <= 3; n++) expectNotLimited(t, await tokenRequest(a.app, madeUp(), address), 401, `made-up client ${n} from ${address}, on A`);
+  expectSlowDown(t, await tokenRequest(b.app, madeUp(), address));
+  expectSlowDown(t, await tokenRequest(b.app, other, address));
+  expectNotLimited(t, await tokenRequest(b.app, other), 200, "another address on B");
 });
 
 t.test("with Redis unreachable, requests are served unlimited rather than failed", async (t) => {

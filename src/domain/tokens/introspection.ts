@@ -1,6 +1,6 @@
 // POST /introspect (RFC 7662). Anything not active, or not the requester's to see, is exactly
 // {"active": false}: the answer never tells why.
-import { authenticateClient, type ClientAuthDeps, type ClientCredentials } from "../clients/authenticate.js";
+import type { ClientRecord } from "../../storage/clients.js";
 import { findToken, mayIntrospect, type TokenStateDeps } from "./token-state.js";
 
 export type IntrospectionResponse =
@@ -19,18 +19,18 @@ export type IntrospectionResponse =
       token_type?: "Bearer";
     };
 
-export type IntrospectionDeps = TokenStateDeps & ClientAuthDeps;
+export type IntrospectionDeps = TokenStateDeps;
 
 const INACTIVE = { active: false } as const;
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
 export async function introspect(
   deps: IntrospectionDeps,
-  credentials: ClientCredentials,
+  /** the authenticated requester (clients/authenticate.ts) */
+  requester: ClientRecord,
   token: string,
   hint?: string,
 ): Promise<IntrospectionResponse> {
-  const requester = await authenticateClient(deps, credentials);
   const found = await findToken(deps, token, hint);
   if (!found?.active || !mayIntrospect(requester, found)) return INACTIVE;
   if (found.type === "access_token") {

@@ -1,12 +1,12 @@
 // POST /revoke (RFC 7009). A client revokes only its own tokens; unknown, malformed, expired or
 // foreign tokens change nothing and still answer 200, so the endpoint tells an attacker nothing.
-import { authenticateClient, type ClientAuthDeps, type ClientCredentials } from "../clients/authenticate.js";
+import type { ClientRecord } from "../../storage/clients.js";
 import { findToken, type TokenStateDeps } from "./token-state.js";
 
-export type RevocationDeps = TokenStateDeps & ClientAuthDeps;
+export type RevocationDeps = TokenStateDeps;
 
-export async function revoke(deps: RevocationDeps, credentials: ClientCredentials, token: string, hint?: string): Promise<void> {
-  const client = await authenticateClient(deps, credentials);
+/** `client` is the authenticated requester (clients/authenticate.ts). */
+export async function revoke(deps: RevocationDeps, client: ClientRecord, token: string, hint?: string): Promise<void> {
   const found = await findToken(deps, token, hint);
   if (!found || found.clientId !== client.id) return;
   if (found.type === "refresh_token") {

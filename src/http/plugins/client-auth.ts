@@ -1,9 +1,20 @@
 // Reads client credentials from the request: HTTP Basic (client_secret_basic, RFC 6749 §2.3.1), the
 // form body (client_secret_post) or a signed assertion (private_key_jwt, RFC 7523 §2.2). Checking
-// them is the domain's job (authenticate.ts).
-import type { FastifyRequest } from "fastify";
-import type { ClientCredentials } from "../../domain/clients/authenticate.js";
+// them is the domain's job (authenticate.ts); the clientAuthentication hook runs that check before
+// the handler, with the endpoint's rate limits on either side of it (rate-limits.ts).
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+import { authenticateClient, type ClientCredentials } from "../../domain/clients/authenticate.js";
 import { InvalidClient, InvalidRequest } from "../../errors/oauth.js";
+import { clientAuthLimits } from "./rate-limits.js";
+
+type AuthenticatedClient = Awaited<ReturnType<typeof authenticateClient>>;
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The client the request authenticated as (clientAuthentication); null before or without it. */
+    client: AuthenticatedClient | null;
+  }
+}
 
 type CredentialParams = { client_id?: string; client_secret?: string; client_assertion?: string; client_assertion_type?: string };
 
@@ -55,4 +66,38 @@ export function clientCredentials(request: FastifyRequest<{ Body: CredentialPara
   }
   if (clientId === undefined || secret === undefined) throw new InvalidClient("client authentication required");
   return { method: "client_secret_post", clientId, secret };
+}
+
+/**
+ * The client_id a request names (Basic header or client_id parameter), before any check: a claim,
+ * never proof. The header is decoded as authentication decodes it, so "abc" and "%61bc" are one claim.
+ */
+export function claimedClientId(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const fromHeader = header === undefined ? undefined : basicClientId(header);
+  if (fromHeader !== undefined) return fromHeader;
+  const body = request.body as { client_id?: unknown } | undefined;
+  return typeof body?.client_id === "string" ? body.client_id : undefined;
+}
+
+/**
+ * A preHandler hook: authenticates the client into request.client, under the endpoint's limit of
+ * `perMinute` (0: none). An address past its budget of failed authentications is refused first; a
+ * failure (invalid_client, or malformed credentials) is counted for the address and the claimed
+ * client_id; a success for the client.
+ */
+export function clientAuthentication(app: FastifyInstance, endpoint: string, perMinute: number): preHandlerAsyncHookHandler {
+  if (!app.hasRequestDecorator("client")) app.decorateRequest("client", null);
+  const limits = clientAuthLimits(app, endpoint, perMinute, claimedClientId);
+  return async (request) => {
+    await limits?.checkAddress(request);
+    try {
+      request.client = await authenticateClient(app.services, clientCredentials(request as FastifyRequest<{ Body: CredentialParams }>));
+    } catch (error) {
+      // Only the client's failures count: not a database outage met while checking an assertion.
+      const clientsFault = error instanceof InvalidClient || error instanceof InvalidRequest;
+      throw (clientsFault && (await limits?.failed(request))) || error;
+    }
+    await limits?.admit(request);
+  };
 }

@@ -4,6 +4,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { isDatabaseUnavailable, NotFoundError, ValidationError } from "../../errors/internal.js";
 import { OAuthError, SlowDown, type OAuthErrorCode } from "../../errors/oauth.js";
+import { answerWhileDraining, bodyUnread } from "../lingering-close.js";
 import { securityHeaders } from "../security-headers.js";
 
 const SERVER_ERROR = "the server could not complete the request";
@@ -43,12 +44,13 @@ const CHALLENGES: Partial<Record<OAuthErrorCode, string>> = {
 function send(reply: FastifyReply, status: number, code: OAuthErrorCode, description?: string, challenge = status === 401 || status === 403 ? CHALLENGES[code] : undefined) {
   reply.server.metrics?.oauthError(code);
   if (challenge) reply.header("www-authenticate", challenge);
-  return reply
-    .code(status)
-    .header("cache-control", "no-store")
-    .header("pragma", "no-cache")
-    .type("application/json; charset=utf-8")
-    .send(description === undefined ? { error: code } : { error: code, error_description: description.replace(NOT_IN_DESCRIPTION, "?") });
+  reply.code(status).header("cache-control", "no-store").header("pragma", "no-cache").type("application/json; charset=utf-8");
+  const body = description === undefined ? { error: code } : { error: code, error_description: description.replace(NOT_IN_DESCRIPTION, "?") };
+  const request = reply.request.raw;
+  if (!bodyUnread(request)) return reply.send(body);
+  // Answered before the body was read (413, or refused before parsing): lingering-close.ts.
+  const text = JSON.stringify(body);
+  return reply.header("content-length", Buffer.byteLength(text)).send(answerWhileDraining(request, reply.raw, text));
 }
 
 /**

@@ -1,6 +1,8 @@
 // GET /metrics in Prometheus text, request durations, and OAuth error counts.
-import type { onSendHookHandler } from "fastify";
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { onRequestHookHandler, onSendHookHandler } from "fastify";
 import fp from "fastify-plugin";
+import { InvalidToken } from "../../errors/oauth.js";
 import type { PrometheusMetrics } from "../metrics.js";
 
 declare module "fastify" {
@@ -25,6 +27,23 @@ declare module "fastify" {
  */
 export const STATIC_DOCUMENT = { timed: false } as const;
 
+const digest = (value: string) => createHash("sha256").update(value).digest();
+
+/**
+ * METRICS_TOKEN: the scraper must send it as a Bearer token (RFC 6750 §2.1). Compared as SHA-256
+ * digests with timingSafeEqual: equal lengths, so neither the content nor the length of the token
+ * leaks through timing.
+ */
+function requireToken(token: string): onRequestHookHandler {
+  const expected = digest(token);
+  return (request, _reply, done) => {
+    const match = /^bearer +(\S+)$/i.exec(request.headers.authorization?.trim() ?? "");
+    if (!match) return done(new InvalidToken("a bearer token is required", { challenge: 'Bearer realm="tessera"' }));
+    if (!timingSafeEqual(digest(match[1]!), expected)) return done(new InvalidToken("the token is not the metrics token"));
+    done();
+  };
+}
+
 export default fp<{ metrics: PrometheusMetrics }>(
   async (app, { metrics }) => {
     // Set by the request-start hook (request-start.ts), the first hook of every request.
@@ -43,7 +62,8 @@ export default fp<{ metrics: PrometheusMetrics }>(
       };
       route.onSend = [...[route.onSend ?? []].flat(), stop];
     });
-    app.get("/metrics", async (_request, reply) =>
+    const token = app.services.config.metricsToken;
+    app.get("/metrics", { ...(token !== undefined && { onRequest: requireToken(token) }) }, async (_request, reply) =>
       reply.header("cache-control", "no-store").type(metrics.registry.contentType).send(await metrics.registry.metrics()),
     );
   },

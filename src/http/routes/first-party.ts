@@ -16,13 +16,13 @@ const firstParty: FastifyPluginAsyncTypebox = async (app) => {
   const cookieSettings = { secure: config.issuer.startsWith("https:"), maxAgeSeconds: config.refreshTokenTtlSeconds };
   const tokenSchema = { response: { 200: TokenResponse, ...ERROR_RESPONSES } };
 
-  app.post("/login", { config: { ...limitPerMinute(config.rateLimitLogin, "ip") }, onRequest: noStore, preValidation: requireJson, schema: { body: LoginRequest, ...tokenSchema } }, async (request, reply) => {
+  app.post("/login", { config: { ...limitPerMinute(config.rateLimitLogin) }, onRequest: noStore, preValidation: requireJson, schema: { body: LoginRequest, ...tokenSchema } }, async (request, reply) => {
     const tokens = await login(app.services, request.body);
     if (tokens.refresh_token) setRefreshCookie(reply, tokens.refresh_token, cookieSettings);
     return tokens;
   });
 
-  app.post("/refresh", { config: { ...limitPerMinute(config.rateLimitRefresh, "ip") }, onRequest: noStore, preValidation: optionalJsonOrForm, schema: { body: RefreshBody, ...tokenSchema } }, async (request, reply) => {
+  app.post("/refresh", { config: { ...limitPerMinute(config.rateLimitRefresh) }, onRequest: noStore, preValidation: optionalJsonOrForm, schema: { body: RefreshBody, ...tokenSchema } }, async (request, reply) => {
     const presented = presentedRefreshToken(request);
     if (presented === undefined) throw new InvalidRequest("no refresh token in the cookie or the body");
     const tokens = await refresh(app.services, presented);
@@ -30,7 +30,7 @@ const firstParty: FastifyPluginAsyncTypebox = async (app) => {
     return tokens;
   });
 
-  app.post("/logout", { config: { ...limitPerMinute(config.rateLimitRefresh, "ip") }, onRequest: noStore, preValidation: optionalJsonOrForm, schema: { body: RefreshBody, response: { 200: LogoutResponse, ...ERROR_RESPONSES } } }, async (request, reply) => {
+  app.post("/logout", { config: { ...limitPerMinute(config.rateLimitRefresh) }, onRequest: noStore, preValidation: optionalJsonOrForm, schema: { body: RefreshBody, response: { 200: LogoutResponse, ...ERROR_RESPONSES } } }, async (request, reply) => {
     await logout(app.services, presentedRefreshToken(request));
     clearRefreshCookie(reply, cookieSettings);
     return {};

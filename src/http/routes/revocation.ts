@@ -2,18 +2,17 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { revoke } from "../../domain/tokens/revocation.js";
-import { clientCredentials } from "../plugins/client-auth.js";
+import { clientAuthentication } from "../plugins/client-auth.js";
 import { requireForm } from "../plugins/content-type.js";
 import { noStore } from "../plugins/no-store.js";
-import { limitPerMinute } from "../plugins/rate-limits.js";
 import { ERROR_RESPONSES, TokenStateRequest } from "../schemas/oauth.js";
 
 const revocation: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     "/revoke",
-    { config: { ...limitPerMinute(app.services.config.rateLimitRevoke, "client") }, onRequest: noStore, preValidation: requireForm, schema: { body: TokenStateRequest, response: { 200: Type.String({ maxLength: 0 }), ...ERROR_RESPONSES } } },
+    { onRequest: noStore, preValidation: requireForm, preHandler: clientAuthentication(app, "/revoke", app.services.config.rateLimitRevoke), schema: { body: TokenStateRequest, response: { 200: Type.String({ maxLength: 0 }), ...ERROR_RESPONSES } } },
     async (request, reply) => {
-      await revoke(app.services, clientCredentials(request), request.body.token, request.body.token_type_hint);
+      await revoke(app.services, request.client!, request.body.token, request.body.token_type_hint);
       return reply.code(200).type("text/plain; charset=utf-8").send("");
     },
   );

@@ -1,7 +1,9 @@
 // GET /metrics (Prometheus text, prom-client): tokens by grant and client, OAuth errors by code,
 // refresh-token reuse, signing-key creations, request durations by route pattern and status, and the
-// default process metrics. METRICS=off serves no /metrics.
+// default process metrics. METRICS=off serves no /metrics; METRICS_TOKEN guards it with a Bearer token.
+import { randomBytes } from "node:crypto";
 import t from "tap";
+import { loadConfig } from "../../../src/config/load.js";
 import { basic, buildTestApp, form } from "../../helpers/app.js";
 import { expectOAuthError, FORM } from "../../helpers/oauth.js";
 
@@ -102,4 +104,65 @@ t.test("METRICS=off: no /metrics", async (t) => {
   const off = await buildTestApp(t, { METRICS: "off" });
   t.equal(off.app.metrics, null);
   expectOAuthError(t, await off.app.inject({ method: "GET", url: "/metrics" }), 404, "invalid_request");
+});
+
+t.test("METRICS_TOKEN: /metrics (whose series name clients) wants that Bearer token", async (t) => {
+  const TOKEN = randomBytes(32).toString("base64");
+  const guarded = await buildTestApp(t, { METRICS_TOKEN: TOKEN });
+  const get = (authorization?: string) => guarded.app.inject({ method: "GET", url: "/metrics", headers: authorization === undefined ? {} : { authorization } });
+
+  t.test("no credentials: 401 with a Bearer challenge without an error code (RFC 6750 §3.1)", async (t) => {
+    const res = await get();
+    t.equal(res.statusCode, 401);
+    t.equal(res.headers["www-authenticate"], 'Bearer realm="tessera"');
+    t.same(res.json(), { error: "invalid_token", error_description: "a bearer token is required" });
+    t.equal(res.headers["cache-control"], "no-store");
+    t.notMatch(res.body, "tessera_tokens_issued_total", "no metrics in the answer");
+  });
+
+  const wrong: [string, string][] = [
+    ["another token", `Bearer ${randomBytes(32).toString("base64")}`],
+    ["the token with one character changed", `Bearer ${TOKEN.slice(0, -2)}${TOKEN.at(-2) === "A" ? "B" : "A"}${TOKEN.at(-1)}`],
+    ["a prefix of the token", `Bearer ${TOKEN.slice(0, 20)}`],
+    ["the token with more after it", `Bearer ${TOKEN}x`],
+    ["the token as Basic credentials", `Basic ${TOKEN}`],
+  ];
+  for (const [name, authorization] of wrong) {
+    t.test(`${name}: 401 invalid_token`, async (t) => {
+      const res = await get(authorization);
+      t.equal(res.statusCode, 401);
+      t.match(res.headers["www-authenticate"], /^Bearer realm="tessera"/);
+      t.equal(res.json().error, "invalid_token");
+      t.notMatch(res.body, "tessera_tokens_issued_total", "no metrics in the answer");
+      t.notMatch(res.body, TOKEN, "the token is not echoed");
+    });
+  }
+
+  t.test("the token: 200 and the metrics; the scheme is case-insensitive (RFC 6750 §2.1)", async (t) => {
+    for (const scheme of ["Bearer", "bearer"]) {
+      const res = await get(`${scheme} ${TOKEN}`);
+      t.equal(res.statusCode, 200, scheme);
+      t.match(res.body, /^# HELP process_cpu_user_seconds_total /m);
+    }
+  });
+
+  t.test("the other routes do not want it", async (t) => {
+    t.equal((await guarded.app.inject({ method: "GET", url: "/healthz" })).statusCode, 200);
+  });
+
+  t.test("the token is never logged", async (t) => {
+    t.notMatch(guarded.logs.join(""), TOKEN);
+  });
+
+  t.test("a token too short or with characters a Bearer token cannot carry stops the start, naming METRICS_TOKEN", async (t) => {
+    for (const bad of ["short-token", `${TOKEN} with spaces`]) {
+      t.throws(() => loadConfig({ METRICS_TOKEN: bad }), { name: "ConfigError", message: /METRICS_TOKEN: must be at least 32 characters/ });
+    }
+    t.equal(loadConfig({}).metricsToken, undefined, "unset: /metrics is open");
+    t.equal(loadConfig({ METRICS_TOKEN: "" }).metricsToken, undefined, "empty: as unset");
+  });
+});
+
+t.test("without METRICS_TOKEN, /metrics answers without credentials", async (t) => {
+  t.equal((await app.inject({ method: "GET", url: "/metrics" })).statusCode, 200);
 });
