@@ -183,10 +183,10 @@ export class KeyRing {
   }
 
   async #store(kid: string, targetMs: number): Promise<boolean> {
-    // A key stored before 0007 may have signed tokens under the old rule: its first bound also
-    // covers what that rule promised them.
+    // A key stored before 0007 signed tokens before anything was recorded: its first bound also
+    // covers the longest lifetime they can have had (as the rule before 0007 assumed).
     const legacy = this.#records.find((k) => k.kid === kid)?.tokensExpireBy === null;
-    const until = legacy ? Math.max(targetMs, this.#o.clock.now() + this.#rule().legacyLingerMs) : targetMs;
+    const until = legacy ? Math.max(targetMs, this.#o.clock.now() + this.#o.tokenLifetimeSeconds() * 1000) : targetMs;
     const stored = await this.#o.repo.raiseTokensExpireBy(kid, new Date(until));
     if (!stored) return false;
     this.#noteBound(kid, stored.getTime());
