@@ -162,3 +162,40 @@ t.test(`tokens signed over an hour, one every 10 s, write the key's bound once p
   const stored = (await storedSigningKeys(app.services.config.databaseUrl)).find((k) => k.kid === kid)!;
   t.equal(stored.tokensExpireBy!.getTime(), startedAt + (3410 + 900 + LEASE_AHEAD_SECONDS) * 1000);
 });
+
+t.test("twenty signers asked for at once when the bound runs short share one write", async (t) => {
+  const { app, clock, logs } = await buildTestApp(t, COUNT_QUERIES);
+  const ring = app.services.keys;
+  const boundWrites = () => queryLogs(logs).filter((q) => /^UPDATE \S*SigningKey\W* SET/.test(String(q.sql))).length;
+  const before = boundWrites();
+  clock.advance(LEASE_AHEAD_SECONDS + 1); // no poll ran: the start-up bound no longer covers now + 900 s
+  const expMs = clock.now() + 900_000;
+  t.equal(ring.signerFor(expMs), null, "not covered: the caller must wait for a write");
+  // All twenty ask in the same tick, as requests arriving together would, before any write is done.
+  const signers = await Promise.all(Array.from({ length: 20 }, () => ring.signerCovering(expMs)));
+  t.same(new Set(signers.map((s) => s?.kid)), new Set([ring.signer!.kid]));
+  t.equal(boundWrites() - before, 1, "one write, shared by the twenty");
+  t.equal(ring.signerFor(expMs)?.kid, ring.signer!.kid, "covered now, without I/O");
+});
+
+t.test("an instance that missed a retirement and a prune does not sign with the deleted key: it reloads and signs with the new one", async (t) => {
+  const base = await testConfig(t);
+  const env = { ...QUIET, DATABASE_URL: base.databaseUrl, TESSERA_KEK: base.kek! };
+  const clock = new SettableClock();
+  const a = await buildTestApp(t, env, clock);
+  const b = await buildTestApp(t, env, clock);
+  const creds = await a.createClient();
+  await b.app.services.clients.refresh();
+  const oldKid = b.app.services.keys.signer!.kid;
+
+  const created = await a.app.services.keyAdmin.rotate("test", true);
+  await a.app.services.keys.refresh();
+  clock.advance(900 + LEASE_AHEAD_SECONDS + SKEW); // past the old key's bound + skew
+  await a.app.services.keys.refresh();
+  t.same(await a.app.services.keyAdmin.prune("test"), [oldKid], "A prunes the old key");
+  t.equal(b.app.services.keys.signer?.kid, oldKid, "B has not reloaded: it still holds the old key");
+
+  const token = await accessToken(b.app, creds);
+  t.equal(decodeProtectedHeader(token).kid, created.kid, "B could not raise the deleted key's bound, reloaded, and signed with the new key");
+  t.equal(await verifies(a.app, token, clock.now()), true, "A's JWKS verifies it");
+});
