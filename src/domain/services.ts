@@ -58,9 +58,10 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
     await clients.refresh();
     const audit = new AuditRepository(db);
     const keyRepo = new SigningKeyRepository(db);
-    // Retired keys stay published while a token they signed may still be alive, plus clock skew.
-    const lingerSeconds = () => Math.max(config.accessTokenTtlSeconds, clients.maxTokenTtlSeconds()) + config.clockSkewSeconds;
-    const keys = new KeyRing({ repo: keyRepo, kek, alg: config.signingAlg, clock, lingerSeconds });
+    // The longest lifetime a token gets now. Retired keys stay published by what each key stored
+    // when it signed (key-ring.ts), not by this, which can be lowered while tokens live.
+    const tokenLifetimeSeconds = () => Math.max(config.accessTokenTtlSeconds, clients.maxTokenTtlSeconds());
+    const keys = new KeyRing({ repo: keyRepo, kek, clock, clockSkewSeconds: config.clockSkewSeconds, tokenLifetimeSeconds });
     const keyAdmin = new KeyManager({
       repo: keyRepo,
       audit,
@@ -69,12 +70,14 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       alg: config.signingAlg,
       activationDelaySeconds: config.keyActivationDelaySeconds,
       rotationIntervalSeconds: config.keyRotationIntervalSeconds,
-      lingerSeconds,
+      clockSkewSeconds: config.clockSkewSeconds,
+      legacyLingerSeconds: tokenLifetimeSeconds,
       metrics,
     });
     await keys.refresh(true); // first: a wrong KEK stops here, before any key is written
     const signerBefore = keys.signer?.kid;
-    await keyAdmin.ensureActiveKey("tessera");
+    const made = await keyAdmin.ensureActiveKey("tessera");
+    if (made?.state === "pending") log.info({ kid: made.kid, alg: made.alg, activatesAt: made.activatesAt }, "SIGNING_ALG changed: a key of the new alg signs from activatesAt");
     await keys.refresh(true);
     const signer = keys.signer;
     if (signer && signer.kid !== signerBefore) log.info({ kid: signer.kid, alg: signer.alg }, `created signing key ${signer.kid} (${signer.alg})`);

@@ -12,6 +12,9 @@ export type SigningKeyRecord = {
   createdAt: Date;
   activatesAt: Date;
   retiredAt: Date | null;
+  /** No token signed with this key expires later (a lease: see domain/keys/key-ring.ts); null on keys
+   *  stored before migration 0007, which recorded nothing. */
+  tokensExpireBy: Date | null;
 };
 
 export class SigningKeyRepository {
@@ -63,10 +66,29 @@ export class SigningKeyRepository {
     return count === 1;
   }
 
-  async delete(kids: string[]): Promise<number> {
+  /**
+   * Raises the key's tokensExpireBy to `until` unless it is that late already; never lowers it, so
+   * instances writing at once leave the latest of their bounds. Resolves to the stored bound after
+   * the write, or null when the key no longer exists.
+   */
+  async raiseTokensExpireBy(kid: string, until: Date): Promise<Date | null> {
+    const [{ count }] = await this.#db.$transaction([
+      this.#db.signingKey.updateMany({ where: { kid, OR: [{ tokensExpireBy: null }, { tokensExpireBy: { lt: until } }] }, data: { tokensExpireBy: until } }),
+      bumpVersion(this.#db, "signing_keys"),
+    ]);
+    if (count === 1) return until;
+    const row = await this.#db.signingKey.findUnique({ where: { kid }, select: { tokensExpireBy: true } });
+    return row ? row.tokensExpireBy : null;
+  }
+
+  /**
+   * Deletes the given keys, except any whose tokensExpireBy is later than `latestBound`: a bound
+   * raised since the caller read it (an instance still signing) keeps its key.
+   */
+  async delete(kids: string[], latestBound: Date): Promise<number> {
     if (kids.length === 0) return 0;
     const [{ count }] = await this.#db.$transaction([
-      this.#db.signingKey.deleteMany({ where: { kid: { in: kids } } }),
+      this.#db.signingKey.deleteMany({ where: { kid: { in: kids }, OR: [{ tokensExpireBy: null }, { tokensExpireBy: { lte: latestBound } }] } }),
       bumpVersion(this.#db, "signing_keys"),
     ]);
     return count;

@@ -56,7 +56,8 @@ export async function signAccessToken(
   grant: AccessTokenGrant,
   plan: AccessTokenPlan = planAccessToken(deps, grant),
 ): Promise<SignedAccessToken> {
-  const signer = deps.keys.signer;
+  // No I/O while the key's stored tokensExpireBy covers this exp (nearly always: see key-ring.ts).
+  const signer = deps.keys.signerFor(plan.expiresAtMs) ?? (await deps.keys.signerCovering(plan.expiresAtMs));
   if (!signer) throw new TemporarilyUnavailable("no active signing key");
   const { jti, iat, ttlSeconds } = plan;
   const scope = grant.scope.join(" ");

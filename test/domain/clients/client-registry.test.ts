@@ -1,8 +1,12 @@
 // Two instances on one database: each serves clients from memory and converges on refresh().
 // CACHE_REFRESH is an hour so that the background poller never runs during a test: only the
 // explicit refresh() calls below move instance B.
+import { setTimeout as delay } from "node:timers/promises";
 import t from "tap";
+import { ClientRegistry } from "../../../src/domain/clients/client-registry.js";
+import { ClientRepository } from "../../../src/storage/clients.js";
 import { basic, buildTestApp, form, type TestApp } from "../../helpers/app.js";
+import { slowReads } from "../../helpers/slow-reads.js";
 import { storedSigningKeys } from "../../helpers/stored-keys.js";
 
 const token = (instance: TestApp, clientId: string, secret: string) =>
@@ -94,4 +98,37 @@ t.test("a client deleted through A is gone from B after refresh", async (t) => {
   await b.app.services.clients.refresh();
   t.equal(b.app.services.clients.get(clientId), undefined);
   t.equal((await token(b, clientId, clientSecret)).statusCode, 401);
+});
+
+t.test("two overlapping reloads, the older read finishing last: the newer state stays (single-flight, by version)", async (t) => {
+  const a = await buildTestApp(t, { CACHE_REFRESH: "1h" });
+  const { clientId, clientSecret } = await a.createClient();
+  // Instance B's registry, on a client whose next read of the clients table answers late.
+  const slow = await slowReads(t, a.config.databaseUrl, "client");
+  const registry = new ClientRegistry(new ClientRepository(slow.db));
+  await registry.refresh();
+  t.equal(registry.get(clientId)?.enabled, true);
+
+  await a.app.services.clientAdmin.update(clientId, { name: "renamed" }); // a change for B to reload
+  const reading = slow.holdNext();
+  const older = registry.refresh();
+  await reading; // the older reload has read the client, still enabled; its answer is held
+  await a.app.services.clientAdmin.disable(clientId);
+  const newer = registry.refresh(); // asked after the disable: must end with it disabled
+  // Give the newer reload time to run, if it runs alongside the held one (the old code: it did,
+  // and finished first). Only the demonstration on the old code depends on this wait; with
+  // single-flight the newer reload starts after the older one whatever the timing.
+  await Promise.race([newer, delay(1000)]);
+  slow.release();
+  await Promise.all([older, newer]);
+  t.equal(registry.get(clientId)?.enabled, false, "the disable holds: the older copy did not come back");
+  t.equal(registry.get(clientId)?.name, "renamed");
+  t.equal(slow.reads(), 3, "one read for the start, one per reload");
+
+  await a.app.services.clientAdmin.update(clientId, { enabled: true });
+  await Promise.all([registry.refresh(), registry.refresh(), registry.refresh()]);
+  t.equal(slow.reads(), 4, "three refreshes asked at once share one reload");
+  t.equal(registry.get(clientId)?.enabled, true);
+  const b = await buildTestApp(t, { CACHE_REFRESH: "1h", DATABASE_URL: a.config.databaseUrl, TESSERA_KEK: a.config.kek! });
+  t.equal((await token(b, clientId, clientSecret)).statusCode, 200);
 });

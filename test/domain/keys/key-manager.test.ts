@@ -1,11 +1,13 @@
 // The signing-key lifecycle as a running tessera lives it: rotation (published first, signing after
-// KEY_ACTIVATION_DELAY), the previous key's linger (every token it signed expires, plus CLOCK_SKEW),
-// retirement, pruning, automatic rotation across instances, and other instances picking it all up.
+// KEY_ACTIVATION_DELAY), the previous key's linger (until its stored tokensExpireBy, which covers every
+// token it signed, plus CLOCK_SKEW), retirement, pruning, automatic rotation across instances, and
+// other instances picking it all up.
 // Time is a SettableClock; the pollers are slowed to an hour so that only refresh() moves the keys.
 import t from "tap";
-import { decodeProtectedHeader } from "jose";
+import { decodeJwt, decodeProtectedHeader } from "jose";
 import { systemClock } from "../../../src/domain/clock.js";
 import { KeyManager } from "../../../src/domain/keys/key-manager.js";
+import { LEASE_AHEAD_SECONDS } from "../../../src/domain/keys/key-ring.js";
 import { NotFoundError, ValidationError } from "../../../src/errors/internal.js";
 import { AuditRepository } from "../../../src/storage/audit.js";
 import { openDb } from "../../../src/storage/prisma.js";
@@ -64,12 +66,21 @@ async function auditLines(app: App, prefix: string): Promise<string[]> {
     .map((e) => `${e.actor} ${e.action} ${e.target}`);
 }
 
+/** A key's stored tokensExpireBy, in ms. */
+async function boundOf(app: App, kid: string): Promise<number> {
+  const stored = (await storedSigningKeys(app.services.config.databaseUrl)).find((k) => k.kid === kid);
+  return stored!.tokensExpireBy!.getTime();
+}
+
+/** Moves the clock to `ms` (forward only). */
+const advanceTo = (clock: SettableClock, ms: number) => clock.advance((ms - clock.now()) / 1000);
+
 /** "kid state published retiredSince(ms|null)" per key, oldest first. */
 async function keyLines(app: App): Promise<string[]> {
   return (await app.services.keyAdmin.summaries()).map((k) => `${k.kid} ${k.state} ${k.published} ${k.retiredSince?.getTime() ?? null}`);
 }
 
-t.test("rotation: published at once, signs after KEY_ACTIVATION_DELAY, the old key lingers ACCESS_TOKEN_TTL + CLOCK_SKEW, then prune", async (t) => {
+t.test("rotation: published at once, signs after KEY_ACTIVATION_DELAY, the old key lingers until its stored bound + CLOCK_SKEW, then prune", async (t) => {
   const { app, config, clock, createClient } = await buildTestApp(t, QUIET);
   t.equal(config.keyActivationDelaySeconds, DELAY, "the activation delay defaults to JWKS_MAX_AGE");
   const creds = await createClient();
@@ -100,6 +111,11 @@ t.test("rotation: published at once, signs after KEY_ACTIVATION_DELAY, the old k
   t.equal(kidOf(firstNewToken), newKid, "at the activation the new key signs");
   t.same(await jwksKids(app), [oldKid, newKid], "the old key is still published");
   t.same(await keyLines(app), [`${oldKid} retired true ${switchedAt}`, `${newKid} active true null`]);
+  // The poll one second before the switch raised the old key's bound LEASE_AHEAD_SECONDS past the
+  // longest lifetime: it covers the last token the old key signed.
+  const bound = await boundOf(app, oldKid);
+  t.equal(bound, switchedAt - 1000 + (TTL + LEASE_AHEAD_SECONDS) * 1000, "the stored bound: the last poll's lease");
+  t.equal(decodeJwt(lastOldToken).exp! * 1000, switchedAt - 1000 + TTL * 1000, "the last old token expires within it");
 
   clock.advance(TTL - 2);
   await app.services.keys.refresh();
@@ -107,16 +123,16 @@ t.test("rotation: published at once, signs after KEY_ACTIVATION_DELAY, the old k
   clock.advance(1);
   t.same(await introspect(app, creds, lastOldToken), { active: false }, "then it expires");
 
-  clock.advance(SKEW); // switchedAt + TTL + SKEW - 1
+  advanceTo(clock, bound + (SKEW - 1) * 1000);
   await app.services.keys.refresh();
-  t.same(await jwksKids(app), [oldKid, newKid], "published one second before TTL + skew after the switch");
+  t.same(await jwksKids(app), [oldKid, newKid], "published one second before its bound + skew");
   t.same(await app.services.keyAdmin.prune("test"), [], "prune leaves a key that is still published");
   t.equal((await storedSigningKeys(config.databaseUrl)).length, 2);
 
   clock.advance(1);
   await app.services.keys.refresh();
-  t.equal(clock.now(), switchedAt + (TTL + SKEW) * 1000);
-  t.same(await jwksKids(app), [newKid], "gone from the JWKS ACCESS_TOKEN_TTL + CLOCK_SKEW after the switch");
+  t.equal(clock.now(), bound + SKEW * 1000);
+  t.same(await jwksKids(app), [newKid], "gone from the JWKS at its bound + CLOCK_SKEW");
   t.same(await introspect(app, creds, firstNewToken), { active: false }, "(the new key's first token has expired too by now)");
 
   t.same(await app.services.keyAdmin.prune("test"), [oldKid], "prune removes it");
@@ -173,8 +189,12 @@ t.test("rotate now: the new key signs at once, the previous one is retired but s
   t.same(await jwksKids(app), [oldKid, created.kid]);
   t.match(await introspect(app, creds, oldToken), { active: true }, "tokens of the previous key still verify");
   t.same(await keyLines(app), [`${oldKid} retired true ${clock.now()}`, `${created.kid} active true null`]);
+  t.equal(await boundOf(app, oldKid), clock.now() + (TTL + LEASE_AHEAD_SECONDS) * 1000, "the bound written at start-up");
 
-  clock.advance(TTL + SKEW);
+  clock.advance(TTL + LEASE_AHEAD_SECONDS + SKEW - 1);
+  await app.services.keys.refresh();
+  t.same(await jwksKids(app), [oldKid, created.kid]);
+  clock.advance(1);
   await app.services.keys.refresh();
   t.same(await jwksKids(app), [created.kid]);
 });
@@ -189,16 +209,19 @@ t.test("a rotation --now over a pending key: the pending key never signs", async
   await app.services.keys.refresh();
   t.equal(kidOf(await accessToken(app, creds)), forced.kid);
   const tenSecondsIn = clock.now() - DELAY * 1000;
-  t.same((await keyLines(app)).slice(1), [`${pending.kid} retired true ${tenSecondsIn}`, `${forced.kid} active true null`]);
+  t.same((await keyLines(app)).slice(1), [`${pending.kid} retired false ${tenSecondsIn}`, `${forced.kid} active true null`], "it signed nothing: gone from the JWKS");
 });
 
-t.test("a client with a longer token lifetime keeps a retired key published longer", async (t) => {
+t.test("a token with a longer lifetime raises its key's bound before it is signed, and keeps the key published", async (t) => {
   const { app, clock, createClient } = await buildTestApp(t, QUIET);
   const longLived = await createClient({ tokenTtlSeconds: 3600 });
   await app.services.clients.refresh();
   const oldKid = app.services.keys.signer!.kid;
+  t.equal(await boundOf(app, oldKid), clock.now() + (TTL + LEASE_AHEAD_SECONDS) * 1000, "the bound written at start-up");
   const longToken = await accessToken(app, longLived);
   t.equal(kidOf(longToken), oldKid);
+  const bound = await boundOf(app, oldKid);
+  t.equal(bound, clock.now() + (3600 + LEASE_AHEAD_SECONDS) * 1000, "raised before the 3600 s token was signed");
 
   await app.services.keyAdmin.rotate("test", true);
   await app.services.keys.refresh();
@@ -212,9 +235,12 @@ t.test("a client with a longer token lifetime keeps a retired key published long
   t.match(await introspect(app, longLived, longToken), { active: true }, "the 3600 s token of the old key still verifies at 3599 s");
   t.ok((await jwksKids(app)).includes(oldKid));
 
-  clock.advance(1 + SKEW);
+  advanceTo(clock, bound + (SKEW - 1) * 1000);
   await app.services.keys.refresh();
-  t.notOk((await jwksKids(app)).includes(oldKid), "gone after 3600 s + CLOCK_SKEW");
+  t.ok((await jwksKids(app)).includes(oldKid), "published until its bound + CLOCK_SKEW");
+  clock.advance(1);
+  await app.services.keys.refresh();
+  t.notOk((await jwksKids(app)).includes(oldKid), "then gone");
   t.same(await app.services.keyAdmin.prune("test"), [oldKid]);
 });
 
@@ -229,7 +255,7 @@ t.test("retire KID", async (t) => {
     await app.services.keys.refresh();
     t.equal(kidOf(await accessToken(app, creds)), pending.kid, "the pending key signs now, before its activation time");
     t.equal((await storedSigningKeys(app.services.config.databaseUrl)).length, 2, "no extra key was made");
-    clock.advance(TTL + SKEW);
+    advanceTo(clock, (await boundOf(app, oldKid)) + SKEW * 1000);
     await app.services.keys.refresh();
     t.same(await jwksKids(app), [pending.kid]);
   });
@@ -319,7 +345,8 @@ t.test("several instances rotating automatically at the same moment make exactly
       alg: base.signingAlg,
       activationDelaySeconds: base.keyActivationDelaySeconds,
       rotationIntervalSeconds: base.keyRotationIntervalSeconds,
-      lingerSeconds: () => TTL + SKEW,
+      clockSkewSeconds: SKEW,
+      legacyLingerSeconds: () => TTL,
     }));
   }
 
@@ -377,10 +404,10 @@ t.test("another instance on the same database picks up key changes on its next r
 });
 
 t.test("tessera keys rotate --now | retire KID | prune as an operator runs them", async (t) => {
-  // The app's clock is months behind the real one, so what it retires is long past its linger for
-  // the CLI, which runs on the system clock.
-  const { app, config, clock } = await buildTestApp(t, QUIET);
-  t.ok(clock.now() + (TTL + SKEW) * 1000 < systemClock.now(), "the test clock is in the past");
+  // The app's clock is two hours behind the real one, on which the CLI runs: the first key's tokens
+  // are long expired for the CLI; the second key signed a 3 h token, still valid.
+  const clock = new SettableClock(systemClock.now() - 7200_000);
+  const { app, config, createClient } = await buildTestApp(t, QUIET, clock);
   const env = { ...process.env, DATABASE_URL: config.databaseUrl, TESSERA_KEK: config.kek!, TESSERA_ISSUER: config.issuer };
   const tessera = (...args: string[]) => runCli([...args, "--json"], { env });
 
@@ -388,23 +415,29 @@ t.test("tessera keys rotate --now | retire KID | prune as an operator runs them"
   await app.services.keyAdmin.rotate("test", true); // firstKid is retired at the (past) test time
   await app.services.keys.refresh();
   const secondKid = app.services.keys.signer!.kid;
+  const longLived = await createClient({ tokenTtlSeconds: 3 * 3600 });
+  await app.services.clients.refresh();
+  t.equal(kidOf(await accessToken(app, longLived)), secondKid);
+  const secondBound = await boundOf(app, secondKid);
+  t.ok(secondBound > systemClock.now(), "the second key's bound is in the CLI's future");
 
   const retired = await tessera("keys", "retire", secondKid);
   t.equal(retired.code, 0, retired.stderr);
-  t.match(JSON.parse(retired.stdout), { kid: secondKid, state: "retired", published: true }, "just retired: still published");
+  t.match(JSON.parse(retired.stdout), { kid: secondKid, state: "retired", published: true, publishedUntil: new Date(secondBound + SKEW * 1000).toISOString() }, "retired, published while its token lives");
   const [, , thirdKey] = await storedSigningKeys(config.databaseUrl);
   t.ok(thirdKey, "retiring the signing key made its successor");
   const thirdKid = thirdKey!.kid;
+
+  const pruned = await tessera("keys", "prune");
+  t.equal(pruned.code, 0, pruned.stderr);
+  t.same(JSON.parse(pruned.stdout), { removed: [firstKid] }, "prune removes the key past its bound, and only that one");
+  t.same((await storedSigningKeys(config.databaseUrl)).map((k) => k.kid), [secondKid, thirdKid]);
 
   const rotated = await tessera("keys", "rotate", "--now");
   t.equal(rotated.code, 0, rotated.stderr);
   const rotatedKey = JSON.parse(rotated.stdout) as { kid: string; state: string };
   t.equal(rotatedKey.state, "active", "rotate --now prints an active key");
   t.notOk([firstKid, secondKid, thirdKid].includes(rotatedKey.kid), "a new kid");
-
-  const pruned = await tessera("keys", "prune");
-  t.equal(pruned.code, 0, pruned.stderr);
-  t.same(JSON.parse(pruned.stdout), { removed: [firstKid] }, "prune removes the key past its linger, and only that one");
   t.same((await storedSigningKeys(config.databaseUrl)).map((k) => k.kid), [secondKid, thirdKid, rotatedKey.kid]);
 
   const unknown = await tessera("keys", "retire", "no-such-kid");
@@ -415,7 +448,7 @@ t.test("tessera keys rotate --now | retire KID | prune as an operator runs them"
     `test key.create key:${secondKid}`,
     `cli key.create key:${thirdKid}`,
     `cli key.retire key:${secondKid}`,
-    `cli key.create key:${rotatedKey.kid}`,
     `cli key.prune key:${firstKid}`,
+    `cli key.create key:${rotatedKey.kid}`,
   ]);
 });

@@ -1,8 +1,12 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
 import t from "tap";
 import { open } from "../../../src/crypto/kek.js";
+import { KeyRing } from "../../../src/domain/keys/key-ring.js";
 import { KeyDecryptionError } from "../../../src/errors/internal.js";
+import { SigningKeyRepository } from "../../../src/storage/signing-keys.js";
 import { buildTestApp, testConfig } from "../../helpers/app.js";
+import { slowReads } from "../../helpers/slow-reads.js";
 import { storedSigningKeys } from "../../helpers/stored-keys.js";
 
 const jwksOf = async (app: Awaited<ReturnType<typeof buildTestApp>>["app"]) => {
@@ -79,4 +83,34 @@ t.test("SIGNING_ALG chooses the algorithm of the first key", async (t) => {
   t.equal(keys.length, 1);
   t.match(keys[0], { kty: "EC", crv: "P-256", alg: "ES256", use: "sig", kid: app.services.keys.signer?.kid });
   t.notOk(keys[0] && "d" in keys[0]);
+});
+
+t.test("two overlapping reloads, the older read finishing last: the ring keeps the newer keys (single-flight, by version)", async (t) => {
+  const a = await buildTestApp(t, { CACHE_REFRESH: "1h" });
+  // Another instance's ring, on a client whose next read of the key table answers late.
+  const slow = await slowReads(t, a.config.databaseUrl, "signingKey");
+  const ring = new KeyRing({
+    repo: new SigningKeyRepository(slow.db),
+    kek: Buffer.from(a.config.kek!, "base64"),
+    clock: a.clock,
+    clockSkewSeconds: a.config.clockSkewSeconds,
+    tokenLifetimeSeconds: () => a.config.accessTokenTtlSeconds,
+  });
+  await ring.refresh();
+  const oldKid = ring.signer!.kid;
+  const pending = await a.app.services.keyAdmin.rotate("test"); // a change for the ring to reload
+
+  const reading = slow.holdNext();
+  const older = ring.refresh();
+  await reading; // the older reload has read the old key as the active one; its answer is held
+  await a.app.services.keyAdmin.retire(oldKid, "test"); // the pending key takes over at once
+  const newer = ring.refresh();
+  // Time for the newer reload to run alongside the held one, as it did before single-flight (and
+  // finished first); with single-flight it starts after the older one, whatever the timing.
+  await Promise.race([newer, delay(1000)]);
+  slow.release();
+  await Promise.all([older, newer]);
+  t.equal(ring.signer?.kid, pending.kid, "the key that took over signs, not the retired one");
+  t.same(ring.statuses.map((s) => `${s.key.kid} ${s.state}`), [`${oldKid} retired`, `${pending.kid} active`]);
+  t.equal(slow.reads(), 3, "one read for the start, one per reload");
 });

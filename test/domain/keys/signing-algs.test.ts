@@ -4,7 +4,15 @@
 import t from "tap";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
 import { basic, buildTestApp, form, testConfig, type TestApp } from "../../helpers/app.js";
+import { runCli } from "../../helpers/cli.js";
+import { SettableClock } from "../../helpers/clock.js";
 import { FORM } from "../../helpers/oauth.js";
+import { storedSigningKeys } from "../../helpers/stored-keys.js";
+
+// Two CLI processes (each compiling with tsx) and several apps: slow on a busy machine.
+t.setTimeout(300_000);
+
+const QUIET = { CACHE_REFRESH: "1h" }; // no background reloads: the tests call refresh() themselves
 
 const AUDIENCE = "https://api.example.test";
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
@@ -110,22 +118,83 @@ for (const alg of ALGS) {
   });
 }
 
-t.test("changing SIGNING_ALG on a restart: new tokens use the new alg, tokens of the old one still verify", async (t) => {
+t.test("changing SIGNING_ALG on a restart: the new alg's key is pending first, then takes over; one signer at a time", async (t) => {
   const base = await testConfig(t);
-  const env = { DATABASE_URL: base.databaseUrl, TESSERA_KEK: base.kek! };
-  const first = await buildTestApp(t, { ...env, SIGNING_ALG: "RS256" });
+  const env = { ...QUIET, DATABASE_URL: base.databaseUrl, TESSERA_KEK: base.kek! };
+  const clock = new SettableClock();
+  const first = await buildTestApp(t, { ...env, SIGNING_ALG: "RS256" }, clock);
   const creds = await first.createClient();
+  const rsKid = first.app.services.keys.signer!.kid;
   const rsToken = await accessToken(first.app, creds);
   await first.app.close();
 
-  const second = await buildTestApp(t, { ...env, SIGNING_ALG: "ES256" });
+  clock.advance(10);
+  const second = await buildTestApp(t, { ...env, SIGNING_ALG: "ES256" }, clock);
+  const states = async () => (await second.app.services.keyAdmin.summaries()).map((k) => `${k.alg} ${k.state}`);
+  t.same(await states(), ["RS256 active", "ES256 pending"], "the ES256 key waits for its activation delay");
+  const [, esKey] = await second.app.services.keyAdmin.summaries();
+  t.equal(esKey!.activatesAt.getTime(), clock.now() + second.config.keyActivationDelaySeconds * 1000, "KEY_ACTIVATION_DELAY, like any rotation");
+  t.equal(second.app.services.keys.signer?.kid, rsKid, "the RS256 key still signs");
+  t.same(decodeProtectedHeader(await accessToken(second.app, creds)), { alg: "RS256", typ: "at+jwt", kid: rsKid });
+  t.same((await servedJwks(second.app)).keys.map((k) => [k.kid, k.alg]), [[rsKid, "RS256"], [esKey!.kid, "ES256"]], "the ES256 key is published before it signs");
+  t.ok(second.logs.some((line) => line.includes("SIGNING_ALG changed")), "the start-up says so");
+
+  clock.advance(second.config.keyActivationDelaySeconds);
+  await second.app.services.keys.refresh();
+  t.same(await states(), ["RS256 retired", "ES256 active"], "then the ES256 key signs and the RS256 one retires");
   const esToken = await accessToken(second.app, creds);
-  t.equal(decodeProtectedHeader(esToken).alg, "ES256");
+  t.same(decodeProtectedHeader(esToken), { alg: "ES256", typ: "at+jwt", kid: esKey!.kid });
   const jwks = await servedJwks(second.app);
-  t.same(jwks.keys.map((k) => k.alg), ["RS256", "ES256"], "both keys are published");
-  const currentDate = new Date(second.clock.now());
+  t.same(jwks.keys.map((k) => k.alg), ["RS256", "ES256"], "both keys are published while the RS256 tokens live");
+  const currentDate = new Date(clock.now());
   for (const token of [rsToken, esToken]) {
     const { protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: base.issuer, audience: AUDIENCE, currentDate });
     t.equal(protectedHeader.alg, decodeProtectedHeader(token).alg);
   }
+  await second.app.close();
+
+  const third = await buildTestApp(t, { ...env, SIGNING_ALG: "ES256" }, clock);
+  t.equal(third.app.services.keys.signer?.kid, esKey!.kid, "a later restart with the same SIGNING_ALG makes no key");
+  t.equal((await third.app.services.keyAdmin.summaries()).length, 2);
+});
+
+t.test("two instances restarting at once with a new SIGNING_ALG make one pending key", async (t) => {
+  const base = await testConfig(t);
+  const env = { ...QUIET, DATABASE_URL: base.databaseUrl, TESSERA_KEK: base.kek! };
+  const clock = new SettableClock();
+  await (await buildTestApp(t, { ...env, SIGNING_ALG: "RS256" }, clock)).app.close();
+  const [a] = await Promise.all([buildTestApp(t, { ...env, SIGNING_ALG: "EdDSA" }, clock), buildTestApp(t, { ...env, SIGNING_ALG: "EdDSA" }, clock)]);
+  t.same((await a.app.services.keyAdmin.summaries()).map((k) => `${k.alg} ${k.state}`), ["RS256 active", "EdDSA pending"]);
+});
+
+t.test("retiring the active key while a key of another alg is pending: the pending key takes over at once", async (t) => {
+  const { app, config, createClient } = await buildTestApp(t, QUIET);
+  const creds = await createClient();
+  const rsKid = app.services.keys.signer!.kid;
+  const pending = await app.services.keyAdmin.rotate("test", false, "PS256");
+  t.same([pending.alg, pending.state], ["PS256", "pending"]);
+  await app.services.keyAdmin.retire(rsKid, "test");
+  await app.services.keys.refresh();
+  t.same(decodeProtectedHeader(await accessToken(app, creds)), { alg: "PS256", typ: "at+jwt", kid: pending.kid });
+  t.equal((await storedSigningKeys(config.databaseUrl)).length, 2, "no third key was made");
+});
+
+t.test("tessera keys rotate follows the database's alg, not the shell's SIGNING_ALG, unless --alg says otherwise", async (t) => {
+  const { app, config } = await buildTestApp(t, QUIET);
+  const env = { ...process.env, DATABASE_URL: config.databaseUrl, TESSERA_KEK: config.kek!, TESSERA_ISSUER: config.issuer };
+  const tessera = (extra: Record<string, string>, ...args: string[]) => runCli([...args, "--json"], { env: { ...env, ...extra } });
+  t.equal(app.services.keys.signer?.alg, "RS256");
+
+  const followed = await tessera({ SIGNING_ALG: "ES256" }, "keys", "rotate");
+  t.equal(followed.code, 0, followed.stderr);
+  t.match(JSON.parse(followed.stdout), { alg: "RS256", state: "pending" }, "SIGNING_ALG=ES256 in the shell: still an RS256 key");
+
+  const switched = await tessera({}, "keys", "rotate", "--alg", "ES256");
+  t.equal(switched.code, 0, switched.stderr);
+  t.match(JSON.parse(switched.stdout), { alg: "ES256", state: "pending" }, "--alg ES256: an ES256 key, pending like any rotation");
+
+  const bad = await tessera({}, "keys", "rotate", "--alg", "HS256");
+  t.equal(bad.code, 1);
+  t.equal(bad.stderr, "tessera: --alg: one of RS256, PS256, ES256, EdDSA\n");
+  t.same((await storedSigningKeys(config.databaseUrl)).map((k) => k.alg), ["RS256", "RS256", "ES256"]);
 });

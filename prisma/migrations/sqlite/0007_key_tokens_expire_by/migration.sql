@@ -1,0 +1,3 @@
+-- AlterTable (reviewed: a nullable column needs no table rebuild). NULL marks the keys stored before
+-- this migration, whose tokens' expiry was never recorded (key-states.ts falls back to the old rule).
+ALTER TABLE "SigningKey" ADD COLUMN "tokensExpireBy" DATETIME;
