@@ -169,7 +169,7 @@ const ENDPOINTS: Endpoint[] = [
   {
     url: "/login",
     setting: "RATE_LIMIT_LOGIN",
-    status: 401, // an unknown client: cheap, and still counted
+    status: 400, // an unknown client (400 without a Basic challenge at /login): cheap, and still counted
     send: (app, { ip }) =>
       app.inject({ method: "POST", url: "/login", remoteAddress: ip, headers: { "content-type": "application/json" }, payload: JSON.stringify({ username: "u", password: "p", client_id: "nobody" }) }),
   },
