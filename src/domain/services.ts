@@ -72,8 +72,8 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
     await keys.refresh(true); // first: a wrong KEK stops here, before any key is written
     await keyAdmin.ensureActiveKey("tessera");
     await keys.refresh(true);
-    const users = new UserService({ repo: new UserRepository(db), audit, clock });
     const blocklist = new RevokedAccessTokenRepository(db);
+    const refreshTokenRepo = new RefreshTokenRepository(db);
     const refreshTokens = new RefreshTokenService({
       config,
       clock,
@@ -82,9 +82,10 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       audit,
       blocklist,
       log,
-      repo: new RefreshTokenRepository(db),
+      repo: refreshTokenRepo,
       digestKey: deriveKey(kek, "refresh token digest"),
     });
+    const users = new UserService({ repo: new UserRepository(db), audit, clock, families: refreshTokenRepo, refreshTokens });
     // Started last: nothing below can fail and leave them polling a closed database.
     const intervalMs = config.cacheRefreshSeconds * 1000;
     const pollers = [

@@ -25,6 +25,13 @@ export type RefreshFamilyRecord = {
   userEnabled: boolean;
 };
 
+/** A family as an administrator sees it (see unrevokedFamiliesOfUser). */
+export type FamilySummary = Pick<RefreshFamilyRecord, "id" | "clientId" | "userId" | "createdAt" | "expiresAt"> & {
+  clientName: string;
+  lastUsedAt: Date;
+  newestTokenExpiresAt: Date;
+};
+
 export type NewRefreshToken = {
   digest: string;
   familyId: string;
@@ -155,6 +162,33 @@ export class RefreshTokenRepository {
       SELECT ${r.digest}, "familyId", ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt}
       FROM consumed`);
     return inserted === 1;
+  }
+
+  /**
+   * The user's families that are not revoked (live or past their expiry but not yet pruned), oldest
+   * first, each with its client's name and its newest token: when it was issued (the family's last
+   * use: its sign-in or latest rotation) and when it expires unless used (the idle lifetime).
+   */
+  async unrevokedFamiliesOfUser(userId: string): Promise<FamilySummary[]> {
+    const rows = await this.#db.refreshFamily.findMany({
+      where: { userId, revokedAt: null },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      select: {
+        id: true,
+        clientId: true,
+        userId: true,
+        createdAt: true,
+        expiresAt: true,
+        client: { select: { name: true } },
+        tokens: { orderBy: { issuedAt: "desc" }, take: 1, select: { issuedAt: true, expiresAt: true } },
+      },
+    });
+    return rows.map(({ client, tokens, ...family }) => ({
+      ...family,
+      clientName: client.name,
+      lastUsedAt: tokens[0]?.issuedAt ?? family.createdAt,
+      newestTokenExpiresAt: tokens[0]?.expiresAt ?? family.createdAt,
+    }));
   }
 
   /** The access tokens issued from a family that have not expired yet. */

@@ -28,6 +28,9 @@ export type Session = { grantType: string; client: ClientRecord; user: UserView;
 /** Who may rotate a family's token: returns the client, or throws when the caller is not entitled. */
 export type FamilyCheck = (family: RefreshFamilyRecord) => ClientRecord;
 
+/** What revoking a family needs to know of it: a token of it, or a family listed for its user. */
+export type FamilyRef = Pick<RefreshTokenRecord, "familyId"> & { family: Pick<RefreshFamilyRecord, "clientId" | "userId"> };
+
 
 export class RefreshTokenService {
   readonly #d: RefreshTokenDeps;
@@ -117,7 +120,7 @@ export class RefreshTokenService {
    * Revokes the token's family and blocklists the access tokens issued from it that still live
    * (RFC 9700 §4.14.2). false when it was revoked already.
    */
-  async revokeFamily(token: RefreshTokenRecord, reason: string): Promise<boolean> {
+  async revokeFamily(token: FamilyRef, reason: string): Promise<boolean> {
     const now = new Date(this.#d.clock.now());
     if (!(await this.#d.repo.revokeFamily(token.familyId, reason, now))) return false;
     const live = await this.#d.repo.liveAccessTokens(token.familyId, now);
@@ -140,7 +143,7 @@ export class RefreshTokenService {
     }
   }
 
-  #audit(action: string, token: RefreshTokenRecord, details: Record<string, unknown>): Promise<void> {
+  #audit(action: string, token: FamilyRef, details: Record<string, unknown>): Promise<void> {
     return this.#d.audit.record({
       at: new Date(this.#d.clock.now()),
       actor: `client:${token.family.clientId}`,
