@@ -6,6 +6,7 @@ import path from "node:path";
 import t from "tap";
 import { basic, buildTestApp, form } from "../helpers/app.js";
 import { runCli, type CliRun } from "../helpers/cli.js";
+import { SettableClock } from "../helpers/clock.js";
 import { freshDatabaseUrl } from "../helpers/database.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -15,7 +16,8 @@ t.setTimeout(300_000);
 
 const url = await freshDatabaseUrl(t);
 // The app migrates the database first; the CLI then works on the same one, as an admin would.
-const { app, createClient } = await buildTestApp(t, { DATABASE_URL: url });
+// On the system's time: the CLI processes run on it, and judge which tokens still live by it.
+const { app, createClient } = await buildTestApp(t, { DATABASE_URL: url }, new SettableClock(Date.now()));
 const web = await createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
 
 /** Runs `tessera users …` with `stdin` piped in. */
@@ -147,4 +149,62 @@ t.test("list --json prints every user with id, username and enabled, and no hash
   const listed = JSON.parse(run.stdout) as Record<string, unknown>[];
   t.same(listed, [{ id: aliceId, username: "alice", enabled: false }], "only alice: the refused commands created no one");
   t.notOk(run.stdout.includes("$argon2"));
+});
+
+t.test("sessions, end-sessions and delete", async (t) => {
+  await app.services.users.create("frank", "frank-password-1");
+  const signIn = async () => (await passwordGrant("frank", "frank-password-1")).json() as { access_token: string; refresh_token: string };
+  const first = await signIn();
+  const second = await signIn();
+  const introspect = async (token: string) =>
+    (
+      await app.inject({
+        method: "POST",
+        url: "/introspect",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(web.clientId, web.clientSecret) },
+        payload: form({ token }),
+      })
+    ).json() as { active: boolean };
+
+  t.test("sessions --json lists the user's refresh families as the admin API does", async (t) => {
+    const run = await users(["sessions", "--username", "frank", "--json"]);
+    t.equal(run.code, 0, run.stderr);
+    const listed = JSON.parse(run.stdout) as Record<string, unknown>[];
+    t.equal(listed.length, 2);
+    t.same(Object.keys(listed[0]!).sort(), ["client_id", "client_name", "created_at", "expires_at", "id", "last_used_at"]);
+    t.equal(listed[0]!.client_id, web.clientId);
+    t.notOk(run.stdout.includes(first.refresh_token));
+  });
+
+  t.test("end-sessions revokes the families and their live access tokens, and is audited", async (t) => {
+    t.equal((await introspect(first.access_token)).active, true);
+    const run = await users(["end-sessions", "--username", "frank", "--json"]);
+    t.equal(run.code, 0, run.stderr);
+    t.same(JSON.parse(run.stdout), { sessions_ended: 2 });
+    t.same(await introspect(first.access_token), { active: false });
+    t.same(await introspect(second.access_token), { active: false });
+    const refresh = await app.inject({ method: "POST", url: "/refresh", payload: { refresh_token: second.refresh_token } });
+    t.equal(refresh.statusCode, 400);
+    const [event] = await app.services.audit.list(1);
+    t.match(event, { actor: "cli", action: "user.end_sessions", details: { username: "frank", sessionsEnded: 2 } });
+  });
+
+  t.test("delete ends the sessions and deletes the user", async (t) => {
+    const third = await signIn();
+    const frank = await app.services.users.byUsername("frank");
+    const run = await users(["delete", "--username", "frank", "--json"]);
+    t.equal(run.code, 0, run.stderr);
+    t.same(JSON.parse(run.stdout), { deleted: frank.id });
+    t.same(await introspect(third.access_token), { active: false });
+    t.equal((await storedUsers()).filter((u) => u.username === "frank").length, 0);
+    t.equal((await passwordGrant("frank", "frank-password-1")).statusCode, 400);
+    const [event] = await app.services.audit.list(1);
+    t.match(event, { actor: "cli", action: "user.delete", target: `user:${frank.id}`, details: { username: "frank", sessionsEnded: 1 } });
+  });
+
+  t.test("delete of an unknown user fails with exit code 3", async (t) => {
+    const run = await users(["delete", "--username", "frank"]);
+    t.equal(run.code, 3);
+    t.equal(run.stderr, "tessera: user frank not found\n");
+  });
 });
