@@ -63,6 +63,10 @@ export type Config = Readonly<{
   metrics: boolean;
   /** LOG_LEVEL: pino level; `debug` adds one line per request, `trace` one per database query (SQL text, no values). */
   logLevel: LogLevel;
+  /** CORS_ORIGINS: browser origins (exact, comma-separated) that may call /token, /revoke, /introspect,
+   *  the JWKS and the metadata, and /login, /refresh and /logout with credentials. None by default:
+   *  every origin allowed is one more page that can drive the cookie-based refresh. */
+  corsOrigins: readonly string[];
 }>;
 
 type Parser<T> = (raw: string) => T;
@@ -136,6 +140,23 @@ const redisUrl: Parser<string | undefined> = (raw) => {
   return value;
 };
 
+/** Browser origins as the Origin header spells them: scheme://host[:port], nothing after. */
+const origins: Parser<readonly string[]> = (raw) => {
+  const list = raw.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "");
+  for (const origin of list) {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.origin !== origin) {
+      throw new Error("must be exact origins such as https://app.example.com (scheme, lower-case host, optional port; no path, no trailing slash, no wildcard), comma-separated");
+    }
+  }
+  return Object.freeze(list);
+};
+
 const kek: Parser<string | undefined> = (raw) => {
   if (raw.trim() === "") return undefined;
   if (Buffer.from(raw.trim(), "base64").length !== 32) throw new Error("must be base64 of exactly 32 bytes");
@@ -169,4 +190,5 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   bodyLimitBytes: { env: "BODY_LIMIT", default: "65536", parse: integer(1024, 10 * 1024 * 1024) },
   metrics: { env: "METRICS", default: "on", parse: onOff },
   logLevel: { env: "LOG_LEVEL", default: "info", parse: oneOf(LOG_LEVELS) },
+  corsOrigins: { env: "CORS_ORIGINS", default: "", parse: origins },
 };

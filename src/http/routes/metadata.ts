@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { GRANT_TYPES } from "../../domain/grants/index.js";
 import { STATIC_DOCUMENT } from "../plugins/metrics.js";
+import { METADATA_SCHEMA } from "../schemas/oauth.js";
 
 const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
 const ASSERTION_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
@@ -21,7 +22,7 @@ const metadata: FastifyPluginAsyncTypebox = async (app) => {
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     response_types_supported: [], // no authorization endpoint: nothing is issued from the front channel
   });
-  app.get("/.well-known/oauth-authorization-server", { config: STATIC_DOCUMENT }, (_request, reply) =>
+  app.get("/.well-known/oauth-authorization-server", { config: STATIC_DOCUMENT, schema: METADATA_SCHEMA }, (_request, reply) =>
     reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(body),
   );
 };
