@@ -90,6 +90,10 @@ export class UserService {
   /** Users ordered by username, `limit` (1 to MAX_PAGE) after the username `after`; `username` picks one. */
   async page(options: { username?: string; after?: string; limit: number }): Promise<UserView[]> {
     if (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > MAX_PAGE) throw new TypeError(`limit must be an integer from 1 to ${MAX_PAGE}`);
+    // Never a username (next_after always is one): refused before it reaches the database, which
+    // may refuse its bytes (PostgreSQL and NUL).
+    if (options.after !== undefined && !USERNAME.test(options.after)) throw new ValidationError("after: must be the next_after of the previous page");
+    if (options.username !== undefined && !USERNAME.test(options.username)) return [];
     return (await this.#repo.page(options)).map(viewOf);
   }
 

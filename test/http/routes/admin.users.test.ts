@@ -106,6 +106,10 @@ t.test("GET /admin/users", async (t) => {
     t.same((await call("GET", "/admin/users?username=carol")).json(), { users: [carol], next_after: null });
     t.same((await call("GET", "/admin/users?username=car")).json(), { users: [], next_after: null }, "no prefix match");
     t.same((await call("GET", "/admin/users?username=nobody")).json(), { users: [], next_after: null });
+    t.same((await call("GET", "/admin/users?username=%00")).json(), { users: [], next_after: null }, "a name that cannot be one (NUL)");
+    const badAfter = await call("GET", "/admin/users?after=%00");
+    expectOAuthError(t, badAfter, 400, "invalid_request");
+    t.equal(description(badAfter), "after: must be the next_after of the previous page");
   });
 
   t.test("a bad limit says what was expected", async (t) => {
