@@ -4,7 +4,7 @@
 // first-party ones (whose refresh token is a cookie) with credentials. Any other path, an unlisted
 // origin, or an OPTIONS that is no preflight gets no CORS headers at all (a preflight then meets the
 // usual 404), so a browser refuses it.
-import cors, { type FastifyCorsOptions } from "@fastify/cors";
+import type { FastifyCorsOptions } from "@fastify/cors";
 import type { FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 
@@ -47,6 +47,7 @@ export default fp<{ origins: readonly string[] }>(
       const policy = POLICIES.get(pathOf(request.url));
       return policy ? { ...policy, origin, maxAge: PREFLIGHT_MAX_AGE } : { origin: false };
     };
+    const cors = (await import("@fastify/cors")).default; // only when used, as the CLI never does
     await app.register(cors, { delegator: (request, callback) => callback(null, policyFor(request)) });
   },
   { name: "cors" },
