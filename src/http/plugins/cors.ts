@@ -29,6 +29,7 @@ const POLICIES = new Map<string, Policy>([
   ["/login", FIRST_PARTY],
   ["/refresh", FIRST_PARTY],
   ["/logout", FIRST_PARTY],
+  // /userinfo, when it comes, belongs here too: a Bearer token from a browser app (GET and POST).
 ]);
 
 const pathOf = (url: string) => {
