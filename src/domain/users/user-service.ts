@@ -139,7 +139,7 @@ export class UserService {
   /**
    * Ends every sign-in of the user: each refresh family is revoked and the access tokens issued
    * from it that still live are blocklisted (RefreshTokenService.revokeFamily). Returns how many
-   * sessions it ended.
+   * families it revoked (those idle or expired but not yet pruned among them).
    */
   async endSessions(id: string, actor = "system"): Promise<number> {
     const user = await this.#byId(id);
@@ -182,14 +182,12 @@ export class UserService {
 
   /**
    * Revokes every family of the user not revoked yet, expired ones too (an access token issued from
-   * one may outlive it). Returns how many of them were sessions (as sessions() lists them).
+   * one may outlive it), and returns how many it revoked.
    */
   async #endFamilies(userId: string, reason: string): Promise<number> {
-    const now = this.#clock.now();
     let ended = 0;
     for (const family of await this.#families.unrevokedFamiliesOfUser(userId)) {
-      const revoked = await this.#refreshTokens.revokeFamily({ familyId: family.id, family }, reason);
-      if (revoked && sessionOf(family).expiresAt.getTime() > now) ended += 1;
+      if (await this.#refreshTokens.revokeFamily({ familyId: family.id, family }, reason)) ended += 1;
     }
     return ended;
   }
