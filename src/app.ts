@@ -2,7 +2,7 @@
 // keys) are made here and closed with the app.
 import formbody from "@fastify/formbody";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
 import { pino, type DestinationStream } from "pino";
 import type { Config } from "./config/schema.js";
 import { systemClock, type Clock } from "./domain/clock.js";
@@ -11,8 +11,10 @@ import { createServices } from "./domain/services.js";
 import { prometheusMetrics } from "./http/metrics.js";
 import { parseForm } from "./http/form.js";
 import { loggerOptions } from "./http/logger.js";
+import cors from "./http/plugins/cors.js";
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from "./http/plugins/error-handler.js";
 import metricsPlugin from "./http/plugins/metrics.js";
+import openapi from "./http/plugins/openapi.js";
 import rateLimits from "./http/plugins/rate-limits.js";
 import requestStart from "./http/plugins/request-start.js";
 import servicesPlugin from "./http/plugins/services.js";
@@ -29,6 +31,8 @@ export type AppOptions = {
   clock?: Clock;
   /** Where logs go (tests capture them); stdout by default. */
   logStream?: DestinationStream;
+  /** Told of every route as it is added (tests compare the routes with /openapi.json). */
+  onRoute?: (route: RouteOptions) => void;
 };
 
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -53,17 +57,20 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // Form fields and JSON arrive as given: a repeated parameter must fail, not be coerced.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  if (options.onRoute) app.addHook("onRoute", options.onRoute);
 
   const metrics = config.metrics ? prometheusMetrics() : null;
   app.decorate("metrics", metrics);
   const services = await createServices(config, options.clock ?? systemClock, log, metrics ?? NO_METRICS);
   await app.register(servicesPlugin, { services });
+  await app.register(openapi); // before every route: it learns of them as they are added
   await app.register(errorHandler);
   // After the error handler: a route takes the error handler of when it is added (/metrics's 401).
   if (metrics) await app.register(metricsPlugin, { metrics });
   await app.register(requestStart, { https });
   await app.register(formbody, { parser: parseForm });
   await app.register(rateLimits, { config });
+  await app.register(cors, { origins: config.corsOrigins });
 
   await app.register(token);
   await app.register(revocation);

@@ -1,7 +1,8 @@
-// tessera users create|set-password|disable|enable|list
+// tessera users create|set-password|disable|enable|list|delete|sessions|end-sessions
 import { parseArgs } from "node:util";
 import type { Config } from "../config/schema.js";
 import { systemClock } from "../domain/clock.js";
+import { sessionJson } from "../domain/users/user-json.js";
 import { UserService } from "../domain/users/user-service.js";
 import { ValidationError } from "../errors/internal.js";
 import { AuditRepository } from "../storage/audit.js";
@@ -15,7 +16,10 @@ export const USERS_USAGE = `tessera users create --username NAME [--password-std
 tessera users set-password --username NAME [--password-stdin]
 tessera users disable --username NAME
 tessera users enable --username NAME
-tessera users list`;
+tessera users list
+tessera users delete --username NAME
+tessera users sessions --username NAME
+tessera users end-sessions --username NAME`;
 
 const ACTOR = "cli";
 
@@ -43,6 +47,7 @@ export async function usersCommand(config: Config, args: string[]): Promise<void
       clock: systemClock,
       sessions: new RefreshTokenRepository(db),
     });
+    const userId = async () => (await users.byUsername(username())).id;
     switch (action) {
       case "create":
         return print(view(await users.create(username(), password, ACTOR)));
@@ -54,6 +59,12 @@ export async function usersCommand(config: Config, args: string[]): Promise<void
         return print(view(await users.setEnabled(username(), true, ACTOR)));
       case "list":
         return print((await users.list()).map(view));
+      case "delete":
+        return print({ deleted: (await users.delete(await userId(), ACTOR)).id });
+      case "sessions":
+        return print((await users.sessions(await userId())).map(sessionJson));
+      case "end-sessions":
+        return print({ sessions_ended: await users.endSessions(await userId(), ACTOR) });
       default:
         throw new ValidationError(`unknown users command ${JSON.stringify(action ?? "")}\n${USERS_USAGE}`);
     }

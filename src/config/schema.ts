@@ -80,6 +80,10 @@ export type Config = Readonly<{
    *  clients); unset, /metrics is open and belongs on a network only the scraper reaches. A secret:
    *  at least 32 characters of RFC 6750's b64token alphabet, e.g. `openssl rand -base64 32`. */
   metricsToken: string | undefined;
+  /** CORS_ORIGINS: browser origins (exact, comma-separated) that may call /token, /revoke, /introspect,
+   *  the JWKS and the metadata, and /login, /refresh and /logout with credentials. None by default:
+   *  every origin allowed is one more page that can drive the cookie-based refresh. */
+  corsOrigins: readonly string[];
 }>;
 
 type Parser<T> = (raw: string) => T;
@@ -163,6 +167,23 @@ const atMost =
     return value;
   };
 
+/** Browser origins as the Origin header spells them: scheme://host[:port], nothing after. */
+const origins: Parser<readonly string[]> = (raw) => {
+  const list = raw.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "");
+  for (const origin of list) {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.origin !== origin) {
+      throw new Error("must be exact origins such as https://app.example.com (scheme, lower-case host, optional port; no path, no trailing slash, no wildcard), comma-separated");
+    }
+  }
+  return Object.freeze(list);
+};
+
 const kek: Parser<string | undefined> = (raw) => {
   if (raw.trim() === "") return undefined;
   if (Buffer.from(raw.trim(), "base64").length !== 32) throw new Error("must be base64 of exactly 32 bytes");
@@ -231,4 +252,5 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   refreshReuseGraceSeconds: { env: "REFRESH_REUSE_GRACE", default: "0", parse: atMost(300, seconds(0)) },
   shutdownTimeoutSeconds: { env: "SHUTDOWN_TIMEOUT", default: "10", parse: seconds(0) },
   metricsToken: { env: "METRICS_TOKEN", default: undefined, parse: bearerToken, secret: true },
+  corsOrigins: { env: "CORS_ORIGINS", default: "", parse: origins },
 };

@@ -142,6 +142,13 @@ const insertStatement = (token: NewRefreshToken) => {
     VALUES (${r.digest}, ${r.familyId}, ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt})`;
 };
 
+/** A family as an administrator sees it (see unrevokedFamiliesOfUser). */
+export type FamilySummary = Pick<RefreshFamilyRecord, "id" | "clientId" | "userId" | "createdAt" | "expiresAt"> & {
+  clientName: string;
+  lastUsedAt: Date;
+  newestTokenExpiresAt: Date;
+};
+
 export class RefreshTokenRepository {
   readonly #db: Db;
   readonly #direct: DirectSql;
@@ -281,6 +288,33 @@ export class RefreshTokenRepository {
       await rows(sql`SELECT "id" FROM "RefreshFamily" WHERE "userId" = ${userId} AND "revokedAt" IS NULL ORDER BY "id" FOR UPDATE`);
       return { families: await changes(revoke), accessTokensRevoked: await changes(blocklist) };
     });
+  }
+
+  /**
+   * The user's families that are not revoked (live or past their expiry but not yet pruned), oldest
+   * first, each with its client's name and its newest token: when it was issued (the family's last
+   * use: its sign-in or latest rotation) and when it expires unless used (the idle lifetime).
+   */
+  async unrevokedFamiliesOfUser(userId: string): Promise<FamilySummary[]> {
+    const rows = await this.#db.refreshFamily.findMany({
+      where: { userId, revokedAt: null },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      select: {
+        id: true,
+        clientId: true,
+        userId: true,
+        createdAt: true,
+        expiresAt: true,
+        client: { select: { name: true } },
+        tokens: { orderBy: { issuedAt: "desc" }, take: 1, select: { issuedAt: true, expiresAt: true } },
+      },
+    });
+    return rows.map(({ client, tokens, ...family }) => ({
+      ...family,
+      clientName: client.name,
+      lastUsedAt: tokens[0]?.issuedAt ?? family.createdAt,
+      newestTokenExpiresAt: tokens[0]?.expiresAt ?? family.createdAt,
+    }));
   }
 
   /**

@@ -39,8 +39,34 @@ export class UserRepository {
     return this.#db.user.findMany({ orderBy: { createdAt: "asc" } });
   }
 
+  /** One page of users ordered by username, after the username `after`; `username` picks one exactly. */
+  page(options: { username?: string; after?: string; limit: number }): Promise<UserRecord[]> {
+    const { username, after, limit } = options;
+    return this.#db.user.findMany({
+      where: { username: { ...(username !== undefined && { equals: username }), ...(after !== undefined && { gt: after }) } },
+      orderBy: { username: "asc" },
+      take: limit,
+    });
+  }
+
+  /** null when there is no such user, false when another user has the username. */
+  async rename(id: string, username: string): Promise<UserRecord | null | false> {
+    try {
+      return await this.update(id, { username });
+    } catch (e) {
+      if (isUniqueViolation(e)) return false;
+      throw e;
+    }
+  }
+
+  /** false when there is no such user. Its refresh families and tokens go with it (foreign-key cascade). */
+  async delete(id: string): Promise<boolean> {
+    const { count } = await this.#db.user.deleteMany({ where: { id } });
+    return count === 1;
+  }
+
   /** null when there is no such user. */
-  async update(id: string, changes: Partial<Pick<UserRecord, "passwordHash" | "enabled">>): Promise<UserRecord | null> {
+  async update(id: string, changes: Partial<Pick<UserRecord, "passwordHash" | "enabled" | "username">>): Promise<UserRecord | null> {
     const { count } = await this.#db.user.updateMany({ where: { id }, data: changes });
     return count === 1 ? this.findById(id) : null;
   }

@@ -171,3 +171,62 @@ t.test("list --json prints every user with id, username and enabled, and no hash
   t.same(listed, [{ id: aliceId, username: "alice", enabled: false }], "only alice: the refused commands created no one");
   t.notOk(run.stdout.includes("$argon2"));
 });
+
+t.test("sessions, end-sessions and delete", async (t) => {
+  await app.services.users.create("frank", "frank-password-1");
+  const signIn = async () => (await passwordGrant("frank", "frank-password-1")).json() as { access_token: string; refresh_token: string };
+  const first = await signIn();
+  const second = await signIn();
+  const introspect = async (token: string) =>
+    (
+      await app.inject({
+        method: "POST",
+        url: "/introspect",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(web.clientId, web.clientSecret) },
+        payload: form({ token }),
+      })
+    ).json() as { active: boolean };
+
+  t.test("sessions --json lists the user's refresh families as the admin API does", async (t) => {
+    const run = await users(["sessions", "--username", "frank", "--json"]);
+    t.equal(run.code, 0, run.stderr);
+    const listed = JSON.parse(run.stdout) as Record<string, unknown>[];
+    t.equal(listed.length, 2);
+    t.same(Object.keys(listed[0]!).sort(), ["client_id", "client_name", "created_at", "expires_at", "id", "last_used_at"]);
+    t.equal(listed[0]!.client_id, web.clientId);
+    t.notOk(run.stdout.includes(first.refresh_token));
+  });
+
+  t.test("end-sessions revokes the families and their live access tokens, and is audited", async (t) => {
+    t.equal((await introspect(first.access_token)).active, true);
+    const run = await users(["end-sessions", "--username", "frank", "--json"]);
+    t.equal(run.code, 0, run.stderr);
+    t.same(JSON.parse(run.stdout), { sessions_ended: 2 });
+    t.same(await introspect(first.access_token), { active: false });
+    t.same(await introspect(second.access_token), { active: false });
+    const refresh = await app.inject({ method: "POST", url: "/refresh", payload: { refresh_token: second.refresh_token } });
+    t.equal(refresh.statusCode, 400);
+    const [event] = await app.services.audit.list(1);
+    t.match(event, { actor: "cli", action: "user.end_sessions", details: { username: "frank", sessionsEnded: 2 } });
+  });
+
+  t.test("delete ends the sessions and deletes the user", async (t) => {
+    const third = await signIn();
+    const frank = await app.services.users.byUsername("frank");
+    const run = await users(["delete", "--username", "frank", "--json"]);
+    t.equal(run.code, 0, run.stderr);
+    t.same(JSON.parse(run.stdout), { deleted: frank.id });
+    t.same(await introspect(third.access_token), { active: false });
+    t.equal((await storedUsers()).filter((u) => u.username === "frank").length, 0);
+    t.equal((await passwordGrant("frank", "frank-password-1")).statusCode, 400);
+    const [event] = await app.services.audit.list(1);
+    t.match(event, { actor: "cli", action: "user.delete", target: `user:${frank.id}`, details: { username: "frank", sessionsEnded: 1 } });
+  });
+
+  t.test("delete of an unknown user fails with exit code 3", async (t) => {
+    const run = await users(["delete", "--username", "frank"]);
+    t.equal(run.code, 3);
+    // the last line (other lines, such as which database was opened, may come before it)
+    t.match(run.stderr, /(^|\n)tessera: user frank not found\n$/);
+  });
+});

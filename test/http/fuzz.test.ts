@@ -527,6 +527,24 @@ t.test("/admin/*", async (t) => {
     const fields: Fields = { username: fc.oneof(fc.constantFrom("bob", "alice", "a".repeat(129)), text(30)), password: fc.oneof(fc.constantFrom("long-enough-password", "short"), text(40)) };
     await fuzz(t, request("POST", "/admin/users", bodies(fields, "json", ["username", "password"]), adminAuth), 60);
   });
+
+  t.test("GET /admin/users", async (t) => {
+    const userQuery = fc
+      .record({ limit: fc.oneof(fc.constantFrom("0", "1", "500", "501", "-1", "1e2"), text(5)), after: fc.oneof(fc.constantFrom("alice", "", "\u0000"), text(20)), username: fc.oneof(fc.constantFrom("bob", "", "\u0000"), text(20)) }, { requiredKeys: [] })
+      .map((q) => `/admin/users?${new URLSearchParams(q).toString()}`);
+    await fuzz(t, request("GET", fc.oneof(userQuery, query.map((q) => `/admin/users${q}`)), bodies({}, "json"), adminAuth), 100);
+  });
+
+  t.test("/admin/users/:id and its sessions", async (t) => {
+    // Ids of no user (a random UUID among them), so that DELETE removes nothing the other properties use.
+    const userId = fc.oneof(fc.uuid().map(String), id);
+    const fields: Fields = { username: fc.oneof(fc.constantFrom("bob", "a".repeat(129)), text(30)), enabled: fc.boolean(), password: fc.oneof(fc.constantFrom("long-enough-password", "short"), text(40)) };
+    const method = fc.constantFrom<"GET" | "DELETE">("GET", "DELETE");
+    const reads = fc
+      .tuple(method, userId, fc.constantFrom("", "/sessions"), adminAuth)
+      .map(([m, i, tail, auth]): Request => ({ method: m, url: `/admin/users/${i}${tail}`, headers: auth === undefined ? {} : { authorization: auth } }));
+    await fuzz(t, fc.oneof(reads, request("PATCH", userId.map((i) => `/admin/users/${i}`), bodies(fields, "json"), adminAuth)), 150);
+  });
 });
 
 t.test("random methods and paths, including malformed percent-escapes", async (t) => {

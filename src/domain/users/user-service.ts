@@ -4,18 +4,30 @@ import { dummyPasswordHash, hashPassword, verifyPassword } from "../../crypto/pa
 import { NotFoundError, ValidationError } from "../../errors/internal.js";
 import { InvalidGrant } from "../../errors/oauth.js";
 import type { AuditRepository } from "../../storage/audit.js";
-import type { RefreshTokenRepository } from "../../storage/refresh-tokens.js";
+import type { FamilySummary, RefreshTokenRepository } from "../../storage/refresh-tokens.js";
 import type { UserRecord, UserRepository } from "../../storage/users.js";
 import type { Clock } from "../clock.js";
 import { SignInThrottle } from "./sign-in-throttle.js";
 
 export type UserView = Omit<UserRecord, "passwordHash">;
 
+/** A sign-in that can still refresh: one refresh-token family. */
+export type UserSession = { id: string; clientId: string; clientName: string; createdAt: Date; lastUsedAt: Date; expiresAt: Date };
+
+/** What an administrator may change on a user (PATCH /admin/users/:id); absent fields stay as they are. */
+export type UserChanges = { username?: string; enabled?: boolean; password?: string };
+
+export const MAX_PAGE = 500;
+
 const viewOf = ({ passwordHash: _h, ...view }: UserRecord): UserView => view;
 
 const USERNAME = /^[\p{L}\p{N}._@+-]{1,128}$/u;
 const MIN_PASSWORD = 8; // NIST SP 800-63B's floor for chosen passwords
 const MAX_PASSWORD = 1024; // argon2 takes any length; a cap stops megabyte "passwords"
+
+function checkUsername(username: string): void {
+  if (!USERNAME.test(username)) throw new ValidationError("username: 1 to 128 letters, digits or . _ @ + -");
+}
 
 function checkPassword(password: string): void {
   if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
@@ -48,7 +60,7 @@ export class UserService {
   }
 
   async create(username: string, password: string, actor = "system"): Promise<UserView> {
-    if (!USERNAME.test(username)) throw new ValidationError("username: 1 to 128 letters, digits or . _ @ + -");
+    checkUsername(username);
     checkPassword(password);
     const user = await this.#repo.createIfUsernameFree({ id: randomUUID(), username, passwordHash: await hashPassword(password) });
     if (!user) throw new ValidationError(`username: ${username} is taken`);
@@ -78,6 +90,81 @@ export class UserService {
     return (await this.#repo.list()).map(viewOf);
   }
 
+  /** Users ordered by username, `limit` (1 to MAX_PAGE) after the username `after`; `username` picks one. */
+  async page(options: { username?: string; after?: string; limit: number }): Promise<UserView[]> {
+    if (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > MAX_PAGE) throw new TypeError(`limit must be an integer from 1 to ${MAX_PAGE}`);
+    // Never a username (next_after always is one): refused before it reaches the database, which
+    // may refuse its bytes (PostgreSQL and NUL).
+    if (options.after !== undefined && !USERNAME.test(options.after)) throw new ValidationError("after: must be the next_after of the previous page");
+    if (options.username !== undefined && !USERNAME.test(options.username)) return [];
+    return (await this.#repo.page(options)).map(viewOf);
+  }
+
+  async show(id: string): Promise<UserView> {
+    return viewOf(await this.#byId(id));
+  }
+
+  async byUsername(username: string): Promise<UserView> {
+    return viewOf(await this.#byUsername(username));
+  }
+
+  /**
+   * Renames, enables or disables, and sets the password, in that order, each audited as its own
+   * change; all fields are checked before anything is written. A field equal to what is stored is
+   * no change. The password goes through setPassword, so whatever a new password does to the
+   * user's sessions, it does here too.
+   */
+  async update(id: string, changes: UserChanges, actor = "system"): Promise<UserView> {
+    if (changes.username !== undefined) checkUsername(changes.username);
+    if (changes.password !== undefined) checkPassword(changes.password);
+    let user = viewOf(await this.#byId(id));
+    if (changes.username !== undefined && changes.username !== user.username) {
+      const renamed = await this.#repo.rename(id, changes.username);
+      if (renamed === false) throw new ValidationError(`username: ${changes.username} is taken`);
+      if (renamed === null) throw new NotFoundError(`user ${id} not found`);
+      await this.#record(actor, "user.rename", renamed, { previousUsername: user.username });
+      user = viewOf(renamed);
+    }
+    if (changes.enabled !== undefined && changes.enabled !== user.enabled) user = await this.setEnabled(user.username, changes.enabled, actor);
+    if (changes.password !== undefined) user = await this.setPassword(user.username, changes.password, actor);
+    return user;
+  }
+
+  /** The user's sign-ins that can still refresh (family and newest token unexpired), oldest first. */
+  async sessions(id: string): Promise<UserSession[]> {
+    const user = await this.#byId(id);
+    const now = this.#clock.now();
+    return (await this.#sessions.unrevokedFamiliesOfUser(user.id))
+      .map(sessionOf)
+      .filter((s) => s.expiresAt.getTime() > now);
+  }
+
+  /**
+   * Ends every sign-in of the user: each refresh family is revoked and the access tokens issued
+   * from it that still live are blocklisted, in one transaction (revokeUserFamilies). Returns how many
+   * families it revoked (those idle or expired but not yet pruned among them).
+   */
+  async endSessions(id: string, actor = "system"): Promise<number> {
+    const user = await this.#byId(id);
+    const ended = await this.#endFamilies(user.id, "sessions_ended");
+    await this.#record(actor, "user.end_sessions", user, { sessionsEnded: ended });
+    return ended;
+  }
+
+  /**
+   * Deletes the user. First disabled (no new sign-in or refresh), then every family is ended as by
+   * endSessions, so that access tokens already issued stop working too; the families and tokens
+   * themselves go with the user's row. Returns what the user was.
+   */
+  async delete(id: string, actor = "system"): Promise<UserView> {
+    const user = await this.#byId(id);
+    await this.#repo.update(user.id, { enabled: false });
+    const ended = await this.#endFamilies(user.id, "user_deleted");
+    if (!(await this.#repo.delete(user.id))) throw new NotFoundError(`user ${id} not found`);
+    await this.#record(actor, "user.delete", user, { sessionsEnded: ended });
+    return viewOf(user);
+  }
+
   /**
    * The user, if the password is right and the account enabled. Every failure is the same
    * invalid_grant, and an unknown username is checked against a dummy hash so it takes as long.
@@ -96,6 +183,24 @@ export class UserService {
     return viewOf(user);
   }
 
+  /**
+   * Revokes every family of the user not revoked yet, expired ones too (an access token issued from
+   * one may outlive it), and returns how many it revoked.
+   */
+  async #endFamilies(userId: string, reason: string): Promise<number> {
+    return (await this.#sessions.revokeUserFamilies(userId, reason, new Date(this.#clock.now()))).families;
+  }
+
+  async #record(actor: string, action: string, user: UserRecord, details: Record<string, unknown> = {}): Promise<void> {
+    await this.#audit.record({ at: new Date(this.#clock.now()), actor, action, target: `user:${user.id}`, details: { username: user.username, ...details } });
+  }
+
+  async #byId(id: string): Promise<UserRecord> {
+    const user = await this.#repo.findById(id);
+    if (!user) throw new NotFoundError(`user ${id} not found`);
+    return user;
+  }
+
   async #written(actor: string, action: string, user: UserRecord, details: Record<string, unknown> = {}): Promise<UserView> {
     await this.#audit.record({ at: new Date(this.#clock.now()), actor, action, target: `user:${user.id}`, details: { username: user.username, ...details } });
     return viewOf(user);
@@ -107,3 +212,13 @@ export class UserService {
     return user;
   }
 }
+
+const sessionOf = (f: FamilySummary): UserSession => ({
+  id: f.id,
+  clientId: f.clientId,
+  clientName: f.clientName,
+  createdAt: f.createdAt,
+  lastUsedAt: f.lastUsedAt,
+  // whichever comes first: the family's absolute lifetime, or its newest token's idle expiry
+  expiresAt: f.newestTokenExpiresAt < f.expiresAt ? f.newestTokenExpiresAt : f.expiresAt,
+});

@@ -17,13 +17,19 @@ const FASTIFY_ERRORS: Record<string, { status: number; description: string }> = 
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, description: "request body too large" },
 };
 
+// "an integer", "an object"; but "a uuid", "a uri" (said "you…")
+const withArticle = (noun: string) => `${/^[aeio]/.test(noun) ? "an" : "a"} ${noun.replaceAll(",", " or ")}`;
+
 /** A short description naming the parameter at fault (Ajv's own messages name schema paths). */
 function describeValidation(error: FastifyError): string {
   const first = error.validation?.[0];
-  const params = (first?.params ?? {}) as { missingProperty?: string; type?: string };
+  const params = (first?.params ?? {}) as { missingProperty?: string; type?: string; format?: string };
   if (first?.keyword === "required") return `missing parameter ${params.missingProperty}`;
   const field = first?.instancePath.slice(1).replaceAll("/", ".");
   if (!field) return `the request ${error.validationContext ?? "body"} is missing or not an object`;
+  // What was expected, in words (JSON bodies of the admin API): "must be a boolean", "must be a uuid".
+  if (first?.keyword === "type" && params.type !== undefined && params.type !== "string") return `parameter ${field} must be ${withArticle(params.type)}`;
+  if (first?.keyword === "format" && params.format !== undefined) return `parameter ${field} must be ${withArticle(params.format)}`;
   // A form parameter given twice arrives as an array, which is what fails "type: string" here.
   if (first?.keyword === "type" || first?.keyword === "anyOf") return `parameter ${field} must be a single string`;
   return `parameter ${field} ${first?.message ?? "is invalid"}`;

@@ -4,6 +4,7 @@ import type { FastifyReply } from "fastify";
 import { CLIENT_ASSERTION_ALGS } from "../../domain/clients/authenticate.js";
 import { GRANT_TYPES } from "../../domain/grants/index.js";
 import { STATIC_DOCUMENT } from "../plugins/metrics.js";
+import { METADATA_SCHEMA } from "../schemas/oauth.js";
 
 const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
 const WELL_KNOWN = "/.well-known/oauth-authorization-server";
@@ -29,7 +30,7 @@ const metadata: FastifyPluginAsyncTypebox = async (app) => {
   });
   const send = (reply: FastifyReply) =>
     reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(body);
-  app.get(WELL_KNOWN, { config: STATIC_DOCUMENT }, (_request, reply) => send(reply));
+  app.get(WELL_KNOWN, { config: STATIC_DOCUMENT, schema: METADATA_SCHEMA }, (_request, reply) => send(reply));
 
   // RFC 8414 §3: an issuer with a path component (https://h/tenant) has its metadata at the
   // well-known URI with that path appended (https://h/.well-known/oauth-authorization-server/tenant).
@@ -37,7 +38,7 @@ const metadata: FastifyPluginAsyncTypebox = async (app) => {
   // A wildcard compared by value, so that no character of the path is read as router syntax (":", "*").
   const issuerPath = decodeURIComponent(new URL(issuer).pathname).replace(/^\/+|\/+$/g, "");
   if (issuerPath !== "") {
-    app.get<{ Params: { "*": string } }>(`${WELL_KNOWN}/*`, { config: STATIC_DOCUMENT }, (request, reply) =>
+    app.get<{ Params: { "*": string } }>(`${WELL_KNOWN}/*`, { config: STATIC_DOCUMENT, schema: METADATA_SCHEMA }, (request, reply) =>
       request.params["*"] === issuerPath ? send(reply) : reply.callNotFound(),
     );
   }

@@ -100,9 +100,55 @@ export const UserCreate = Type.Object(
 );
 
 export const UserBody = Type.Object(
-  { id: Type.String(), username: Type.String(), enabled: Type.Boolean(), created_at: Type.String() },
+  { id: Type.String(), username: Type.String(), enabled: Type.Boolean(), created_at: Type.String(), updated_at: Type.String() },
   { additionalProperties: false },
 );
+
+/** User ids are UUIDs (anything else is no user, and may hold bytes a database refuses). */
+export const UserId = Type.Object({ id: Type.String({ format: "uuid" }) });
+
+export const UserQuery = Type.Object(
+  {
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "only the user with exactly this username" })),
+    after: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "the next_after of the previous page" })),
+    limit: Type.Optional(Type.String({ description: "users per page, an integer from 1 to 500 (default 100)" })),
+  },
+  { additionalProperties: false },
+);
+
+export const UserPage = Type.Object(
+  {
+    users: Type.Array(UserBody),
+    /** pass as `after` for the next page; null on the last page */
+    next_after: nullable(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const UserPatch = Type.Object(
+  {
+    username: Type.Optional(UserCreate.properties.username),
+    enabled: Type.Optional(Type.Boolean({ description: "false: no sign-in or refresh until enabled again" })),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: "the new password, 8 to 1024 characters" })),
+  },
+  { additionalProperties: false },
+);
+
+export const SessionBody = Type.Object(
+  {
+    id: Type.String({ description: "the refresh-token family" }),
+    client_id: Type.String(),
+    client_name: Type.String(),
+    created_at: Type.String({ description: "when the user signed in" }),
+    last_used_at: Type.String({ description: "the sign-in or the latest refresh" }),
+    expires_at: Type.String({ description: "when it ends unless refreshed (idle or absolute lifetime)" }),
+  },
+  { additionalProperties: false },
+);
+
+export const SessionList = Type.Object({ sessions: Type.Array(SessionBody) }, { additionalProperties: false });
+
+export const SessionsEnded = Type.Object({ sessions_ended: Type.Integer() }, { additionalProperties: false });
 
 export const AuditQuery = Type.Object(
   { limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,3}$" })), before: Type.Optional(Type.String({ pattern: "^[0-9]{1,10}$" })) },

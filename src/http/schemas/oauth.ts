@@ -1,5 +1,6 @@
 // Request and response schemas of the OAuth endpoints. Response schemas also guard against leaks:
 // Fastify serialises only the properties listed here.
+import type { FastifySchema } from "fastify";
 import { Type } from "typebox";
 
 // A form parameter: one string. A repeated parameter arrives as an array and fails validation,
@@ -86,3 +87,30 @@ export const IntrospectionResponse = Type.Object(
   },
   { additionalProperties: false },
 );
+
+// The JWKS and the metadata go out pre-serialised (a string, sent as it is): these schemas describe
+// them for /openapi.json and serialise nothing. Typed as plain FastifySchema so that the handlers'
+// replies stay strings to the type provider.
+const JwksDocument = Type.Object(
+  { keys: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: "public JWKs (RFC 7517): kty, kid, alg, use and the public members" }) },
+  { description: "the keys that sign or will sign, and retired keys until the tokens they signed have expired" },
+);
+
+export const JWKS_SCHEMA: FastifySchema = {
+  response: { 200: JwksDocument, 304: Type.Null({ description: "Not Modified: If-None-Match matched the ETag" }) },
+};
+
+const ServerMetadata = Type.Object(
+  {
+    issuer: Type.String(),
+    token_endpoint: Type.String(),
+    jwks_uri: Type.String(),
+    revocation_endpoint: Type.String(),
+    introspection_endpoint: Type.String(),
+    grant_types_supported: Type.Array(Type.String()),
+    token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  },
+  { additionalProperties: true, description: "RFC 8414 authorization server metadata" },
+);
+
+export const METADATA_SCHEMA: FastifySchema = { response: { 200: ServerMetadata } };

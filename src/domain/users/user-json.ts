@@ -1,0 +1,20 @@
+// Users and their sessions as the admin API answers them and `tessera users … --json` prints them:
+// one representation, snake_case as OAuth names things, dates as ISO 8601 strings.
+import type { UserSession, UserView } from "./user-service.js";
+
+export const userJson = (u: UserView) => ({
+  id: u.id,
+  username: u.username,
+  enabled: u.enabled,
+  created_at: u.createdAt.toISOString(),
+  updated_at: u.updatedAt.toISOString(),
+});
+
+export const sessionJson = (s: UserSession) => ({
+  id: s.id,
+  client_id: s.clientId,
+  client_name: s.clientName,
+  created_at: s.createdAt.toISOString(),
+  last_used_at: s.lastUsedAt.toISOString(),
+  expires_at: s.expiresAt.toISOString(),
+});
