@@ -1,5 +1,6 @@
 // GET /.well-known/oauth-authorization-server (RFC 8414), built once at start.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { SIGNING_ALGS } from "../../config/schema.js";
 import { GRANT_TYPES } from "../../domain/grants/index.js";
 import { STATIC_DOCUMENT } from "../plugins/metrics.js";
 
@@ -20,6 +21,9 @@ const metadata: FastifyPluginAsyncTypebox = async (app) => {
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     response_types_supported: [], // no authorization endpoint: nothing is issued from the front channel
+    // Not in RFC 8414's registry, but used (Janssen, InterSystems) for what resource servers need: the algs an
+    // access token may be signed with (every SIGNING_ALG, since a retired key of another alg stays published)
+    access_token_signing_alg_values_supported: SIGNING_ALGS,
   });
   app.get("/.well-known/oauth-authorization-server", { config: STATIC_DOCUMENT }, (_request, reply) =>
     reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(body),
