@@ -75,7 +75,7 @@ function sessionScript(blocks, base, dir) {
     "set -euo pipefail",
     // An HTTP error status fails the command (the README's curl -s would go on with the error's body);
     // a newline after each answer keeps the log readable ($(…) drops it).
-    `curl() { command curl --fail-with-body --write-out '\\n' "$@"; }`,
+    `curl() { command curl --fail-with-body --show-error --write-out '\\n' "$@"; }`,
     `trap 'echo "$LINENO" > ${JSON.stringify(path.join(dir, ".failed-line"))}' ERR`,
   ];
   const origin = out.map(() => null);
