@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply } from "fastify";
 import { CLIENT_ASSERTION_ALGS } from "../../domain/clients/authenticate.js";
+import { SIGNING_ALGS } from "../../config/schema.js";
 import { GRANT_TYPES } from "../../domain/grants/index.js";
 import { STATIC_DOCUMENT } from "../plugins/metrics.js";
 import { METADATA_SCHEMA } from "../schemas/oauth.js";
@@ -27,6 +28,9 @@ const metadata: FastifyPluginAsyncTypebox = async (app) => {
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
     response_types_supported: [], // no authorization endpoint: nothing is issued from the front channel
+    // Not in RFC 8414's registry, but used (Janssen, InterSystems) for what resource servers need: the algs an
+    // access token may be signed with (every SIGNING_ALG, since a retired key of another alg stays published)
+    access_token_signing_alg_values_supported: SIGNING_ALGS,
   });
   const send = (reply: FastifyReply) =>
     reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(body);
