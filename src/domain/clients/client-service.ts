@@ -36,7 +36,7 @@ export type ClientUpdate = Partial<ClientInput> & { enabled?: boolean };
 /** What a client looks like outside: everything but the secret digests. */
 export type ClientView = Omit<ClientRecord, "secretDigest" | "previousSecretDigest">;
 
-const MAX_TOKEN_TTL_SECONDS = 24 * 3600; // an access token is a bearer credential: keep it short
+export const MAX_TOKEN_TTL_SECONDS = 24 * 3600; // an access token is a bearer credential: keep it short
 
 export const viewOf = ({ secretDigest: _s, previousSecretDigest: _p, ...view }: ClientRecord): ClientView => view;
 
@@ -143,8 +143,10 @@ export class ClientService {
     return viewOf(await this.#existing(id));
   }
 
+  /** No changes at all is no write (and no audit entry): the client as it is. */
   async update(id: string, changes: ClientUpdate, actor = "system"): Promise<ClientView> {
     const current = await this.#existing(id);
+    if (Object.values(changes).every((v) => v === undefined)) return viewOf(current);
     validate(changes, {
       grantTypes: changes.grantTypes ?? current.grantTypes,
       firstParty: changes.firstParty ?? current.firstParty,
