@@ -93,7 +93,7 @@ function fieldAt(root: RequestSchema, instancePath: string): { path: string[]; s
 const valueAt = (data: unknown, path: string[]): unknown =>
   path.reduce<unknown>((v, key) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined), data);
 
-const PARTS: Record<string, string> = { body: "the request body", querystring: "the query string", params: "the path", headers: "the headers" };
+const PARTS: Record<string, string> = { body: "the request body", querystring: "the query string", params: "the path", headers: "a request header" };
 
 /**
  * An error_description for the first schema error of a request part (`context`: body, querystring,
@@ -109,6 +109,7 @@ export function describeSchemaError(error: SchemaError | undefined, context: str
   const prefix = field ? `${field}.` : "";
   if (error.keyword === "required") return `${prefix}${String(error.params.missingProperty)} is required`;
   if (error.keyword === "additionalProperties") return `${prefix}${String(error.params.additionalProperty)} is not a known field`;
+  if (!field && error.instancePath !== "") return `${part} is not valid`; // a member no schema names
   if (!field) return schema.type === "object" ? `${part} is missing or not an object` : `${part} must be ${expected(schema)}`;
   // A form parameter given twice arrives as an array, which is what fails a single string.
   if (schema.type === "string" && Array.isArray(valueAt(data, path))) return `${name} must be a single string (given once)`;
