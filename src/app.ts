@@ -18,6 +18,7 @@ import openapi from "./http/plugins/openapi.js";
 import rateLimits from "./http/plugins/rate-limits.js";
 import requestStart from "./http/plugins/request-start.js";
 import servicesPlugin from "./http/plugins/services.js";
+import { EXPECTED } from "./http/schemas/expected.js";
 import admin from "./http/routes/admin/index.js";
 import firstParty from "./http/routes/first-party.js";
 import health from "./http/routes/health.js";
@@ -55,7 +56,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     clientErrorHandler: clientErrorHandler(https),
     frameworkErrors: frameworkErrorHandler(https),
     // Form fields and JSON arrive as given: a repeated parameter must fail, not be coerced.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: false } },
+    // EXPECTED: schemas may say in words what they expect (schemas/expected.ts writes the errors).
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: false, keywords: [EXPECTED] } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   if (options.onRoute) app.addHook("onRoute", options.onRoute);
 

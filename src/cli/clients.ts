@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { seconds as durationSeconds, type Config } from "../config/schema.js";
 import { ClientService, type ClientUpdate } from "../domain/clients/client-service.js";
+import { clientJson, newClientJson, secretRotationJson } from "../domain/clients/client-view.js";
 import { systemClock } from "../domain/clock.js";
 import { ValidationError } from "../errors/internal.js";
 import { AuditRepository } from "../storage/audit.js";
@@ -109,20 +110,20 @@ export async function clientsCommand(config: Config, args: string[]): Promise<vo
           canIntrospect: changes.canIntrospect ?? false,
           jwks: changes.jwks ?? null,
         }, ACTOR);
-        return print({ client_id: client.id, ...(clientSecret !== null && { client_secret: clientSecret }), ...client });
+        return print(newClientJson(client, clientSecret));
       }
       case "list":
-        return print(await clients.list());
+        return print((await clients.list()).map(clientJson));
       case "show":
-        return print(await clients.show(requireId(id)));
-      case "update":
-        return print(await clients.update(requireId(id), changesFrom(values), ACTOR));
+        return print(clientJson(await clients.show(requireId(id))));
+      case "update": // no options: nothing changes, and the client is printed as it is
+        return print(clientJson(await clients.update(requireId(id), changesFrom(values), ACTOR)));
       case "rotate-secret": {
         const { client, clientSecret } = await clients.rotateSecret(requireId(id), seconds("grace", values.grace, 0) ?? 0, ACTOR);
-        return print({ client_id: client.id, client_secret: clientSecret, previousSecretExpiresAt: client.previousSecretExpiresAt });
+        return print(secretRotationJson(client, clientSecret));
       }
       case "disable":
-        return print(await clients.disable(requireId(id), ACTOR));
+        return print(clientJson(await clients.disable(requireId(id), ACTOR)));
       case "delete":
         await clients.delete(requireId(id), ACTOR);
         return print({ deleted: requireId(id) });

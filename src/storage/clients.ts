@@ -77,7 +77,7 @@ export class ClientRepository {
     return toRecord(row);
   }
 
-  /** null when there is no such client. */
+  /** null when there is no such client. `changes` must not be empty (Prisma then updates no row). */
   async update(id: string, changes: ClientChanges): Promise<ClientRecord | null> {
     const [result] = await this.#db.$transaction([
       this.#db.client.updateMany({ where: { id }, data: toRow(changes) }),

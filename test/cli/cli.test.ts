@@ -12,10 +12,16 @@ import { freshDatabaseUrl } from "../helpers/database.js";
 import { storedSigningKeys } from "../helpers/stored-keys.js";
 
 const SECRET = /^[A-Za-z0-9_-]{43,}$/; // base64url of at least 32 bytes (256 bits)
-const DIGEST_FIELDS = ["client_secret", "secretDigest", "previousSecretDigest"];
+const DIGEST_FIELDS = ["client_secret", "secretDigest", "previousSecretDigest", "secret_digest", "previous_secret_digest"];
+/** A client as `--json` prints it: the admin API's representation (domain/clients/client-view.ts), in its order. */
+const CLIENT_FIELDS = [
+  "client_id", "client_name", "grant_types", "scope", "audiences", "token_endpoint_auth_method", "jwks", "token_ttl",
+  "first_party", "introspect", "enabled", "previous_secret_expires_at", "created_at", "updated_at",
+];
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 type Assert = Pick<typeof t, "equal">;
-type ClientJson = Record<string, unknown> & { id: string };
+type ClientJson = Record<string, unknown> & { client_id: string };
 
 // About 15 real processes, each compiling the CLI with tsx: more than the suite's default per-file
 // timeout allows on a busy machine.
@@ -68,18 +74,25 @@ t.test("clients and keys through the CLI, used by an app on the same database", 
     "--grant", "client_credentials",
     "--token-ttl", "600",
   );
-  const { client_id: clientId, client_secret: secret } = created.out;
-  t.type(clientId, "string");
-  t.equal(created.out.id, clientId);
+  const { client_id: clientId, client_secret: secret, created_at, updated_at, ...rest } = created.out;
+  t.same(Object.keys(created.out), ["client_id", "client_secret", ...CLIENT_FIELDS.slice(1)], "the client's fields, its secret after its id");
+  t.match(clientId, /^[A-Za-z0-9_-]{22}$/);
   t.match(secret, SECRET, "a server-generated secret of at least 256 bits");
-  t.equal(created.out.name, "Acme");
-  t.same(created.out.audiences, ["https://api.acme.test", "https://b.acme.test"], "audiences in the order given");
-  t.same(created.out.scopes, ["read", "write"]);
-  t.same(created.out.grantTypes, ["client_credentials"]);
-  t.equal(created.out.tokenTtlSeconds, 600);
-  t.equal(created.out.firstParty, false);
-  t.equal(created.out.enabled, true);
-  t.notOk("secretDigest" in created.out, "the digest is not printed");
+  t.same(rest, {
+    client_name: "Acme",
+    grant_types: ["client_credentials"],
+    scope: "read write",
+    audiences: ["https://api.acme.test", "https://b.acme.test"], // in the order given
+    token_endpoint_auth_method: "client_secret_basic",
+    jwks: null,
+    token_ttl: 600,
+    first_party: false,
+    introspect: false,
+    enabled: true,
+    previous_secret_expires_at: null,
+  });
+  t.match(created_at, ISO_TIME);
+  t.match(updated_at, ISO_TIME);
   t.notOk(created.stdout.includes(sha256(secret)), "nor anywhere in the output");
 
   // The app starts on the database the CLI wrote; its clock starts at the real time because the
@@ -114,11 +127,12 @@ t.test("clients and keys through the CLI, used by an app on the same database", 
 
   t.test("list and show print no secret and no digest", async (t) => {
     const list = await json<ClientJson[]>(t, "clients", "list");
-    t.same(list.out.map((c) => c.id), [clientId]);
+    t.same(list.out.map((c) => c.client_id), [clientId]);
     const show = await json<ClientJson>(t, "clients", "show", clientId);
-    t.equal(show.out.id, clientId);
-    t.equal(show.out.name, "Acme");
-    t.same(show.out.audiences, ["https://api.acme.test", "https://b.acme.test"]);
+    const { client_secret: _secret, ...registered } = created.out;
+    t.same(show.out, registered, "what create printed, without the secret");
+    t.same(list.out, [registered], "list prints the same representation");
+    t.same(Object.keys(show.out), CLIENT_FIELDS);
     for (const out of [list.out[0]!, show.out]) {
       for (const field of DIGEST_FIELDS) t.notOk(field in out, `no ${field}`);
     }
@@ -128,11 +142,26 @@ t.test("clients and keys through the CLI, used by an app on the same database", 
     }
   });
 
+  t.test("update with no options changes nothing and prints the client (not 'not found')", async (t) => {
+    const before = await json<ClientJson>(t, "clients", "show", clientId);
+    const { out } = await json<ClientJson>(t, "clients", "update", clientId);
+    t.same(out, before.out, "the client as it was, updated_at included");
+    const human = await tessera("clients", "update", clientId);
+    t.equal(human.code, 0, human.stderr);
+    t.equal(
+      human.stdout.split("\n").slice(0, 6).join("\n"),
+      `client_id: ${clientId}\nclient_name: Acme\ngrant_types: client_credentials\nscope: read write\n` +
+        "audiences: https://api.acme.test https://b.acme.test\ntoken_endpoint_auth_method: client_secret_basic",
+      "without --json: the same fields, one per line",
+    );
+  });
+
   t.test("update --scope narrows the scopes and keeps the rest", async (t) => {
     const { out } = await json<ClientJson>(t, "clients", "update", clientId, "--scope", "read");
-    t.same(out.scopes, ["read"]);
+    t.same(Object.keys(out), CLIENT_FIELDS);
+    t.equal(out.scope, "read");
     t.same(out.audiences, ["https://api.acme.test", "https://b.acme.test"]);
-    t.equal(out.tokenTtlSeconds, 600);
+    t.equal(out.token_ttl, 600);
     await app.services.clients.refresh();
     const res = await tokenRequest(app, clientId, secret);
     t.equal(res.json().scope, "read");
@@ -143,13 +172,14 @@ t.test("clients and keys through the CLI, used by an app on the same database", 
 
   let current = secret;
   t.test("rotate-secret --grace 60 prints a new secret; the old one works until the grace ends", async (t) => {
-    const { out, stdout } = await json<{ client_id: string; client_secret: string; previousSecretExpiresAt: string | null }>(
+    const { out, stdout } = await json<{ client_id: string; client_secret: string; previous_secret_expires_at: string | null }>(
       t, "clients", "rotate-secret", clientId, "--grace", "60",
     );
+    t.same(Object.keys(out), ["client_id", "client_secret", "previous_secret_expires_at"], "what POST /admin/clients/:id/secret answers");
     t.equal(out.client_id, clientId);
     t.match(out.client_secret, SECRET);
     t.not(out.client_secret, secret);
-    t.type(out.previousSecretExpiresAt, "string");
+    t.match(out.previous_secret_expires_at, ISO_TIME);
     t.notOk(stdout.includes(sha256(out.client_secret)));
     current = out.client_secret;
 
@@ -163,7 +193,8 @@ t.test("clients and keys through the CLI, used by an app on the same database", 
 
   t.test("disable stops the client", async (t) => {
     const { out } = await json<ClientJson>(t, "clients", "disable", clientId);
-    t.equal(out.id, clientId);
+    t.same(Object.keys(out), CLIENT_FIELDS);
+    t.equal(out.client_id, clientId);
     t.equal(out.enabled, false);
     await app.services.clients.refresh();
     const res = await tokenRequest(app, clientId, current);
@@ -201,5 +232,5 @@ t.test("bad flag values exit non-zero with a message naming the flag and create 
     t.notMatch(run.stderr, /\n\s+at /, `${name}: no stack trace`);
   });
   const { out } = await json<ClientJson[]>(t, "clients", "list");
-  t.same(out.filter((c) => c.name === "Bad"), [], "no client was created");
+  t.same(out.filter((c) => c.client_name === "Bad"), [], "no client was created");
 });

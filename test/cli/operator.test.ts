@@ -84,18 +84,18 @@ t.test("with --json an error is one JSON object on stderr and the exit is non-ze
 t.test("--token-ttl and --grace take the environment's duration forms", async (t) => {
   const created = await tessera("clients", "create", "--name", "Durations", "--audience", "https://api.acme.test", "--grant", "client_credentials", "--token-ttl", "15m", "--json");
   t.equal(created.code, 0, created.stderr);
-  const client = JSON.parse(created.stdout) as { client_id: string; tokenTtlSeconds: number };
-  t.equal(client.tokenTtlSeconds, 900);
+  const client = JSON.parse(created.stdout) as { client_id: string; token_ttl: number };
+  t.equal(client.token_ttl, 900);
 
   const updated = await tessera("clients", "update", client.client_id, "--token-ttl", "1h", "--json");
   t.equal(updated.code, 0, updated.stderr);
-  t.equal((JSON.parse(updated.stdout) as { tokenTtlSeconds: number }).tokenTtlSeconds, 3600);
+  t.equal((JSON.parse(updated.stdout) as { token_ttl: number }).token_ttl, 3600);
 
   const before = Date.now();
   const rotated = await tessera("clients", "rotate-secret", client.client_id, "--grace", "1h", "--json");
   const after = Date.now();
   t.equal(rotated.code, 0, rotated.stderr);
-  const expires = Date.parse((JSON.parse(rotated.stdout) as { previousSecretExpiresAt: string }).previousSecretExpiresAt);
+  const expires = Date.parse((JSON.parse(rotated.stdout) as { previous_secret_expires_at: string }).previous_secret_expires_at);
   t.ok(expires >= before + 3_600_000 - 1000 && expires <= after + 3_600_000, "the old secret lasts one hour");
 });
 

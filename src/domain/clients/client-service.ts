@@ -147,8 +147,10 @@ export class ClientService {
     return viewOf(await this.#existing(id));
   }
 
+  /** No changes at all is no write (and no audit entry): the client as it is. */
   async update(id: string, changes: ClientUpdate, actor = "system"): Promise<ClientView> {
     const current = await this.#existing(id);
+    if (Object.values(changes).every((v) => v === undefined)) return viewOf(current);
     validate(changes, {
       grantTypes: changes.grantTypes ?? current.grantTypes,
       firstParty: changes.firstParty ?? current.firstParty,

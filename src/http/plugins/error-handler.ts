@@ -5,6 +5,7 @@ import fp from "fastify-plugin";
 import { isDatabaseUnavailable, NotFoundError, ValidationError } from "../../errors/internal.js";
 import { OAuthError, SlowDown, type OAuthErrorCode } from "../../errors/oauth.js";
 import { answerWhileDraining, bodyUnread } from "../lingering-close.js";
+import { describeSchemaError, type RequestSchema } from "../schemas/expected.js";
 import { securityHeaders } from "../security-headers.js";
 
 const SERVER_ERROR = "the server could not complete the request";
@@ -17,22 +18,12 @@ const FASTIFY_ERRORS: Record<string, { status: number; description: string }> = 
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, description: "request body too large" },
 };
 
-// "an integer", "an object"; but "a uuid", "a uri" (said "you…")
-const withArticle = (noun: string) => `${/^[aeio]/.test(noun) ? "an" : "a"} ${noun.replaceAll(",", " or ")}`;
-
-/** A short description naming the parameter at fault (Ajv's own messages name schema paths). */
-function describeValidation(error: FastifyError): string {
-  const first = error.validation?.[0];
-  const params = (first?.params ?? {}) as { missingProperty?: string; type?: string; format?: string };
-  if (first?.keyword === "required") return `missing parameter ${params.missingProperty}`;
-  const field = first?.instancePath.slice(1).replaceAll("/", ".");
-  if (!field) return `the request ${error.validationContext ?? "body"} is missing or not an object`;
-  // What was expected, in words (JSON bodies of the admin API): "must be a boolean", "must be a uuid".
-  if (first?.keyword === "type" && params.type !== undefined && params.type !== "string") return `parameter ${field} must be ${withArticle(params.type)}`;
-  if (first?.keyword === "format" && params.format !== undefined) return `parameter ${field} must be ${withArticle(params.format)}`;
-  // A form parameter given twice arrives as an array, which is what fails "type: string" here.
-  if (first?.keyword === "type" || first?.keyword === "anyOf") return `parameter ${field} must be a single string`;
-  return `parameter ${field} ${first?.message ?? "is invalid"}`;
+/** What the request part at fault must be, naming the field (Ajv's own messages name schema paths). */
+function describeValidation(error: FastifyError, request: FastifyRequest): string {
+  const context = error.validationContext ?? "body";
+  const schema = (request.routeOptions.schema as Record<string, RequestSchema | undefined> | undefined)?.[context];
+  const data: unknown = { body: request.body, querystring: request.query, params: request.params, headers: request.headers }[context];
+  return describeSchemaError(error.validation?.[0], context, schema, data);
 }
 
 // RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E (no quote, no
@@ -101,7 +92,7 @@ export default fp(
       // Management errors (admin API): the caller's input is wrong, or the thing is not there.
       if (error instanceof ValidationError) return send(reply, 400, "invalid_request", error.message);
       if (error instanceof NotFoundError) return send(reply, 404, "invalid_request", error.message);
-      if (error.validation) return send(reply, 400, "invalid_request", describeValidation(error));
+      if (error.validation) return send(reply, 400, "invalid_request", describeValidation(error, request));
       const known = FASTIFY_ERRORS[error.code];
       if (known) return send(reply, known.status, "invalid_request", known.description);
       if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {

@@ -1,20 +1,27 @@
 // Admin API bodies: snake_case, as OAuth names things (RFC 7591 style). Dates are ISO 8601 strings.
 import { Type } from "typebox";
+import { MAX_TOKEN_TTL_SECONDS } from "../../domain/clients/client-service.js";
+import { GRANT_TYPES } from "../../domain/grants/index.js";
+import { EXPECTED } from "./expected.js";
 
-const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T, options: Record<string, unknown> = {}) =>
+  Type.Union([schema, Type.Null()], options);
 const uri = Type.String({ minLength: 1, maxLength: 2048 });
+const jwkSet = Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 10 }) }, { additionalProperties: false });
 
+/** A client as the admin API answers it and `tessera clients … --json` prints it (domain/clients/client-view.ts). */
 export const ClientBody = Type.Object(
   {
     client_id: Type.String(),
-    name: Type.String(),
+    client_name: Type.String(),
     grant_types: Type.Array(Type.String()),
     scope: Type.String(),
     audiences: Type.Array(Type.String()),
+    token_endpoint_auth_method: Type.Union([Type.Literal("client_secret_basic"), Type.Literal("private_key_jwt")]),
+    jwks: nullable(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),
     token_ttl: nullable(Type.Integer()),
     first_party: Type.Boolean(),
     introspect: Type.Boolean(),
-    jwks: nullable(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),
     enabled: Type.Boolean(),
     previous_secret_expires_at: nullable(Type.String()),
     created_at: Type.String(),
@@ -24,24 +31,35 @@ export const ClientBody = Type.Object(
 );
 
 export const ClientWithSecret = Type.Object(
-  { ...ClientBody.properties, client_secret: Type.Optional(Type.String()) },
+  { client_id: ClientBody.properties.client_id, client_secret: Type.Optional(Type.String()), ...Type.Omit(ClientBody, ["client_id"]).properties },
   { additionalProperties: false },
 );
 
+// Request fields. Each says what it expects in words (EXPECTED) where its keywords cannot.
+// `name` is the older spelling of `client_name` and is still accepted (not both at once).
+const clientName = Type.String({ minLength: 1, maxLength: 200 });
 const clientFields = {
-  name: Type.String({ minLength: 1, maxLength: 200 }),
-  grant_types: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 8 }),
-  scope: Type.String({ maxLength: 4096 }),
-  audiences: Type.Array(uri, { minItems: 1, maxItems: 32 }),
-  token_ttl: nullable(Type.Integer()),
+  client_name: clientName,
+  name: clientName,
+  grant_types: Type.Array(Type.String({ maxLength: 64 }), {
+    minItems: 1,
+    maxItems: 8,
+    [EXPECTED]: `an array of 1 to 8 grant types (${GRANT_TYPES.join(", ")})`,
+  }),
+  scope: Type.String({ maxLength: 4096, [EXPECTED]: "a string of space-separated scope tokens, at most 4096 characters" }),
+  audiences: Type.Array(uri, { minItems: 1, maxItems: 32, [EXPECTED]: "an array of URIs (1 to 32, each at most 2048 characters)" }),
+  token_ttl: nullable(Type.Integer({ minimum: 1, maximum: MAX_TOKEN_TTL_SECONDS }), {
+    [EXPECTED]: `a number of seconds from 1 to ${MAX_TOKEN_TTL_SECONDS}, or null for the server default`,
+  }),
   first_party: Type.Boolean(),
   introspect: Type.Boolean(),
-  jwks: nullable(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 10 }) }, { additionalProperties: false })),
+  jwks: nullable(jwkSet, { [EXPECTED]: "a JWK Set, {keys: [...]} with at most 10 public keys, or null" }),
 };
 
 export const ClientCreate = Type.Object(
   {
-    name: clientFields.name,
+    client_name: Type.Optional(clientFields.client_name),
+    name: Type.Optional(clientFields.name),
     grant_types: clientFields.grant_types,
     audiences: clientFields.audiences,
     scope: Type.Optional(clientFields.scope),
@@ -55,6 +73,7 @@ export const ClientCreate = Type.Object(
 
 export const ClientPatch = Type.Object(
   {
+    client_name: Type.Optional(clientFields.client_name),
     name: Type.Optional(clientFields.name),
     grant_types: Type.Optional(clientFields.grant_types),
     audiences: Type.Optional(clientFields.audiences),
@@ -68,8 +87,13 @@ export const ClientPatch = Type.Object(
   { additionalProperties: false },
 );
 
+// client_ids are base64url: anything else is not one (and may hold bytes a database refuses).
+export const ClientIdParams = Type.Object({
+  id: Type.String({ maxLength: 64, pattern: "^[A-Za-z0-9_-]+$", [EXPECTED]: "a client_id (at most 64 letters, digits, - or _)" }),
+});
+
 export const SecretRotation = Type.Object(
-  { grace_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })) },
+  { grace_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400, [EXPECTED]: "a number of seconds from 0 to 2592000 (30 days)" })) },
   { additionalProperties: false },
 );
 
@@ -150,8 +174,15 @@ export const SessionList = Type.Object({ sessions: Type.Array(SessionBody) }, { 
 
 export const SessionsEnded = Type.Object({ sessions_ended: Type.Integer() }, { additionalProperties: false });
 
+/** The most events one page of GET /admin/audit holds. */
+export const MAX_AUDIT_LIMIT = 500;
+
 export const AuditQuery = Type.Object(
-  { limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,3}$" })), before: Type.Optional(Type.String({ pattern: "^[0-9]{1,10}$" })) },
+  {
+    // query values are strings (no type coercion): 1 to 500 in digits
+    limit: Type.Optional(Type.String({ pattern: "^([1-9][0-9]?|[1-4][0-9]{2}|500)$", [EXPECTED]: `an integer from 1 to ${MAX_AUDIT_LIMIT}` })),
+    before: Type.Optional(Type.String({ pattern: "^[0-9]{1,10}$", [EXPECTED]: "an event id (a whole number)" })),
+  },
   { additionalProperties: false },
 );
 

@@ -3,7 +3,7 @@
 // entry under "admin:<client_id>". Who may call it is admin.auth.test.ts.
 import t, { type Test } from "tap";
 import type { LightMyRequestResponse } from "fastify";
-import { decodeProtectedHeader } from "jose";
+import { decodeProtectedHeader, exportJWK, generateKeyPair } from "jose";
 import { basic, buildTestApp, form } from "../../helpers/app.js";
 import { runCli } from "../../helpers/cli.js";
 import { expectOAuthError, FORM } from "../../helpers/oauth.js";
@@ -14,6 +14,13 @@ const SECRET = /^[A-Za-z0-9_-]{43,}$/; // base64url of at least 32 bytes
 const PASSWORD = "correct horse battery staple";
 
 type Json = Record<string, unknown>;
+
+/** A client as the admin API answers it (and `tessera clients … --json` prints it), in this order. */
+const CLIENT_FIELDS = [
+  "client_id", "client_name", "grant_types", "scope", "audiences", "token_endpoint_auth_method", "jwks", "token_ttl",
+  "first_party", "introspect", "enabled", "previous_secret_expires_at", "created_at", "updated_at",
+];
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 type AuditEvent = { id: number; at: string; actor: string; action: string; target: string; details: Json };
 
 const { app, config, clock, createClient } = await buildTestApp(t, { CACHE_REFRESH: "1h" });
@@ -56,24 +63,30 @@ t.test("clients", async (t) => {
   let created: Json & { client_id: string; client_secret: string };
 
   t.test("POST /admin/clients registers a client that gets tokens at once", async (t) => {
-    const res = await call("POST", "/admin/clients", { name: "Acme", grant_types: ["client_credentials"], audiences: [API, OTHER], scope: "read write", token_ttl: 600 });
+    const res = await call("POST", "/admin/clients", { client_name: "Acme", grant_types: ["client_credentials"], audiences: [API, OTHER], scope: "read write", token_ttl: 600 });
     t.equal(res.statusCode, 201);
     t.equal(res.headers["cache-control"], "no-store");
     created = res.json();
-    t.match(created, {
-      name: "Acme",
+    t.same(Object.keys(created).sort(), [...CLIENT_FIELDS, "client_secret"].sort(), "every field of a client, and its secret");
+    const { client_id, client_secret, created_at, updated_at, ...rest } = created;
+    t.same(rest, {
+      client_name: "Acme",
       grant_types: ["client_credentials"],
       scope: "read write",
       audiences: [API, OTHER],
+      token_endpoint_auth_method: "client_secret_basic",
+      jwks: null,
       token_ttl: 600,
       first_party: false,
       introspect: false,
       enabled: true,
       previous_secret_expires_at: null,
     });
-    t.match(created.client_secret, SECRET, "a server-generated secret of at least 256 bits, shown once");
-    t.match(created.client_id, /^[A-Za-z0-9_-]{16,}$/);
-    t.not(created.client_secret, created.client_id);
+    t.match(client_secret, SECRET, "a server-generated secret of at least 256 bits, shown once");
+    t.match(client_id, /^[A-Za-z0-9_-]{16,}$/);
+    t.not(client_secret, client_id);
+    t.match(created_at, ISO_TIME);
+    t.match(updated_at, ISO_TIME);
 
     const token = await tokenResponse(created.client_id, created.client_secret, { scope: "read" });
     t.equal(token.statusCode, 200, "the new client gets a token without waiting for a reload");
@@ -85,8 +98,10 @@ t.test("clients", async (t) => {
   t.test("GET /admin/clients lists every client without secrets", async (t) => {
     const res = await call("GET", "/admin/clients");
     t.equal(res.statusCode, 200);
-    const ids = (res.json() as { clients: Json[] }).clients.map((c) => c.client_id);
+    const { clients } = res.json() as { clients: Json[] };
+    const ids = clients.map((c) => c.client_id);
     t.ok(ids.includes(admin.clientId) && ids.includes(created.client_id));
+    for (const client of clients) t.same(Object.keys(client), CLIENT_FIELDS, `${client.client_id}: the same fields as GET /admin/clients/:id`);
     noSecrets(t, res.body, "client list");
     t.notMatch(res.body, created.client_secret, "the secret is not shown again");
   });
@@ -96,8 +111,34 @@ t.test("clients", async (t) => {
     t.equal(res.statusCode, 200);
     const { client_secret: _secret, ...withoutSecret } = created;
     t.same(res.json(), withoutSecret, "the same fields as at creation, minus the secret");
+    t.same(Object.keys(res.json()), CLIENT_FIELDS);
     noSecrets(t, res.body, "client");
     expectOAuthError(t, await call("GET", "/admin/clients/no-such-client"), 404, "invalid_request");
+  });
+
+  t.test("POST /admin/clients still takes name, the older spelling of client_name, but not both", async (t) => {
+    const res = await call("POST", "/admin/clients", { name: "Old Spelling", grant_types: ["client_credentials"], audiences: [API] });
+    t.equal(res.statusCode, 201);
+    t.equal(res.json().client_name, "Old Spelling");
+    t.notOk("name" in res.json(), "answered as client_name only");
+    const both = await call("POST", "/admin/clients", { client_name: "a", name: "b", grant_types: ["client_credentials"], audiences: [API] });
+    expectOAuthError(t, both, 400, "invalid_request");
+    t.equal(both.json().error_description, "client_name and name are the same field: give only client_name");
+    const neither = await call("POST", "/admin/clients", { grant_types: ["client_credentials"], audiences: [API] });
+    expectOAuthError(t, neither, 400, "invalid_request");
+    t.equal(neither.json().error_description, "client_name is required");
+    const renamed = await call("PATCH", `/admin/clients/${res.json().client_id}`, { name: "Renamed" });
+    t.equal(renamed.json().client_name, "Renamed", "PATCH takes it too");
+  });
+
+  t.test("a client registered with keys: private_key_jwt, its jwks, and no secret", async (t) => {
+    const { publicKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" };
+    const res = await call("POST", "/admin/clients", { client_name: "Keys", grant_types: ["client_credentials"], audiences: [API], jwks: { keys: [jwk] } });
+    t.equal(res.statusCode, 201);
+    t.same(Object.keys(res.json()), CLIENT_FIELDS, "no client_secret");
+    t.equal(res.json().token_endpoint_auth_method, "private_key_jwt");
+    t.same(res.json().jwks, { keys: [jwk] });
   });
 
   t.test("POST /admin/clients rejects bad input with invalid_request", async (t) => {
@@ -123,9 +164,10 @@ t.test("clients", async (t) => {
   });
 
   t.test("PATCH /admin/clients/:id changes what the client may do", async (t) => {
-    const res = await call("PATCH", `/admin/clients/${created.client_id}`, { name: "Acme Corp", scope: "read", token_ttl: 120 });
+    const res = await call("PATCH", `/admin/clients/${created.client_id}`, { client_name: "Acme Corp", scope: "read", token_ttl: 120 });
     t.equal(res.statusCode, 200);
-    t.match(res.json(), { client_id: created.client_id, name: "Acme Corp", scope: "read", token_ttl: 120, audiences: [API, OTHER] });
+    t.same(Object.keys(res.json()), CLIENT_FIELDS);
+    t.match(res.json(), { client_id: created.client_id, client_name: "Acme Corp", scope: "read", token_ttl: 120, audiences: [API, OTHER] });
     const token = await tokenResponse(created.client_id, created.client_secret);
     t.equal(token.statusCode, 200);
     t.equal(token.json().expires_in, 120);
@@ -141,6 +183,31 @@ t.test("clients", async (t) => {
     expectOAuthError(t, await call("PATCH", "/admin/clients/no-such-client", { name: "x" }), 404, "invalid_request");
     expectOAuthError(t, await call("PATCH", `/admin/clients/${created.client_id}`, { audiences: ["not a uri"] }), 400, "invalid_request");
     expectOAuthError(t, await call("PATCH", `/admin/clients/${created.client_id}`, { enabled: "no" }), 400, "invalid_request");
+  });
+
+  t.test("PATCH /admin/clients/:id with {} changes nothing and answers the client (not 404)", async (t) => {
+    const before = await call("GET", `/admin/clients/${created.client_id}`);
+    const events = (await auditEvents()).length;
+    const res = await call("PATCH", `/admin/clients/${created.client_id}`, {});
+    t.equal(res.statusCode, 200);
+    t.same(res.json(), before.json(), "the client as it is, updated_at included");
+    t.equal((await auditEvents()).length, events, "nothing was written to the audit log");
+    expectOAuthError(t, await call("PATCH", "/admin/clients/no-such-client", {}), 404, "invalid_request");
+  });
+
+  t.test("the CLI prints a client exactly as the admin API answers it", async (t) => {
+    const env = { ...process.env, DATABASE_URL: config.databaseUrl, TESSERA_KEK: config.kek!, TESSERA_ISSUER: config.issuer };
+    const api = (await call("GET", `/admin/clients/${created.client_id}`)).json();
+    const show = await runCli(["clients", "show", created.client_id, "--json"], { env });
+    t.equal(show.code, 0, show.stderr);
+    t.same(JSON.parse(show.stdout), api, "clients show --json");
+    t.same(Object.keys(JSON.parse(show.stdout)), CLIENT_FIELDS, "in the same order");
+    const list = await runCli(["clients", "list", "--json"], { env });
+    t.equal(list.code, 0, list.stderr);
+    t.same(JSON.parse(list.stdout), (await call("GET", "/admin/clients")).json().clients, "clients list --json: the API's clients array");
+    const update = await runCli(["clients", "update", created.client_id, "--json"], { env });
+    t.equal(update.code, 0, `clients update with no options exits 0 ${update.stderr}`);
+    t.same(JSON.parse(update.stdout), api, "and prints the client unchanged");
   });
 
   t.test("POST /admin/clients/:id/secret", async (t) => {
@@ -259,6 +326,43 @@ t.test("keys", async (t) => {
     const { keys } = (await call("GET", "/admin/keys")).json() as { keys: Array<{ kid: string; state: string; published: boolean }> };
     t.same(keys.filter((k) => k.state === "active").length, 1, "one signer");
     t.same(keys.filter((k) => k.published).map((k) => k.kid), await jwksKids());
+  });
+});
+
+t.test("schema failures say what the field must be, never a regular expression", async (t) => {
+  const victim = await createClient();
+  const client = `/admin/clients/${victim.clientId}`;
+  const create = { client_name: "x", grant_types: ["client_credentials"], audiences: [API] };
+  const cases: Array<[string, "GET" | "POST" | "PATCH", string, Json | string | undefined, string]> = [
+    ["a string for a boolean", "PATCH", client, { enabled: "yes" }, "enabled must be a boolean"],
+    ["one URI for the audiences", "PATCH", client, { audiences: "https://api.example.test" }, "audiences must be an array of URIs (1 to 32, each at most 2048 characters)"],
+    ["no audience", "POST", "/admin/clients", { ...create, audiences: [] }, "audiences must be an array of URIs (1 to 32, each at most 2048 characters)"],
+    ["a limit that is not a number", "GET", "/admin/audit?limit=abc", undefined, "limit must be an integer from 1 to 500"],
+    ["a limit of 0", "GET", "/admin/audit?limit=0", undefined, "limit must be an integer from 1 to 500"],
+    ["a limit of 501", "GET", "/admin/audit?limit=501", undefined, "limit must be an integer from 1 to 500"],
+    ["limit twice", "GET", "/admin/audit?limit=1&limit=2", undefined, "limit must be an integer from 1 to 500"],
+    ["a before that is not an id", "GET", "/admin/audit?before=x", undefined, "before must be an event id (a whole number)"],
+    ["a token lifetime of 0", "PATCH", client, { token_ttl: 0 }, "token_ttl must be a number of seconds from 1 to 86400, or null for the server default"],
+    ["a fractional token lifetime", "POST", "/admin/clients", { ...create, token_ttl: 1.5 }, "token_ttl must be a number of seconds from 1 to 86400, or null for the server default"],
+    ["no grant type", "POST", "/admin/clients", { ...create, grant_types: [] }, "grant_types must be an array of 1 to 8 grant types (client_credentials, password, refresh_token)"],
+    ["a missing field", "POST", "/admin/clients", { client_name: "x", audiences: [API] }, "grant_types is required"],
+    ["an empty name", "PATCH", client, { client_name: "" }, "client_name must be a string of 1 to 200 characters"],
+    ["a number for the scope", "PATCH", client, { scope: 7 }, "scope must be a string of space-separated scope tokens, at most 4096 characters"],
+    ["a jwks that is not a JWK Set", "PATCH", client, { jwks: { keys: "none" } }, "jwks must be a JWK Set, {keys: [...]} with at most 10 public keys, or null"],
+    ["a negative grace period", "POST", `${client}/secret`, { grace_seconds: -1 }, "grace_seconds must be a number of seconds from 0 to 2592000 (30 days)"],
+    ["a string for now", "POST", "/admin/keys/rotate", { now: "yes" }, "now must be a boolean"],
+    ["a client id that cannot be one", "GET", "/admin/clients/not.an.id", undefined, "path parameter id must be a client_id (at most 64 letters, digits, - or _)"],
+    ["a JSON array for the body", "POST", "/admin/clients", "[1]", "the request body is missing or not an object"],
+  ];
+  for (const [name, method, url, payload, description] of cases) {
+    t.test(name, async (t) => {
+      const res = await call(method, url, payload, typeof payload === "string" ? { "content-type": "application/json" } : {});
+      expectOAuthError(t, res, 400, "invalid_request");
+      t.equal(res.json().error_description, description);
+    });
+  }
+  t.test("limit=500 is a page of up to 500", async (t) => {
+    t.equal((await call("GET", "/admin/audit?limit=500")).statusCode, 200);
   });
 });
 

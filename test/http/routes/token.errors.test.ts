@@ -21,7 +21,9 @@ const clientCredentials = (params: Record<string, string | string[]> = {}) => to
 
 t.test("invalid_request", async (t) => {
   t.test("missing grant_type", async (t) => {
-    expectOAuthError(t, await tokenRequest({ scope: "read" }), 400, "invalid_request");
+    const res = await tokenRequest({ scope: "read" });
+    expectOAuthError(t, res, 400, "invalid_request");
+    t.equal(res.json().error_description, "grant_type is required");
   });
 
   t.test("empty grant_type counts as missing (RFC 6749 §3.2)", async (t) => {
@@ -53,7 +55,9 @@ t.test("invalid_request", async (t) => {
   });
 
   t.test("repeated scope", async (t) => {
-    expectOAuthError(t, await clientCredentials({ scope: ["read", "write"] }), 400, "invalid_request");
+    const res = await clientCredentials({ scope: ["read", "write"] });
+    expectOAuthError(t, res, 400, "invalid_request");
+    t.equal(res.json().error_description, "scope must be a single string (given once)");
   });
 
   t.test("repeated audience", async (t) => {
@@ -65,7 +69,9 @@ t.test("invalid_request", async (t) => {
   });
 
   t.test("a parameter longer than 4096 characters", async (t) => {
-    expectOAuthError(t, await clientCredentials({ scope: "r".repeat(5000) }), 400, "invalid_request");
+    const res = await clientCredentials({ scope: "r".repeat(5000) });
+    expectOAuthError(t, res, 400, "invalid_request");
+    t.equal(res.json().error_description, "scope must be a string of at most 4096 characters");
   });
 
   t.test("JSON body", async (t) => {

@@ -4,11 +4,10 @@ import { AuditPage, AuditQuery } from "../../schemas/admin.js";
 import { ERROR_RESPONSES } from "../../schemas/oauth.js";
 
 const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 200;
 
 const audit: FastifyPluginAsyncTypebox = async (app) => {
   app.get("/admin/audit", { schema: { querystring: AuditQuery, response: { 200: AuditPage, ...ERROR_RESPONSES } } }, async (request) => {
-    const limit = Math.min(Math.max(Number(request.query.limit ?? DEFAULT_LIMIT), 1), MAX_LIMIT);
+    const limit = request.query.limit === undefined ? DEFAULT_LIMIT : Number(request.query.limit); // 1 to MAX_AUDIT_LIMIT (the schema)
     const before = request.query.before === undefined ? undefined : Number(request.query.before);
     const events = await app.services.audit.list(limit, before);
     return {

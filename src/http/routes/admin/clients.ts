@@ -1,30 +1,16 @@
-// /admin/clients: register and manage clients (the same operations as `tessera clients`).
+// /admin/clients: register and manage clients (the same operations as `tessera clients`, and the
+// same representation: domain/clients/client-view.ts).
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import type { ClientView } from "../../../domain/clients/client-service.js";
+import type { ClientUpdate } from "../../../domain/clients/client-service.js";
+import { clientJson, newClientJson, secretRotationJson } from "../../../domain/clients/client-view.js";
+import { ValidationError } from "../../../errors/internal.js";
 import type { JsonWebKeySet } from "../../../storage/clients.js";
-import { ClientBody, ClientCreate, ClientPatch, ClientWithSecret, SecretBody, SecretRotation } from "../../schemas/admin.js";
+import { ClientBody, ClientCreate, ClientIdParams, ClientPatch, ClientWithSecret, SecretBody, SecretRotation } from "../../schemas/admin.js";
 import { ERROR_RESPONSES } from "../../schemas/oauth.js";
 
-const iso = (d: Date | null) => d?.toISOString() ?? null;
-
-export const clientBody = (c: ClientView) => ({
-  client_id: c.id,
-  name: c.name,
-  grant_types: c.grantTypes,
-  scope: c.scopes.join(" "),
-  audiences: c.audiences,
-  token_ttl: c.tokenTtlSeconds,
-  first_party: c.firstParty,
-  introspect: c.canIntrospect,
-  jwks: c.jwks,
-  enabled: c.enabled,
-  previous_secret_expires_at: iso(c.previousSecretExpiresAt),
-  created_at: c.createdAt.toISOString(),
-  updated_at: c.updatedAt.toISOString(),
-});
-
 type Fields = {
+  client_name?: string;
   name?: string;
   grant_types?: string[];
   audiences?: string[];
@@ -36,54 +22,67 @@ type Fields = {
   enabled?: boolean;
 };
 
-const changes = (b: Fields) => ({
-  ...(b.name !== undefined && { name: b.name }),
-  ...(b.grant_types !== undefined && { grantTypes: b.grant_types }),
-  ...(b.audiences !== undefined && { audiences: b.audiences }),
-  ...(b.scope !== undefined && { scopes: b.scope.split(" ").filter(Boolean) }),
-  ...(b.token_ttl !== undefined && { tokenTtlSeconds: b.token_ttl }),
-  ...(b.first_party !== undefined && { firstParty: b.first_party }),
-  ...(b.introspect !== undefined && { canIntrospect: b.introspect }),
-  ...(b.jwks !== undefined && { jwks: b.jwks }),
-  ...(b.enabled !== undefined && { enabled: b.enabled }),
-});
+/** client_name, or `name`, its older spelling. */
+function clientName(b: Fields): string | undefined {
+  if (b.client_name !== undefined && b.name !== undefined) throw new ValidationError("client_name and name are the same field: give only client_name");
+  return b.client_name ?? b.name;
+}
 
-// client_ids are base64url: anything else is not one (and may hold bytes a database refuses).
-const Id = Type.Object({ id: Type.String({ maxLength: 64, pattern: "^[A-Za-z0-9_-]+$" }) });
+const changes = (b: Fields): ClientUpdate => {
+  const name = clientName(b);
+  return {
+    ...(name !== undefined && { name }),
+    ...(b.grant_types !== undefined && { grantTypes: b.grant_types }),
+    ...(b.audiences !== undefined && { audiences: b.audiences }),
+    ...(b.scope !== undefined && { scopes: b.scope.split(" ").filter(Boolean) }),
+    ...(b.token_ttl !== undefined && { tokenTtlSeconds: b.token_ttl }),
+    ...(b.first_party !== undefined && { firstParty: b.first_party }),
+    ...(b.introspect !== undefined && { canIntrospect: b.introspect }),
+    ...(b.jwks !== undefined && { jwks: b.jwks }),
+    ...(b.enabled !== undefined && { enabled: b.enabled }),
+  };
+};
 
 const clients: FastifyPluginAsyncTypebox = async (app) => {
   const admin = app.services.clientAdmin;
 
   app.get("/admin/clients", { schema: { response: { 200: Type.Object({ clients: Type.Array(ClientBody) }), ...ERROR_RESPONSES } } }, async () => ({
-    clients: (await admin.list()).map(clientBody),
+    clients: (await admin.list()).map(clientJson),
   }));
 
   app.post("/admin/clients", { schema: { body: ClientCreate, response: { 201: ClientWithSecret, ...ERROR_RESPONSES } } }, async (request, reply) => {
     const b = request.body;
+    const name = clientName(b);
+    if (name === undefined) throw new ValidationError("client_name is required");
     const { client, clientSecret } = await admin.create(
-      { name: b.name, grantTypes: b.grant_types, audiences: b.audiences, scopes: [], ...changes(b) },
+      { name, grantTypes: b.grant_types, audiences: b.audiences, scopes: [], ...changes(b) },
       request.admin!.actor,
     );
-    return reply.code(201).send({ ...clientBody(client), ...(clientSecret !== null && { client_secret: clientSecret }) });
+    return reply.code(201).send(newClientJson(client, clientSecret));
   });
 
-  app.get("/admin/clients/:id", { schema: { params: Id, response: { 200: ClientBody, ...ERROR_RESPONSES } } }, async (request) =>
-    clientBody(await admin.show(request.params.id)),
+  app.get("/admin/clients/:id", { schema: { params: ClientIdParams, response: { 200: ClientBody, ...ERROR_RESPONSES } } }, async (request) =>
+    clientJson(await admin.show(request.params.id)),
   );
 
-  app.patch("/admin/clients/:id", { schema: { params: Id, body: ClientPatch, response: { 200: ClientBody, ...ERROR_RESPONSES } } }, async (request) =>
-    clientBody(await admin.update(request.params.id, changes(request.body), request.admin!.actor)),
+  // No field at all changes nothing and answers the client as it is.
+  app.patch("/admin/clients/:id", { schema: { params: ClientIdParams, body: ClientPatch, response: { 200: ClientBody, ...ERROR_RESPONSES } } }, async (request) =>
+    clientJson(await admin.update(request.params.id, changes(request.body), request.admin!.actor)),
   );
 
-  app.delete("/admin/clients/:id", { schema: { params: Id, response: { 204: Type.Null(), ...ERROR_RESPONSES } } }, async (request, reply) => {
+  app.delete("/admin/clients/:id", { schema: { params: ClientIdParams, response: { 204: Type.Null(), ...ERROR_RESPONSES } } }, async (request, reply) => {
     await admin.delete(request.params.id, request.admin!.actor);
     return reply.code(204).send(null);
   });
 
-  app.post("/admin/clients/:id/secret", { schema: { params: Id, body: SecretRotation, response: { 200: SecretBody, ...ERROR_RESPONSES } } }, async (request) => {
-    const { client, clientSecret } = await admin.rotateSecret(request.params.id, request.body.grace_seconds ?? 0, request.admin!.actor);
-    return { client_id: client.id, client_secret: clientSecret, previous_secret_expires_at: iso(client.previousSecretExpiresAt) };
-  });
+  app.post(
+    "/admin/clients/:id/secret",
+    { schema: { params: ClientIdParams, body: SecretRotation, response: { 200: SecretBody, ...ERROR_RESPONSES } } },
+    async (request) => {
+      const { client, clientSecret } = await admin.rotateSecret(request.params.id, request.body.grace_seconds ?? 0, request.admin!.actor);
+      return secretRotationJson(client, clientSecret);
+    },
+  );
 };
 
 export default clients;
