@@ -129,7 +129,7 @@ export const UserBody = Type.Object(
 );
 
 /** User ids are UUIDs (anything else is no user, and may hold bytes a database refuses). */
-export const UserId = Type.Object({ id: Type.String({ format: "uuid" }) });
+export const UserId = Type.Object({ id: Type.String({ format: "uuid", [EXPECTED]: "a UUID" }) });
 
 export const UserQuery = Type.Object(
   {

@@ -130,7 +130,7 @@ t.test("GET /admin/users/:id", async (t) => {
   t.equal(description(unknown), "user 00000000-0000-4000-8000-000000000000 not found");
   const malformed = await call("GET", "/admin/users/not-a-uuid");
   expectOAuthError(t, malformed, 400, "invalid_request");
-  t.equal(description(malformed), "parameter id must be a uuid");
+  t.equal(description(malformed), "path parameter id must be a UUID");
 });
 
 t.test("PATCH /admin/users/:id", async (t) => {
@@ -153,7 +153,7 @@ t.test("PATCH /admin/users/:id", async (t) => {
   t.test("a value that is not a boolean says 'must be a boolean'", async (t) => {
     const res = await call("PATCH", `/admin/users/${bob.id}`, { enabled: "yes" });
     expectOAuthError(t, res, 400, "invalid_request");
-    t.equal(description(res), "parameter enabled must be a boolean");
+    t.equal(description(res), "enabled must be a boolean");
     t.equal(((await call("GET", `/admin/users/${bob.id}`)).json() as User).enabled, true);
   });
 
