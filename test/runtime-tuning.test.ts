@@ -4,7 +4,6 @@
 import { execFileSync } from "node:child_process";
 import t from "tap";
 import { captureTickObject } from "../src/runtime-tuning.js";
-import { withoutCoverage } from "./helpers/child-env.js";
 
 t.test("the object captured is one of Node's tick objects", async (t) => {
   const tickObject = captureTickObject() as { callback?: unknown } | undefined;
@@ -20,7 +19,7 @@ t.test("after full garbage collections, new tick objects still have the held obj
     const later = captureTickObject();
     console.log(JSON.stringify({ sameMap: %HaveSameMap(pinned, later), plainObjectSameMap: %HaveSameMap(pinned, { callback() {} }) }));
   })();`;
-  const out = execFileSync(process.execPath, ["--allow-natives-syntax", "--expose-gc", "--import", "tsx", "-e", child], { encoding: "utf8", env: withoutCoverage(process.env) });
+  const out = execFileSync(process.execPath, ["--allow-natives-syntax", "--expose-gc", "--import", "tsx", "-e", child], { encoding: "utf8" });
   const result = JSON.parse(out) as { sameMap: boolean; plainObjectSameMap: boolean };
   t.equal(result.sameMap, true, "tick objects made after the collections share the held object's map");
   t.equal(result.plainObjectSameMap, false, "%HaveSameMap tells maps apart (a plain object with a callback is not a tick object)");

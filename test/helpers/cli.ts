@@ -2,7 +2,6 @@
 // run it as an operator would.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { withoutCoverage } from "./child-env.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -17,7 +16,7 @@ export type CliOptions = {
 
 /** Runs `tessera …args` from the repository root and resolves with its exit code and output. */
 export function runCli(args: string[], { env, stdin }: CliOptions): Promise<CliRun> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", ...args], { cwd: ROOT, env: withoutCoverage(env), stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/index.ts", ...args], { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));

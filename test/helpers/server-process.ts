@@ -3,7 +3,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
-import { withoutCoverage } from "./child-env.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -53,7 +52,7 @@ export async function startServer(t: Teardown, env: Record<string, string>, read
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
     cwd: ROOT,
-    env: withoutCoverage({ ...process.env, LOG_LEVEL: "warn", ...env, HOST: "127.0.0.1", PORT: String(port) }),
+    env: { ...process.env, LOG_LEVEL: "warn", ...env, HOST: "127.0.0.1", PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
