@@ -10,7 +10,7 @@ import { NO_METRICS } from "./domain/metrics.js";
 import { createServices } from "./domain/services.js";
 import { prometheusMetrics } from "./http/metrics.js";
 import { parseForm } from "./http/form.js";
-import { loggerOptions } from "./http/logger.js";
+import { loggerOptions, logRequestBodies } from "./http/logger.js";
 import cors from "./http/plugins/cors.js";
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from "./http/plugins/error-handler.js";
 import metricsPlugin from "./http/plugins/metrics.js";
@@ -70,6 +70,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // After the error handler: a route takes the error handler of when it is added (/metrics's 401).
   if (metrics) await app.register(metricsPlugin, { metrics });
   await app.register(requestStart, { https });
+  if (config.logLevel === "trace") logRequestBodies(app);
   await app.register(formbody, { parser: parseForm });
   await app.register(rateLimits, { config });
   await app.register(cors, { origins: config.corsOrigins });

@@ -64,7 +64,7 @@ export type Config = Readonly<{
   bodyLimitBytes: number;
   /** METRICS: serve GET /metrics and time every request ("on"), or not ("off"). */
   metrics: boolean;
-  /** LOG_LEVEL: pino level; `debug` adds one line per request, `trace` one per database query (SQL text, no values). */
+  /** LOG_LEVEL: pino level; `debug` adds one line per request (with its headers), `trace` its body and one line per database query (SQL text, no values). */
   logLevel: LogLevel;
   /** REFRESH_REUSE_GRACE: seconds after a rotation in which the rotated token, presented again while
    *  its successor is unused, rotates again (a client retrying after a lost answer) instead of counting

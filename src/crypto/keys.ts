@@ -23,11 +23,14 @@ export function publicJwk(jwk: JWK, kid: string, alg: string): JWK {
   return { ...out, kid, alg, use: "sig" } as JWK;
 }
 
+/** RFC 7638 JWK thumbprint (SHA-256, base64url) of the key's required members: the kid of our keys. */
+export const jwkThumbprint = (jwk: JWK): Promise<string> => calculateJwkThumbprint(jwk, "sha256");
+
 export async function generateSigningKey(alg: SigningAlg): Promise<GeneratedKey> {
   const options = alg === "RS256" || alg === "PS256" ? { modulusLength: 2048, extractable: true } : { extractable: true };
   const { publicKey, privateKey } = await generateKeyPair(alg, options);
   const jwk = await exportJWK(publicKey);
-  const kid = await calculateJwkThumbprint(jwk, "sha256");
+  const kid = await jwkThumbprint(jwk);
   return { kid, alg, publicJwk: publicJwk(jwk, kid, alg), privatePkcs8: await exportPKCS8(privateKey) };
 }
 

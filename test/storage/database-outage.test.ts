@@ -1,6 +1,7 @@
 // The database going away while requests flow (PostgreSQL, through a TCP proxy that cuts the link):
 // requests that need it answer 503 temporarily_unavailable within bounded time, the ones served from
 // memory keep working, the server recovers by itself, and nothing committed is lost.
+import Database from "better-sqlite3";
 import t from "tap";
 import { basic, buildTestApp, form } from "../helpers/app.js";
 import { freshDatabaseUrl, TEST_PROVIDER } from "../helpers/database.js";
@@ -8,8 +9,40 @@ import { FORM } from "../helpers/oauth.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";
 
 if (TEST_PROVIDER !== "postgresql") {
-  t.comment("a network database only: this file runs in the PostgreSQL pass of the suite (DATABASE_URL=postgresql://…)");
-  t.pass("SQLite is a local file: there is no link to cut");
+  // SQLite has no link to cut; its outage is a database another process holds locked (a backup,
+  // `sqlite3` opened by hand, a second instance wrongly pointed at the same file). Writes then wait
+  // the busy timeout and fail with SQLITE_BUSY: the answer is 503 temporarily_unavailable with
+  // Retry-After, never a 500, and once the lock goes the server carries on by itself.
+  const url = await freshDatabaseUrl(t);
+  const { app, createClient } = await buildTestApp(t, { DATABASE_URL: url });
+  const service = await createClient();
+  const web = await createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
+  await app.services.users.create("alice", "alice-password-1");
+  const post = (path: string, creds: { clientId: string; clientSecret: string }, params: Record<string, string>) =>
+    app.inject({ method: "POST", url: path, headers: { ...FORM, authorization: basic(creds.clientId, creds.clientSecret) }, payload: form(params) });
+  const signIn = await post("/token", web, { grant_type: "password", username: "alice", password: "alice-password-1" });
+  t.equal(signIn.statusCode, 200);
+  const committed = signIn.json() as { refresh_token: string };
+
+  const other = new Database(url.slice("file:".length));
+  t.teardown(() => other.close());
+
+  t.test("while another connection holds the write lock", async (t) => {
+    other.exec("BEGIN EXCLUSIVE");
+    const refresh = await post("/token", web, { grant_type: "refresh_token", refresh_token: committed.refresh_token });
+    t.equal(refresh.statusCode, 503, "a write (refresh rotation): 503");
+    t.same(refresh.json(), { error: "temporarily_unavailable", error_description: "the database is unavailable; retry shortly" });
+    t.equal(refresh.headers["retry-after"], "2");
+    const token = await post("/token", service, { grant_type: "client_credentials" });
+    t.equal(token.statusCode, 200, "client credentials are served from memory and keep working");
+    t.equal((await app.inject({ method: "GET", url: "/healthz" })).statusCode, 200, "/healthz: the process is alive");
+    other.exec("ROLLBACK");
+  });
+
+  t.test("after the lock is released, without a restart", async (t) => {
+    const refresh = await post("/token", web, { grant_type: "refresh_token", refresh_token: committed.refresh_token });
+    t.equal(refresh.statusCode, 200, "the refresh token still rotates (the failed attempt consumed nothing)");
+  });
 } else {
   const direct = new URL(await freshDatabaseUrl(t));
   const proxy = await startTcpProxy(direct.hostname, Number(direct.port || 5432));

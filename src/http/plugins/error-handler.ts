@@ -99,11 +99,11 @@ export default fp(
         return send(reply, error.statusCode, "invalid_request", "malformed request");
       }
       if (isDatabaseUnavailable(error)) {
-        request.server.services.log.warn({ err: error, reqId: request.id }, "database unavailable");
+        request.server.services.log.warn({ err: error, reqId: request.id, req: request }, "database unavailable");
         reply.header("retry-after", "2");
         return send(reply, 503, "temporarily_unavailable", "the database is unavailable; retry shortly");
       }
-      request.server.services.log.error({ err: error, reqId: request.id }, "unhandled error");
+      request.server.services.log.error({ err: error, reqId: request.id, req: request }, "unhandled error");
       return send(reply, 500, "server_error", SERVER_ERROR);
     });
 

@@ -1,0 +1,23 @@
+// tap's coverage map: which files each test file's coverage is measured on. Every test file is
+// measured on all of src/ except src/generated (Prisma's generated clients: not our code, and
+// regenerated on install). Test helpers (test/helpers) are never listed, so they are not
+// measured either. Files are listed one by one because tap globs each entry without negation.
+import { readdirSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const GENERATED = join(root, 'src', 'generated')
+
+const walk = dir =>
+  readdirSync(dir, { withFileTypes: true }).flatMap(entry => {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) return path === GENERATED ? [] : walk(path)
+    return /\.(ts|mts|cts|js|mjs)$/.test(entry.name) && !entry.name.endsWith('.d.ts') ?
+        [relative(root, path).split('\\').join('/')]
+      : []
+  })
+
+const SOURCES = walk(join(root, 'src')).sort()
+
+export default () => SOURCES
