@@ -62,6 +62,7 @@ export class StatusList {
    * a TypeError.
    */
   static decode(lst: string, bits: StatusListBits): StatusList {
+    if (!isBits(bits)) throw new TypeError(`status list bits must be 1, 2, 4 or 8, got ${String(bits)}`);
     if (typeof lst !== "string" || !BASE64URL.test(lst) || lst.length % 4 === 1) {
       throw new TypeError("status list lst must be base64url without padding");
     }

@@ -266,6 +266,9 @@ t.test("misuse is a TypeError: bad bits, size, index or status", async (t) => {
   t.throws(() => new StatusList(8, 1).set(0, 2), { name: "TypeError", message: "status must be an integer from 0 to 1 for 1-bit entries, got 2" });
   t.throws(() => new StatusList(8, 8).set(0, 256), { name: "TypeError", message: "status must be an integer from 0 to 255 for 8-bit entries, got 256" });
   t.same(nonZero(list), [], "refused calls changed nothing");
+  t.throws(() => StatusList.fromBytes([0xb9, 0xa3] as unknown as Uint8Array, 1), { name: "TypeError", message: "status list bytes must be a Uint8Array" });
+  t.throws(() => StatusList.fromBytes(Uint8Array.of(0xb9), 3 as StatusListBits), { name: "TypeError", message: "status list bits must be 1, 2, 4 or 8, got 3" });
+  t.throws(() => StatusList.decode("not a list", 3 as StatusListBits), { name: "TypeError", message: "status list bits must be 1, 2, 4 or 8, got 3" }, "bits are checked before the lst");
 });
 
 t.test("toBytes and fromBytes copy: the list cannot be changed from outside", async (t) => {
