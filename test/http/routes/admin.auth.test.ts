@@ -4,7 +4,7 @@
 import { createHmac } from "node:crypto";
 import t, { type Test } from "tap";
 import type { LightMyRequestResponse } from "fastify";
-import { generateKeyPair, SignJWT } from "jose";
+import { decodeJwt, generateKeyPair, SignJWT } from "jose";
 import { open } from "../../../src/crypto/kek.js";
 import { signJwt } from "../../../src/crypto/jwt.js";
 import { importSigner } from "../../../src/crypto/keys.js";
@@ -26,6 +26,12 @@ const ROUTES: Array<{ method: "GET" | "POST" | "PATCH" | "DELETE"; url: string; 
   { method: "POST", url: "/admin/keys/rotate", payload: { now: false } },
   { method: "POST", url: "/admin/keys/some-kid/retire" },
   { method: "POST", url: "/admin/users", payload: { username: "someone", password: "a long password" } },
+  { method: "GET", url: "/admin/users" },
+  { method: "GET", url: "/admin/users/some-user" },
+  { method: "PATCH", url: "/admin/users/some-user", payload: { enabled: false } },
+  { method: "GET", url: "/admin/users/some-user/sessions" },
+  { method: "DELETE", url: "/admin/users/some-user/sessions" },
+  { method: "DELETE", url: "/admin/users/some-user" },
   { method: "GET", url: "/admin/audit" },
   { method: "POST", url: "/admin/tokens/revoke", payload: { jti: "some-jti" } },
 ];
@@ -68,7 +74,11 @@ t.test("a valid admin token is accepted on every admin route", async (t) => {
   const call = (route: (typeof ROUTES)[number]) => app.inject({ ...route, headers: { authorization } });
   // Each route of ROUTES, in an order that makes each succeed: the client and the key it acts on
   // are made first, with real ids in place of some-id and some-kid.
-  const template = (method: string, url: string) => `${method} ${url.replace(/^(\/admin\/clients\/)[^/]+/, "$1some-id").replace(/^(\/admin\/keys\/)(?!rotate$)[^/]+/, "$1some-kid")}`;
+  const template = (method: string, url: string) =>
+    `${method} ${url
+      .replace(/^(\/admin\/clients\/)[^/]+/, "$1some-id")
+      .replace(/^(\/admin\/keys\/)(?!rotate$)[^/]+/, "$1some-kid")
+      .replace(/^(\/admin\/users\/)[^/]+/, "$1some-user")}`;
   const seen: string[] = [];
   const expect = async (route: (typeof ROUTES)[number], status: number) => {
     const res = await call(route);
@@ -91,8 +101,18 @@ t.test("a valid admin token is accepted on every admin route", async (t) => {
   const rotated = await expect(byTemplate("POST /admin/keys/rotate"), 201);
   const kid = (rotated.json() as { kid: string }).kid;
   await expect(at("POST /admin/keys/some-kid/retire", `/admin/keys/${kid}/retire`), 200);
-  await expect(byTemplate("POST /admin/users"), 201);
+  const user = (await expect(byTemplate("POST /admin/users"), 201)).json() as { id: string };
+  await expect(byTemplate("GET /admin/users"), 200);
+  await expect(at("GET /admin/users/some-user", `/admin/users/${user.id}`), 200);
+  await expect(at("PATCH /admin/users/some-user", `/admin/users/${user.id}`), 200);
+  await expect(at("GET /admin/users/some-user/sessions", `/admin/users/${user.id}/sessions`), 200);
+  await expect(at("DELETE /admin/users/some-user/sessions", `/admin/users/${user.id}/sessions`), 200);
+  await expect(at("DELETE /admin/users/some-user", `/admin/users/${user.id}`), 204);
   await expect(byTemplate("GET /admin/audit"), 200);
+  // A token of another client, so that the admin token used here stays live.
+  const other = await createClient({ scopes: ["read"], audiences: [API] });
+  const { jti } = decodeJwt(await tokenFor(app, other));
+  await expect({ ...byTemplate("POST /admin/tokens/revoke"), payload: { jti } }, 200);
   t.same(seen.sort(), ROUTES.map((r) => template(r.method, r.url)).sort(), "every admin route was called once");
 });
 
