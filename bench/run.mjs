@@ -42,6 +42,10 @@ const scenarios = ({ basic, accessToken }) => {
     expect: (status, body) => status === 200 && typeof json(body)?.access_token === "string",
   };
   const jwks = { method: "GET", path: "/.well-known/jwks.json", expect: (status, body) => status === 200 && json(body)?.keys?.length > 0 };
+  // The Token Status List the token names (STATUS_LIST=on, the default): what resource servers fetch.
+  const uri = JSON.parse(Buffer.from(accessToken.split(".")[1], "base64url").toString()).status?.status_list?.uri;
+  const statusList = uri && { method: "GET", path: new URL(uri).pathname, expect: (status, body) => status === 200 && body.split(".").length === 3 };
+  const statusListGzip = statusList && { ...statusList, headers: { "accept-encoding": "gzip" }, expect: (status) => status === 200 };
   const introspect = {
     method: "POST",
     path: "/introspect",
@@ -53,6 +57,7 @@ const scenarios = ({ basic, accessToken }) => {
     { name: "token c10", connections: 10, ...token },
     { name: "token c50", connections: 50, ...token },
     { name: "jwks c50", connections: 50, ...jwks },
+    ...(statusList ? [{ name: "statuslist c50", connections: 50, ...statusList }, { name: "statuslist gzip c50", connections: 50, ...statusListGzip }] : []),
     { name: "introspect c50", connections: 50, ...introspect },
   ];
 };
@@ -227,6 +232,10 @@ async function main(state) {
   console.log(`tessera bench on ${database}: ${DURATION} s per scenario, node ${process.version}, ${report.cpus} CPUs`);
   console.log(`load average (1 5 15 min): start ${loads.start}, end ${loads.end}`);
   console.table(Object.fromEntries(runs.map(({ scenario, ...rest }) => [scenario, rest])));
+  const reqPerSec = (name) => runs.find((r) => r.scenario === name)?.reqPerSec;
+  for (const name of ["statuslist c50", "statuslist gzip c50"]) {
+    if (reqPerSec(name) && reqPerSec("jwks c50")) console.log(`${name} / jwks c50 (same run): ${(reqPerSec(name) / reqPerSec("jwks c50")).toFixed(2)}x`);
+  }
   console.log(`written to ${path.relative(ROOT, RESULTS)}`);
   const failed = runs.filter((r) => r.errors + r.non2xx > 0);
   for (const r of failed) console.log(`FAIL ${r.scenario}: ${r.errors} errors, ${r.non2xx} non-2xx responses`);

@@ -13,7 +13,9 @@
 // Run:  npm run bench:peers   (builds tessera, installs this folder's own deps, runs this file)
 // Env:  BENCH_DURATION=10  seconds measured per load    BENCH_WARMUP=2  seconds of warm-up before each
 //       BENCH_ROUNDS=3     interleaved rounds            BENCH_ES256=0   skips the two ES256 rows
-//       BENCH_SERVERS=tessera,ceiling  a subset (keys: tessera, peer, ceiling, tesseraEs256, ceilingEs256)
+//       BENCH_SERVERS=tessera,ceiling  a subset (keys: tessera, peer, ceiling, tesseraNoStatus,
+//                          tesseraEs256, ceilingEs256); tesseraNoStatus is tessera with STATUS_LIST=off
+//                          (no status claim), for /token: its row shows tessera (on) / off
 //       BENCH_RESULTS=path  where the JSON goes (default bench/results/peers.json)
 //       Server settings pass through to tessera (e.g. METRICS=off); RATE_LIMIT_TOKEN defaults to 0.
 import autocannon from "autocannon";
@@ -180,6 +182,13 @@ function table(summary, allRuns) {
           ...(scenario.connections === 50 && s.ceiling && { tesseraP99OverCeilingP99: t.p99Ms / s.ceiling.p99Ms }),
         };
       }
+      if (server.key === "tesseraNoStatus" && t) {
+        vsPeer = `on/off ${ratio(t.reqPerSec, v.reqPerSec)}`;
+        vsCeiling = ratio(v.reqPerSec, s.ceiling?.reqPerSec);
+        (ratios[scenario.name] ??= {}).statusOnOverOffReqPerSec = t.reqPerSec / v.reqPerSec;
+        ratios[scenario.name].pairedStatusOnOverOff = pairedRatio(allRuns, scenario.name, "tessera", "tesseraNoStatus", "reqPerSec");
+        if (s.ceiling) ratios[scenario.name].pairedStatusOffOverCeiling = pairedRatio(allRuns, scenario.name, "tesseraNoStatus", "ceiling", "reqPerSec");
+      }
       if (server.key === "tesseraEs256" && t) {
         vsPeer = `vs RS256 ${ratio(v.reqPerSec, t.reqPerSec)}`;
         vsCeiling = ratio(v.reqPerSec, s.ceilingEs256?.reqPerSec);
@@ -214,6 +223,8 @@ function table(summary, allRuns) {
     const parts = [
       ["vs peer", r.pairedTesseraOverPeer],
       ["vs ceiling", r.pairedTesseraOverCeiling],
+      ["status on/off", r.pairedStatusOnOverOff],
+      ["STATUS_LIST=off vs ceiling", r.pairedStatusOffOverCeiling],
       ["ES256/RS256", r.pairedEs256OverRs256],
       ["ES256 vs ceiling ES256", r.pairedEs256OverCeilingEs256],
       ["ceiling's own ES256/RS256", r.pairedCeilingEs256OverRs256],

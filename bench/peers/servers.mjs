@@ -60,7 +60,7 @@ function startNode(args, options, wrap) {
 }
 
 /** tessera as deployed: fresh SQLite db, client from the real CLI (its secret is never printed). */
-async function startTessera(state, { signingAlg, wrap }) {
+async function startTessera(state, { signingAlg, statusList, wrap }) {
   const tmp = mkdtempSync(path.join(os.tmpdir(), "tessera-peers-"));
   state.tmps.add(tmp);
   const port = await freePort();
@@ -75,6 +75,8 @@ async function startTessera(state, { signingAlg, wrap }) {
     PORT: String(port),
     TESSERA_ISSUER: base,
     SIGNING_ALG: signingAlg,
+    // The Token Status List claim on /token (STATUS_LIST, default on); the tesseraNoStatus row turns it off.
+    STATUS_LIST: statusList ?? process.env.STATUS_LIST ?? "on",
     RATE_LIMIT_TOKEN: process.env.RATE_LIMIT_TOKEN ?? "0",
   };
   const args = ["dist/cli/index.js", "clients", "create", "--name", "bench", "--audience", AUDIENCE,
@@ -127,6 +129,9 @@ export const SERVERS = [
     start: (state, o) => startLocal(state, "oidc-provider-server.mjs", "/.well-known/openid-configuration", o) },
   { key: "ceiling", label: "ceiling", alg: "RS256", jwksPath: "/.well-known/jwks.json",
     start: (state, o) => startLocal(state, "ceiling-server.mjs", "/.well-known/jwks.json", o) },
+  // The price of the status claim (an entry from memory per token, a block reservation per 1024).
+  { key: "tesseraNoStatus", label: "tessera STATUS_LIST=off", alg: "RS256", jwksPath: "/.well-known/jwks.json", only: ["token c10", "token c50"],
+    start: (state, o) => startTessera(state, { signingAlg: "RS256", statusList: "off", ...o }) },
   { key: "tesseraEs256", label: "tessera ES256", alg: "ES256", jwksPath: "/.well-known/jwks.json", only: ["token c50"],
     start: (state, o) => startTessera(state, { signingAlg: "ES256", ...o }) },
   // What the bare stack itself gains from ES256 keys: the yardstick for tessera's ES256/RS256 ratio.
