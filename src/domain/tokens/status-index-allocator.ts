@@ -123,8 +123,9 @@ export class StatusIndexAllocator {
       for (let slot = first; slot < first + BLOCKS_PER_LIST; slot++) if ((this.#live.get(slot) ?? 0) <= now) free.push(slot);
       if (free.length) return free[Math.floor(Math.random() * free.length)]!;
     }
-    /* c8 ignore next -- 2^31 live entries: not reachable in a test */
+    /* c8 ignore start -- 2^31 live entries: not reachable in a test */
     throw new TemporarilyUnavailable("every status list entry is in use");
+    /* c8 ignore stop */
   }
 
   #reuseDelayMs(): number {

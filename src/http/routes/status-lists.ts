@@ -2,7 +2,8 @@
 // `uri` that access tokens' status claims name. Served from memory (domain/tokens/
 // status-list-registry.ts signs each list once per change) with a strong ETag per encoding:
 // the JWT's `lst` is compressed already, but it is base64url inside base64url, and gzip takes back
-// most of that (a list of 2^20 entries at 1% revoked: 26.1 KB → 15.0 KB).
+// part of that (a list of 2^20 entries at 1% revoked: `lst` 14.4 KB deflated, the JWT 26.3 KB, gzipped
+// 18.6 KB; nothing revoked: 0.9 KB, 0.5 KB).
 import type { FastifyPluginAsync, FastifySchema } from "fastify";
 import { Type } from "typebox";
 import { NotFoundError } from "../../errors/internal.js";

@@ -6,6 +6,7 @@ import { gunzipSync } from "node:zlib";
 import t from "tap";
 import { decodeJwt } from "jose";
 import type { LightMyRequestResponse } from "fastify";
+import { invalidateAccessTokens } from "../../../src/domain/tokens/invalidate-access-tokens.js";
 import { LIST_SIZE } from "../../../src/domain/tokens/status-index-allocator.js";
 import { basic, buildTestApp, form } from "../../helpers/app.js";
 import { expectOAuthError, FORM } from "../../helpers/oauth.js";
@@ -159,6 +160,14 @@ t.test("refresh-token reuse detection sets the family's access tokens INVALID", 
   t.equal(await statusOf(app, rotated.access_token!), 1);
 });
 
+t.test("/logout (first-party) sets the sign-in's access tokens INVALID", async (t) => {
+  const login = await app.inject({ method: "POST", url: "/login", payload: { username: "alice", password: "alice-password-1", client_id: web.clientId } });
+  const { access_token, refresh_token } = login.json();
+  t.equal(await statusOf(app, access_token), 0);
+  t.equal((await app.inject({ method: "POST", url: "/logout", payload: { refresh_token } })).statusCode, 200);
+  t.equal(await statusOf(app, access_token), 1);
+});
+
 t.test("an admin revocation by token sets the entry INVALID", async (t) => {
   const token = await accessToken();
   const res = await app.inject({ method: "POST", url: "/admin/tokens/revoke", headers: { authorization: `Bearer ${adminToken}` }, payload: { token } });
@@ -215,4 +224,19 @@ t.test("STATUS_LIST=off: no status claim, no list endpoint", async (t) => {
   t.equal(res.statusCode, 200);
   t.equal(decodeJwt(res.json().access_token).status, undefined);
   expectOAuthError(t, await off.app.inject({ method: "GET", url: "/statuslists/0" }), 404, "invalid_request");
+});
+
+t.test("no key can sign (every key row gone): the previous list is served until one can", async (t) => {
+  const x = await buildTestApp(t, { CACHE_REFRESH: "1h" });
+  const c = await x.createClient();
+  const res = await x.app.inject({ method: "POST", url: "/token", headers: { ...FORM, authorization: basic(c.clientId, c.clientSecret) }, payload: form({ grant_type: "client_credentials" }) });
+  const token = res.json().access_token as string;
+  const before = await x.app.inject({ method: "GET", url: "/statuslists/0" });
+  await x.app.services.db.signingKey.deleteMany({});
+  await x.app.services.keys.refresh(true);
+  t.equal(x.app.services.keys.signer, null, "no signer");
+  await invalidateAccessTokens(x.app.services, [{ jti: "j", clientId: c.clientId, expiresAt: new Date(x.clock.now() + 60_000), status: statusClaimOf(token).idx }]);
+  const after = await x.app.inject({ method: "GET", url: "/statuslists/0" });
+  t.equal(after.statusCode, 200);
+  t.equal(after.body, before.body, "the copy signed before");
 });
