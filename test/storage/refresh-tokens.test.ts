@@ -131,8 +131,13 @@ t.test("revokeFamily revokes and blocklists the family's live access tokens in o
   t.equal(await repo.rotateIfActive(first.digest, NOW, second), true);
   const expired = { ...token(id), accessTokenExpiresAt: NOW }; // its access token has expired: not blocklisted
   t.equal(await repo.rotateIfActive(second.digest, NOW, expired), true);
+  const version = async () => (await db.cacheVersion.findUnique({ where: { name: "status_lists" } }))?.version ?? 0;
+  const versionBefore = await version();
   t.same(await repo.revokeFamily(id, "reuse", NOW), { revoked: true, accessTokensRevoked: 2 });
   t.same(await blocklisted([first.accessTokenJti, second.accessTokenJti, expired.accessTokenJti]), [first.accessTokenJti, second.accessTokenJti].sort());
+  const statuses = await db.revokedAccessToken.findMany({ where: { jti: { in: [first.accessTokenJti, second.accessTokenJti] } }, select: { status: true } });
+  t.same(statuses.map((r) => r.status), [first.accessTokenStatus, second.accessTokenStatus], "each with its status-list entry");
+  t.equal(await version(), versionBefore + 1, "the status lists' counter moved in the same transaction");
   const row = (await db.refreshFamily.findUnique({ where: { id } }))!;
   t.equal(row.revokedAt?.getTime(), NOW.getTime());
   t.equal(row.revokedReason, "reuse");
