@@ -78,6 +78,8 @@ t.test("a revocation through A shows in B's list within CACHE_REFRESH", async (t
   t.equal(await statusAt(a, token), 1, "A shows it at once");
   t.equal(await becomes(b, token, 1), true, "B shows it within CACHE_REFRESH");
   t.equal(await statusAt(b, other), 0, "B's own token stays VALID");
+  const aggregation = (await (await fetch(`${b.url}/statuslists`)).json()) as { status_lists: string[] };
+  t.same(aggregation, { status_lists: [`${ISSUER}/statuslists/0`] }, "B's aggregation names the list");
 });
 
 t.test("a client disabled from outside (the CLI's way) reads INVALID on both instances", async (t) => {

@@ -1,8 +1,9 @@
 // The Status List Tokens this instance serves (draft-ietf-oauth-status-list §5): one signed JWT per
 // list, built from the database's state (storage/status-lists.ts), re-signed only when its bits
 // change or it nears its exp, and kept in memory with its ETag and gzipped form. refresh() runs on
-// the CACHE_REFRESH poller: it reads one counter, and the whole state only when the counter moved
-// (a revocation anywhere) or an entry's token expired (its bit clears).
+// the CACHE_REFRESH poller: it reads the highest reserved slot and one counter, and the whole state
+// only when a list began, the counter moved (a revocation anywhere) or an entry's token expired (its
+// bit clears).
 import { createHash } from "node:crypto";
 import { constants, gzipSync } from "node:zlib";
 import type { Config } from "../../config/schema.js";
@@ -65,6 +66,7 @@ export class StatusListRegistry {
 
   /** The poller's task: rebuilds when anything changed, re-signs lists nearing their exp. */
   async refresh(): Promise<void> {
+    await this.#recount(); // a list begun elsewhere (one index lookup): rebuilds when there is one
     const now = this.#d.clock.now();
     const resignDue = [...this.#lists.values()].some((held) => now >= held.resignAtMs);
     if (this.#dirty || resignDue || now >= this.#nextExpiryMs || (await this.#d.repo.version()) !== this.#version) await this.#rebuild();
@@ -73,6 +75,11 @@ export class StatusListRegistry {
   /** Reads the whole state now (at start, and after a client was disabled or deleted here). */
   reload(): Promise<void> {
     return this.#rebuild();
+  }
+
+  /** The URIs of every list, as of the last read (the aggregation endpoint, draft §9.3). */
+  uris(): string[] {
+    return Array.from({ length: this.#count }, (_, list) => statusListUri(this.#d.config.issuer, list));
   }
 
   /** This instance changed an entry: the next fetch (or poll) rebuilds first, so it shows at once. */

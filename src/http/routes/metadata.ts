@@ -31,6 +31,8 @@ const metadata: FastifyPluginAsyncTypebox = async (app) => {
     // Not in RFC 8414's registry, but used (Janssen, InterSystems) for what resource servers need: the algs an
     // access token may be signed with (every SIGNING_ALG, since a retired key of another alg stays published)
     access_token_signing_alg_values_supported: SIGNING_ALGS,
+    // draft-ietf-oauth-status-list §9.3: where resource servers find every Token Status List
+    ...(app.services.statusLists && { status_list_aggregation_endpoint: `${issuer}/statuslists` }),
   });
   const send = (reply: FastifyReply) =>
     reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(body);

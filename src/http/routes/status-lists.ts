@@ -47,10 +47,22 @@ const SCHEMA: FastifySchema = {
   },
 };
 
+const AGGREGATION_SCHEMA: FastifySchema = {
+  response: {
+    200: Type.Object({ status_lists: Type.Array(Type.String()) }, { description: "Status List Aggregation (draft §9.3): every list's URI" }),
+    ...ERROR_RESPONSES,
+  },
+};
+
 const statusLists: FastifyPluginAsync = async (app) => {
   const registry = app.services.statusLists;
   if (!registry) return; // STATUS_LIST=off
   const cacheControl = `public, max-age=${app.services.config.statusListTtlSeconds}`;
+  // Status List Aggregation (draft §9.3, metadata status_list_aggregation_endpoint): resource servers
+  // may fetch every list ahead of the tokens that name them. From memory; new lists within CACHE_REFRESH.
+  app.get("/statuslists", { config: STATIC_DOCUMENT, schema: AGGREGATION_SCHEMA }, (_request, reply) =>
+    reply.header("cache-control", cacheControl).send({ status_lists: registry.uris() }),
+  );
   app.get<{ Params: { id: string } }>("/statuslists/:id", { config: STATIC_DOCUMENT, schema: SCHEMA }, async (request, reply) => {
     const list = await registry.published(Number(request.params.id));
     if (!list) throw new NotFoundError("no such status list");

@@ -68,6 +68,15 @@ t.test("GET the list: a statuslist+jwt signed by the active key, cacheable withi
   t.equal(list.get(statusClaimOf(token).idx), 0, "VALID");
 });
 
+t.test("the aggregation endpoint lists every list, and the metadata names it", async (t) => {
+  const res = await app.inject({ method: "GET", url: "/statuslists" });
+  t.equal(res.statusCode, 200);
+  t.same(res.json(), { status_lists: ["https://tessera.test/statuslists/0"] });
+  t.equal(res.headers["cache-control"], "public, max-age=30");
+  const metadata = (await app.inject({ method: "GET", url: "/.well-known/oauth-authorization-server" })).json();
+  t.equal(metadata.status_list_aggregation_endpoint, "https://tessera.test/statuslists");
+});
+
 t.test("signed once per change, not per request", async (t) => {
   const a = await app.inject({ method: "GET", url: "/statuslists/0" });
   clock.advance(5);
@@ -224,6 +233,9 @@ t.test("STATUS_LIST=off: no status claim, no list endpoint", async (t) => {
   t.equal(res.statusCode, 200);
   t.equal(decodeJwt(res.json().access_token).status, undefined);
   expectOAuthError(t, await off.app.inject({ method: "GET", url: "/statuslists/0" }), 404, "invalid_request");
+  expectOAuthError(t, await off.app.inject({ method: "GET", url: "/statuslists" }), 404, "invalid_request");
+  const metadata = (await off.app.inject({ method: "GET", url: "/.well-known/oauth-authorization-server" })).json();
+  t.equal(metadata.status_list_aggregation_endpoint, undefined, "no aggregation endpoint advertised");
 });
 
 t.test("no key can sign (every key row gone): the previous list is served until one can", async (t) => {
