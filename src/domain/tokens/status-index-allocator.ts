@@ -2,7 +2,7 @@
 // database round trip per token.
 //
 // Design
-// - Lists have a fixed size, LIST_SIZE = 2^20 entries of 1 bit (128 KiB raw; its `lst` is ~14.6 KB
+// - Lists have a fixed size, LIST_SIZE = 2^20 entries of 1 bit (128 KiB raw; its `lst` is ~14.5 KB
 //   at 1% revoked, ~150 bytes when nothing is). A list is cut into BLOCKS_PER_LIST blocks of
 //   BLOCK_SIZE entries; slot s is block s % BLOCKS_PER_LIST of list ⌊s / BLOCKS_PER_LIST⌋, and entry
 //   e (the number stored in the database) is idx e % LIST_SIZE of list ⌊e / LIST_SIZE⌋.
