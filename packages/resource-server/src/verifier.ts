@@ -184,7 +184,6 @@ const CLAIM_FAILURES: Record<string, string> = {
   iss: "the token is from another issuer",
   typ: "the token is not an RFC 9068 access token (typ at+jwt)",
   nbf: "the token is not valid yet",
-  iat: "the token's iat is invalid",
 };
 
 /** jose's error, as RFC 6750 says: the token's fault is invalid_token, a fetch's is not. */

@@ -29,7 +29,7 @@ t.test("a route guarded by the plugin", async (t) => {
   });
 
   t.test("without a token: 401 and a challenge without an error code (RFC 6750 §3.1)", async (t) => {
-    for (const headers of [{}, { authorization: "Basic Zm9vOmJhcg==" }]) {
+    for (const headers of [{}, { authorization: "Basic Zm9vOmJhcg==" }] as Record<string, string>[]) {
       const res = await get(headers);
       t.equal(res.statusCode, 401);
       t.equal(res.headers["www-authenticate"], "Bearer");
@@ -109,5 +109,5 @@ t.test("registering against an issuer that cannot be discovered fails the app's 
   const api = Fastify();
   t.teardown(() => api.close());
   api.register(resourceServer, { issuer: `${tessera.issuer}/elsewhere`, audience: AUDIENCE });
-  await t.rejects(api.ready(), { code: "temporarily_unavailable" });
+  await t.rejects(async () => api.ready(), { code: "temporarily_unavailable" });
 });
