@@ -23,11 +23,14 @@ export type TestIssuer = {
   /** Claims of the Status List Token, per list (defaults: ttl 300, exp in 1 h). */
   listClaims: Map<string, JWTPayload>;
   /** Header or response overrides for a list (content type, typ, signing key). */
-  listResponse: Map<string, { contentType?: string; typ?: string; key?: IssuerKey; delayMs?: number }>;
+  listResponse: Map<string, ListResponse>;
   /** An access token; defaults are a valid RFC 9068 token for `audience`. */
   sign(claims?: JWTPayload, header?: { typ?: string; kid?: string; key?: IssuerKey; alg?: string }): Promise<string>;
   listUri(name: string): string;
 };
+
+/** How a list's answer differs from a good one; padBytes appends bytes to the JWT (an oversized answer). */
+export type ListResponse = { contentType?: string; typ?: string; key?: IssuerKey; delayMs?: number; padBytes?: number };
 
 export const AUDIENCE = "https://api.example.test";
 
@@ -39,7 +42,7 @@ export async function startIssuer(t: Test, options: { path?: string; now?: () =>
   const fetches = new Map<string, number>();
   const lists = new Map<string, StatusList>();
   const listClaims = new Map<string, JWTPayload>();
-  const listResponse = new Map<string, { contentType?: string; typ?: string; key?: IssuerKey; delayMs?: number }>();
+  const listResponse = new Map<string, ListResponse>();
   const keys: IssuerKey[] = [];
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   let origin = "";
@@ -94,7 +97,7 @@ export async function startIssuer(t: Test, options: { path?: string; now?: () =>
     })
       .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: overrides.typ ?? "statuslist+jwt" })
       .sign(key.privateKey);
-    return send(res, 200, overrides.contentType ?? "application/statuslist+jwt", jwt);
+    return send(res, 200, overrides.contentType ?? "application/statuslist+jwt", jwt + "A".repeat(overrides.padBytes ?? 0));
   };
 
   const server = createServer((req, res) => {
