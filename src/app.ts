@@ -26,6 +26,7 @@ import introspection from "./http/routes/introspection.js";
 import jwks from "./http/routes/jwks.js";
 import metadata from "./http/routes/metadata.js";
 import revocation from "./http/routes/revocation.js";
+import statusLists from "./http/routes/status-lists.js";
 import token from "./http/routes/token.js";
 
 export type AppOptions = {
@@ -81,6 +82,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(firstParty);
   await app.register(admin);
   await app.register(jwks);
+  await app.register(statusLists);
   await app.register(metadata);
   await app.register(health);
   return app;

@@ -8,6 +8,7 @@ import { systemClock } from "../domain/clock.js";
 import { ValidationError } from "../errors/internal.js";
 import { AuditRepository } from "../storage/audit.js";
 import { ClientRepository, type JsonWebKeySet } from "../storage/clients.js";
+import { StatusListRepository } from "../storage/status-lists.js";
 import { withDb } from "./db.js";
 import { printer } from "./output.js";
 
@@ -95,7 +96,7 @@ export async function clientsCommand(config: Config, args: string[]): Promise<vo
   const [action, id] = positionals;
   const print = printer(values.json ?? false);
   await withDb(config, async (db) => {
-    const clients = new ClientService({ repo: new ClientRepository(db), audit: new AuditRepository(db), clock: systemClock });
+    const clients = new ClientService({ repo: new ClientRepository(db), statusBlocks: new StatusListRepository(db), audit: new AuditRepository(db), clock: systemClock });
     switch (action) {
       case "create": {
         const changes = changesFrom(values);

@@ -84,6 +84,13 @@ export type Config = Readonly<{
    *  the JWKS and the metadata, and /login, /refresh and /logout with credentials. None by default:
    *  every origin allowed is one more page that can drive the cookie-based refresh. */
   corsOrigins: readonly string[];
+  /** STATUS_LIST: every access token carries a Token Status List entry (`status.status_list`,
+   *  draft-ietf-oauth-status-list) and GET /statuslists/:id serves the lists ("on"), or not ("off"). */
+  statusList: boolean;
+  /** STATUS_LIST_TTL: seconds a resource server may keep a status list before fetching it again (its
+   *  `ttl` claim and Cache-Control max-age): a revocation reaches it within this plus CACHE_REFRESH.
+   *  60 s: a list of 2^20 entries is ~15 KB at 1% revoked, cheap to refetch every minute. */
+  statusListTtlSeconds: number;
 }>;
 
 type Parser<T> = (raw: string) => T;
@@ -253,4 +260,6 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   shutdownTimeoutSeconds: { env: "SHUTDOWN_TIMEOUT", default: "10", parse: seconds(0) },
   metricsToken: { env: "METRICS_TOKEN", default: undefined, parse: bearerToken, secret: true },
   corsOrigins: { env: "CORS_ORIGINS", default: "", parse: origins },
+  statusList: { env: "STATUS_LIST", default: "on", parse: onOff },
+  statusListTtlSeconds: { env: "STATUS_LIST_TTL", default: "60", parse: atMost(86400, seconds(1)) },
 };

@@ -1,5 +1,6 @@
 // Everything a running tessera holds: the database, clients and keys in memory, and their pollers.
 // Built by buildApp (and by `tessera serve`); closed in the app's onClose. No module-level state.
+import { randomUUID } from "node:crypto";
 import type { Config } from "../config/schema.js";
 import { deriveKey, loadKek } from "../crypto/kek.js";
 import { AuditRepository } from "../storage/audit.js";
@@ -10,6 +11,7 @@ import { openDb, SQLITE_SERVER_BUSY_TIMEOUT_MS, type Db } from "../storage/prism
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.js";
 import { SigningKeyRepository } from "../storage/signing-keys.js";
+import { StatusListRepository } from "../storage/status-lists.js";
 import { UsedClientAssertionRepository } from "../storage/used-client-assertions.js";
 import { UserRepository } from "../storage/users.js";
 import { ClientRegistry } from "./clients/client-registry.js";
@@ -22,6 +24,8 @@ import { NO_METRICS, type Metrics } from "./metrics.js";
 import { pruneExpired } from "./maintenance.js";
 import { poll } from "./poller.js";
 import { RefreshTokenService } from "./tokens/refresh-token-service.js";
+import { StatusIndexAllocator } from "./tokens/status-index-allocator.js";
+import { StatusListRegistry } from "./tokens/status-list-registry.js";
 import { UserService } from "./users/user-service.js";
 
 export type Services = {
@@ -40,6 +44,9 @@ export type Services = {
   audit: AuditRepository;
   blocklist: RevokedAccessTokenRepository;
   assertions: UsedClientAssertionRepository;
+  /** Token Status List entries for new access tokens, and the lists served; null when STATUS_LIST=off */
+  statusIndexes: StatusIndexAllocator | null;
+  statusLists: StatusListRegistry | null;
   /** true when the database answers and a key can sign: what /readyz reports */
   ready(): Promise<boolean>;
   close(): Promise<void>;
@@ -81,6 +88,16 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
     await keys.refresh(true);
     const signer = keys.signer;
     if (signer && signer.kid !== signerBefore) log.info({ kid: signer.kid, alg: signer.alg }, `created signing key ${signer.kid} (${signer.alg})`);
+    // Token Status List: an entry may be given again this long after the block's tokens expired
+    // (status-index-allocator.ts: skew, then every instance's copy and every cached list forgot it).
+    const statusRepo = new StatusListRepository(db);
+    const reuseDelaySeconds = config.clockSkewSeconds + config.cacheRefreshSeconds + config.statusListTtlSeconds;
+    const statusIndexes = config.statusList ? new StatusIndexAllocator({ repo: statusRepo, clock, instanceId: randomUUID(), reuseDelaySeconds }) : null;
+    const statusLists = statusIndexes ? new StatusListRegistry({ config, clock, keys, repo: statusRepo, allocator: statusIndexes }) : null;
+    if (statusIndexes && statusLists) {
+      await statusIndexes.load();
+      await statusLists.reload();
+    }
     const users = new UserService({ repo: new UserRepository(db), audit, clock, sessions: new RefreshTokenRepository(db) });
     const blocklist = new RevokedAccessTokenRepository(db);
     const refreshTokens = new RefreshTokenService({
@@ -91,6 +108,8 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       audit,
       blocklist,
       log,
+      statusIndexes,
+      statusLists,
       repo: new RefreshTokenRepository(db),
       digestKey: deriveKey(kek, "refresh token digest"),
     });
@@ -102,6 +121,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
         if (await keyAdmin.rotateIfDue("tessera")) log.info({}, "rotated the signing key (KEY_ROTATION_INTERVAL)");
         await keys.refresh();
       }, log, "signing key reload"),
+      ...(statusLists ? [poll(intervalMs, () => statusLists.refresh(), log, "status list reload")] : []),
       poll(config.pruneIntervalSeconds * 1000, () => pruneExpired(db, clock), log, "pruning expired tokens"),
     ];
     return {
@@ -111,7 +131,17 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       log,
       db,
       clients,
-      clientAdmin: new ClientService({ repo: new ClientRepository(db), audit, clock, changed: () => clients.refresh() }),
+      clientAdmin: new ClientService({
+        repo: new ClientRepository(db),
+        statusBlocks: statusRepo,
+        audit,
+        clock,
+        // A disabled or deleted client's blocks were invalidated: this instance stops using them at once.
+        changed: async () => {
+          await clients.refresh();
+          await statusLists?.reload();
+        },
+      }),
       keys,
       keyAdmin,
       users,
@@ -119,6 +149,8 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       audit,
       blocklist,
       assertions: new UsedClientAssertionRepository(db),
+      statusIndexes,
+      statusLists,
       async ready() {
         if (!keys.signer) return false;
         try {

@@ -11,6 +11,7 @@
 import { sqltag as sql, type Sql } from "@prisma/client/runtime/client";
 import { asDate, asFlag, type DirectSql } from "./direct-sql.js";
 import { directSqlOf, isForeignKeyViolation, type Db } from "./prisma.js";
+import { BUMP_STATUS_LISTS } from "./status-lists.js";
 
 export type RefreshFamilyRecord = {
   id: string;
@@ -34,6 +35,8 @@ export type NewRefreshToken = {
   expiresAt: Date;
   accessTokenJti: string;
   accessTokenExpiresAt: Date;
+  /** the access token's status-list entry (list × 2^20 + idx); null when STATUS_LIST is off */
+  accessTokenStatus: number | null;
 };
 
 export type RefreshTokenRecord = NewRefreshToken & {
@@ -61,6 +64,8 @@ type TokenRow = {
   successorDigest: string | null;
   accessTokenJti: string;
   accessTokenExpiresAt: unknown;
+  /** a number, or a bigint from SQLite; null when none was recorded */
+  accessTokenStatus: unknown;
   clientId: string;
   userId: string;
   familyCreatedAt: unknown;
@@ -84,6 +89,7 @@ const toRecord = (r: TokenRow): RefreshTokenRecord => ({
   successorDigest: r.successorDigest,
   accessTokenJti: r.accessTokenJti,
   accessTokenExpiresAt: asDate(r.accessTokenExpiresAt),
+  accessTokenStatus: r.accessTokenStatus === null ? null : Number(r.accessTokenStatus),
   family: {
     id: r.familyId,
     clientId: r.clientId,
@@ -124,22 +130,24 @@ const consumeStatement = (provider: DirectSql["provider"], digest: string, famil
 /**
  * Blocklists the still-living access tokens issued with the refresh tokens that `where` selects (a
  * condition on t, the token, and f, its family); one that is blocklisted already keeps its entry.
+ * Each row carries its token's status-list entry, so that the entry reads INVALID; every statement
+ * that runs this also runs BUMP_STATUS_LISTS in its transaction, for the other instances.
  */
 const blocklistAccessTokens = (where: Sql, now: Date) => sql`
-  INSERT INTO "RevokedAccessToken" ("jti", "clientId", "expiresAt", "revokedAt")
-  SELECT t."accessTokenJti", f."clientId", t."accessTokenExpiresAt", ${now}
+  INSERT INTO "RevokedAccessToken" ("jti", "clientId", "expiresAt", "revokedAt", "status")
+  SELECT t."accessTokenJti", f."clientId", t."accessTokenExpiresAt", ${now}, t."accessTokenStatus"
   FROM "RefreshToken" t JOIN "RefreshFamily" f ON f."id" = t."familyId"
   WHERE ${where} AND t."accessTokenExpiresAt" > ${now}
   ON CONFLICT ("jti") DO NOTHING`;
 
 /** The columns a new token is inserted with, in the order of toRow's values below. */
-const TOKEN_COLUMNS = sql`("digest", "familyId", "scope", "audience", "issuedAt", "expiresAt", "accessTokenJti", "accessTokenExpiresAt")`;
+const TOKEN_COLUMNS = sql`("digest", "familyId", "scope", "audience", "issuedAt", "expiresAt", "accessTokenJti", "accessTokenExpiresAt", "accessTokenStatus")`;
 
 const insertStatement = (token: NewRefreshToken) => {
   const r = toRow(token);
   return sql`
     INSERT INTO "RefreshToken" ${TOKEN_COLUMNS}
-    VALUES (${r.digest}, ${r.familyId}, ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt})`;
+    VALUES (${r.digest}, ${r.familyId}, ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt}, ${r.accessTokenStatus})`;
 };
 
 /** A family as an administrator sees it (see unrevokedFamiliesOfUser). */
@@ -180,7 +188,7 @@ export class RefreshTokenRepository {
   async findByDigest(digest: string): Promise<RefreshTokenRecord | null> {
     const rows = await this.#direct.rows<TokenRow>(sql`
       SELECT t."digest", t."familyId", t."scope", t."audience", t."issuedAt", t."expiresAt", t."usedAt", t."successorDigest",
-             t."accessTokenJti", t."accessTokenExpiresAt", f."clientId", f."userId",
+             t."accessTokenJti", t."accessTokenExpiresAt", t."accessTokenStatus", f."clientId", f."userId",
              f."createdAt" AS "familyCreatedAt", f."expiresAt" AS "familyExpiresAt",
              f."revokedAt" AS "familyRevokedAt", f."viaLogin", u."enabled" AS "userEnabled"
       FROM "RefreshToken" t
@@ -211,7 +219,7 @@ export class RefreshTokenRepository {
     const inserted = await direct.changes(sql`
       WITH consumed AS (${consume} RETURNING "familyId")
       INSERT INTO "RefreshToken" ${TOKEN_COLUMNS}
-      SELECT ${r.digest}, "familyId", ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt}
+      SELECT ${r.digest}, "familyId", ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt}, ${r.accessTokenStatus}
       FROM consumed`);
     return inserted === 1;
   }
@@ -239,6 +247,7 @@ export class RefreshTokenRepository {
       return direct.transaction((changes) => {
         if (!statements.every((statement) => changes(statement) === 1)) throw new Rollback();
         changes(blocklist);
+        changes(BUMP_STATUS_LISTS);
         return true;
       }).catch(rolledBack);
     }
@@ -246,6 +255,7 @@ export class RefreshTokenRepository {
       .transaction(async ({ changes }) => {
         for (const statement of statements) if ((await changes(statement)) !== 1) throw new Rollback();
         await changes(blocklist);
+        await changes(BUMP_STATUS_LISTS);
         return true;
       })
       .catch(rolledBack);
@@ -265,9 +275,17 @@ export class RefreshTokenRepository {
     const blocklist = blocklistAccessTokens(sql`t."familyId" = ${familyId}`, now);
     const direct = this.#direct;
     if (direct.provider === "sqlite") {
-      return direct.transaction((changes) => ({ revoked: changes(revoke) === 1, accessTokensRevoked: changes(blocklist) }));
+      return direct.transaction((changes) => {
+        const result = { revoked: changes(revoke) === 1, accessTokensRevoked: changes(blocklist) };
+        changes(BUMP_STATUS_LISTS);
+        return result;
+      });
     }
-    return direct.transaction(async ({ changes }) => ({ revoked: (await changes(revoke)) === 1, accessTokensRevoked: await changes(blocklist) }));
+    return direct.transaction(async ({ changes }) => {
+      const result = { revoked: (await changes(revoke)) === 1, accessTokensRevoked: await changes(blocklist) };
+      await changes(BUMP_STATUS_LISTS);
+      return result;
+    });
   }
 
   /**
@@ -281,12 +299,18 @@ export class RefreshTokenRepository {
     const blocklist = blocklistAccessTokens(sql`f."userId" = ${userId}`, now);
     const direct = this.#direct;
     if (direct.provider === "sqlite") {
-      return direct.transaction((changes) => ({ families: changes(revoke), accessTokensRevoked: changes(blocklist) }));
+      return direct.transaction((changes) => {
+        const result = { families: changes(revoke), accessTokensRevoked: changes(blocklist) };
+        changes(BUMP_STATUS_LISTS);
+        return result;
+      });
     }
     return direct.transaction(async ({ rows, changes }) => {
       // The rows locked in one order, so that two of these for one user cannot deadlock.
       await rows(sql`SELECT "id" FROM "RefreshFamily" WHERE "userId" = ${userId} AND "revokedAt" IS NULL ORDER BY "id" FOR UPDATE`);
-      return { families: await changes(revoke), accessTokensRevoked: await changes(blocklist) };
+      const result = { families: await changes(revoke), accessTokensRevoked: await changes(blocklist) };
+      await changes(BUMP_STATUS_LISTS);
+      return result;
     });
   }
 

@@ -1,7 +1,10 @@
-// The jti blocklist: revoked access tokens, kept until they would have expired anyway.
+// The jti blocklist: revoked access tokens, kept until they would have expired anyway. A row with its
+// token's status-list entry (status) makes that entry read INVALID (storage/status-lists.ts).
+import { bumpVersion } from "./cache-versions.js";
 import type { Db } from "./prisma.js";
 
-export type RevokedAccessToken = { jti: string; clientId: string; expiresAt: Date };
+/** status: the token's status-list entry (list × 2^20 + idx); null when unknown. */
+export type RevokedAccessToken = { jti: string; clientId: string; expiresAt: Date; status: number | null };
 
 export class RevokedAccessTokenRepository {
   readonly #db: Db;
@@ -10,12 +13,18 @@ export class RevokedAccessTokenRepository {
     this.#db = db;
   }
 
-  /** Idempotent: revoking a jti twice keeps the first entry. */
+  /**
+   * Idempotent: revoking a jti twice keeps the first entry (and learns its status entry when the
+   * first did not know it). Bumps the status lists' counter in the same transaction.
+   */
   async revoke(tokens: RevokedAccessToken[], now: Date): Promise<void> {
     if (tokens.length === 0) return;
-    await this.#db.$transaction(
-      tokens.map((t) => this.#db.revokedAccessToken.upsert({ where: { jti: t.jti }, create: { ...t, revokedAt: now }, update: {} })),
-    );
+    await this.#db.$transaction([
+      ...tokens.map((t) =>
+        this.#db.revokedAccessToken.upsert({ where: { jti: t.jti }, create: { ...t, revokedAt: now }, update: t.status === null ? {} : { status: t.status } }),
+      ),
+      bumpVersion(this.#db, "status_lists"),
+    ]);
   }
 
   /** One primary-key lookup. */

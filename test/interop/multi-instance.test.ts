@@ -17,6 +17,7 @@ import { systemClock } from "../../src/domain/clock.js";
 import { ClientService } from "../../src/domain/clients/client-service.js";
 import { AuditRepository } from "../../src/storage/audit.js";
 import { ClientRepository } from "../../src/storage/clients.js";
+import { StatusListRepository } from "../../src/storage/status-lists.js";
 import { openDb, type Db } from "../../src/storage/prisma.js";
 import { basic, form } from "../helpers/app.js";
 import { freshDatabaseUrl } from "../helpers/database.js";
@@ -70,7 +71,7 @@ async function cluster(t: Test, env: Record<string, string>) {
   const b = await startServer(t, shared);
   const db: Db = await openDb(databaseUrl);
   t.teardown(() => db.$disconnect());
-  const clients = new ClientService({ repo: new ClientRepository(db), audit: new AuditRepository(db), clock: systemClock });
+  const clients = new ClientService({ repo: new ClientRepository(db), statusBlocks: new StatusListRepository(db), audit: new AuditRepository(db), clock: systemClock });
   const register = async (input: { scopes: string[]; audiences: string[] }): Promise<Creds> => {
     const { client, clientSecret } = await clients.create({ name: "multi-instance", grantTypes: ["client_credentials"], ...input }, "test");
     if (clientSecret === null) throw new Error("a client_secret_basic client must get a secret");

@@ -27,6 +27,7 @@ import { ClientService } from "../../src/domain/clients/client-service.js";
 import { UserService } from "../../src/domain/users/user-service.js";
 import { AuditRepository } from "../../src/storage/audit.js";
 import { ClientRepository } from "../../src/storage/clients.js";
+import { StatusListRepository } from "../../src/storage/status-lists.js";
 import { openDb } from "../../src/storage/prisma.js";
 import { RefreshTokenRepository } from "../../src/storage/refresh-tokens.js";
 import { UserRepository } from "../../src/storage/users.js";
@@ -55,7 +56,7 @@ const b = await startServer(t, shared);
 const db = await openDb(databaseUrl);
 t.teardown(() => db.$disconnect());
 const audit = new AuditRepository(db);
-const clients = new ClientService({ repo: new ClientRepository(db), audit, clock: systemClock });
+const clients = new ClientService({ repo: new ClientRepository(db), statusBlocks: new StatusListRepository(db), audit, clock: systemClock });
 const users = new UserService({ repo: new UserRepository(db), audit, clock: systemClock, sessions: new RefreshTokenRepository(db) });
 const { client, clientSecret } = await clients.create(
   { name: "web", firstParty: true, grantTypes: ["password", "refresh_token"], scopes: ["read"], audiences: ["https://api.example.test"] },

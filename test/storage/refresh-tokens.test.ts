@@ -29,6 +29,7 @@ const token = (familyId: string, expiresAt = at(HOUR_MS)): NewRefreshToken => ({
   expiresAt,
   accessTokenJti: randomUUID(),
   accessTokenExpiresAt: at(900_000),
+  accessTokenStatus: 3 * 2 ** 20 + 5, // list 3, idx 5: read back as a number from either database
 });
 
 /** A family of alice's (unless told otherwise) with its first token. */

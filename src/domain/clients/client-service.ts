@@ -4,6 +4,7 @@ import { randomToken, sha256 } from "../../crypto/secrets.js";
 import { NotFoundError, ValidationError } from "../../errors/internal.js";
 import type { AuditRepository } from "../../storage/audit.js";
 import type { ClientChanges, ClientRecord, ClientRepository, JsonWebKeySet } from "../../storage/clients.js";
+import type { StatusListRepository } from "../../storage/status-lists.js";
 import type { Clock } from "../clock.js";
 import { GRANT_TYPES } from "../grants/index.js";
 import { isScopeToken } from "../scope.js";
@@ -96,6 +97,8 @@ const distinct = (list: string[]) => [...new Set(list)];
 
 export type ClientServiceOptions = {
   repo: ClientRepository;
+  /** a disabled or deleted client's Token Status List blocks are invalidated (its tokens read INVALID) */
+  statusBlocks: StatusListRepository;
   audit: AuditRepository;
   clock: Clock;
   /** runs after every write, so this process sees its own changes at once */
@@ -105,12 +108,14 @@ export type ClientServiceOptions = {
 /** Every change is audited under `actor`: "cli", "admin:<client_id>", … */
 export class ClientService {
   readonly #repo: ClientRepository;
+  readonly #statusBlocks: StatusListRepository;
   readonly #audit: AuditRepository;
   readonly #clock: Clock;
   readonly #changed: () => Promise<void>;
 
   constructor(options: ClientServiceOptions) {
     this.#repo = options.repo;
+    this.#statusBlocks = options.statusBlocks;
     this.#audit = options.audit;
     this.#clock = options.clock;
     this.#changed = options.changed ?? (async () => {});
@@ -162,7 +167,9 @@ export class ClientService {
       ...(changes.scopes && { scopes: distinct(changes.scopes) }),
       ...(changes.audiences && { audiences: distinct(changes.audiences) }),
     };
-    return this.#saved(id, await this.#repo.update(id, patch), actor, "client.update", { fields: Object.keys(changes) });
+    const updated = await this.#repo.update(id, patch);
+    if (updated && changes.enabled === false) await this.#endTokens(id);
+    return this.#saved(id, updated, actor, "client.update", { fields: Object.keys(changes) });
   }
 
   /** A new secret; with graceSeconds > 0 the current one stays valid that long for a roll-over. */
@@ -185,7 +192,17 @@ export class ClientService {
 
   async delete(id: string, actor = "system"): Promise<void> {
     if (!(await this.#repo.delete(id))) throw new NotFoundError(`client ${id} not found`);
+    await this.#endTokens(id);
     await this.#written(actor, "client.delete", id, {});
+  }
+
+  /**
+   * Its access tokens die with it: introspection asks the registry, and resource servers reading
+   * the status lists see every entry of its live blocks INVALID (a re-enabled client's old tokens
+   * stay INVALID there). Run again when it is disabled again: it only marks what is not yet.
+   */
+  async #endTokens(id: string): Promise<void> {
+    await this.#statusBlocks.invalidateClient(id, new Date(this.#clock.now()));
   }
 
   async #existing(id: string): Promise<ClientRecord> {

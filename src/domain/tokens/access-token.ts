@@ -7,6 +7,8 @@ import type { ClientRecord } from "../../storage/clients.js";
 import { epochSeconds, type Clock } from "../clock.js";
 import type { KeyRing } from "../keys/key-ring.js";
 import type { Metrics } from "../metrics.js";
+import { idxOfEntry, listOfEntry, type StatusIndexAllocator } from "./status-index-allocator.js";
+import { statusListUri } from "./status-list-registry.js";
 
 export const ACCESS_TOKEN_TYP = "at+jwt";
 
@@ -18,7 +20,14 @@ export type TokenResponse = {
   refresh_token?: string;
 };
 
-export type AccessTokenDeps = { config: Config; clock: Clock; keys: KeyRing; metrics: Metrics };
+export type AccessTokenDeps = {
+  config: Config;
+  clock: Clock;
+  keys: KeyRing;
+  metrics: Metrics;
+  /** Token Status List entries (STATUS_LIST); null when off: tokens then carry no status claim */
+  statusIndexes: StatusIndexAllocator | null;
+};
 
 export type AccessTokenGrant = {
   /** how the token was obtained, for metrics: a grant_type, or "login" */
@@ -30,22 +39,33 @@ export type AccessTokenGrant = {
   audience: string | string[];
 };
 
-/** A signed access token and the facts about it that revocation needs. */
-export type SignedAccessToken = { response: TokenResponse; jti: string; expiresAtMs: number };
+/**
+ * A signed access token and the facts about it that revocation needs: `status` is its Token Status
+ * List entry (list × 2^20 + idx; null when STATUS_LIST is off), to be recorded beside its jti.
+ */
+export type SignedAccessToken = { response: TokenResponse; jti: string; expiresAtMs: number; status: number | null };
 
 /**
  * What the next access token for a grant will say about itself, fixed before it is signed: refresh
- * rotation stores its jti and expiry together with the new refresh token, then signs.
+ * rotation stores its jti, expiry and status entry together with the new refresh token, then signs.
  */
-export type AccessTokenPlan = { jti: string; iat: number; ttlSeconds: number; expiresAtMs: number };
+export type AccessTokenPlan = { jti: string; iat: number; ttlSeconds: number; expiresAtMs: number; status: number | null };
 
-/** Throws temporarily_unavailable when no key can sign, before the caller writes anything. */
-export function planAccessToken(deps: AccessTokenDeps, grant: AccessTokenGrant): AccessTokenPlan {
+/**
+ * Throws temporarily_unavailable when no key can sign, before the caller writes anything. The status
+ * entry comes from memory, except once per block of entries (status-index-allocator.ts).
+ */
+export async function planAccessToken(deps: AccessTokenDeps, grant: AccessTokenGrant): Promise<AccessTokenPlan> {
   if (!deps.keys.signer) throw new TemporarilyUnavailable("no active signing key");
   const ttlSeconds = grant.client.tokenTtlSeconds ?? deps.config.accessTokenTtlSeconds;
   const iat = epochSeconds(deps.clock);
-  return { jti: randomUUID(), iat, ttlSeconds, expiresAtMs: (iat + ttlSeconds) * 1000 };
+  const expiresAtMs = (iat + ttlSeconds) * 1000;
+  const status = deps.statusIndexes ? await deps.statusIndexes.take(grant.client.id, expiresAtMs) : null;
+  return { jti: randomUUID(), iat, ttlSeconds, expiresAtMs, status };
 }
+
+/** The RFC 9068 token's `status` claim for an entry (draft-ietf-oauth-status-list §6.1). */
+const statusClaim = (issuer: string, entry: number) => ({ status_list: { idx: idxOfEntry(entry), uri: statusListUri(issuer, listOfEntry(entry)) } });
 
 export async function issueAccessToken(deps: AccessTokenDeps, grant: AccessTokenGrant): Promise<TokenResponse> {
   return (await signAccessToken(deps, grant)).response;
@@ -54,12 +74,13 @@ export async function issueAccessToken(deps: AccessTokenDeps, grant: AccessToken
 export async function signAccessToken(
   deps: AccessTokenDeps,
   grant: AccessTokenGrant,
-  plan: AccessTokenPlan = planAccessToken(deps, grant),
+  given?: AccessTokenPlan,
 ): Promise<SignedAccessToken> {
+  const plan = given ?? (await planAccessToken(deps, grant));
   // No I/O while the key's stored tokensExpireBy covers this exp (nearly always: see key-ring.ts).
   const signer = deps.keys.signerFor(plan.expiresAtMs) ?? (await deps.keys.signerCovering(plan.expiresAtMs));
   if (!signer) throw new TemporarilyUnavailable("no active signing key");
-  const { jti, iat, ttlSeconds } = plan;
+  const { jti, iat, ttlSeconds, status } = plan;
   const scope = grant.scope.join(" ");
   const accessToken = await signJwt(signer, ACCESS_TOKEN_TYP, {
     iss: deps.config.issuer,
@@ -70,11 +91,13 @@ export async function signAccessToken(
     iat,
     exp: iat + ttlSeconds,
     jti,
+    ...(status !== null && { status: statusClaim(deps.config.issuer, status) }),
   });
   deps.metrics.tokenIssued(grant.grantType, grant.client.id);
   return {
     response: { access_token: accessToken, token_type: "Bearer", expires_in: ttlSeconds, ...(scope && { scope }) },
     jti,
     expiresAtMs: plan.expiresAtMs,
+    status,
   };
 }

@@ -5,9 +5,10 @@ import { NotFoundError, ValidationError } from "../../errors/internal.js";
 import type { AuditRepository } from "../../storage/audit.js";
 import { epochSeconds } from "../clock.js";
 import { MAX_TOKEN_TTL_SECONDS } from "../clients/client-service.js";
+import { invalidateAccessTokens, statusEntryOf, type InvalidateDeps } from "./invalidate-access-tokens.js";
 import { findToken, type TokenStateDeps } from "./token-state.js";
 
-export type AdminRevocationDeps = TokenStateDeps & { audit: AuditRepository };
+export type AdminRevocationDeps = TokenStateDeps & InvalidateDeps & { audit: AuditRepository };
 
 /** The token itself, or the jti of an access token with its exp (epoch seconds) when known. */
 export type AdminRevocationRequest = { token: string } | { jti: string; exp?: number };
@@ -32,23 +33,34 @@ export async function revokeAsAdmin(deps: AdminRevocationDeps, request: AdminRev
   if (!Number.isInteger(exp) || exp < 0 || exp > latest) {
     throw new ValidationError(`exp: must be a time in epoch seconds no later than ${latest}, the latest a token of this server can expire`);
   }
-  return blockAccessToken(deps, jti, null, exp, actor);
+  // A bare jti names no status-list entry (none is stored per token): only the blocklist learns it.
+  return blockAccessToken(deps, jti, null, exp, null, actor);
 }
 
 async function revokeToken(deps: AdminRevocationDeps, token: string, actor: string): Promise<AdminRevocationResult> {
   const found = await findToken(deps, token);
   if (!found) throw new NotFoundError("not a live token of this server: nothing to revoke");
-  if (found.type === "access_token") return blockAccessToken(deps, found.claims.jti, found.clientId, found.claims.exp, actor);
+  if (found.type === "access_token") {
+    const { jti, exp } = found.claims;
+    return blockAccessToken(deps, jti, found.clientId, exp, statusEntryOf(deps.config.issuer, found.claims), actor);
+  }
   const { record } = found;
   await deps.refreshTokens.revokeFamily(record, "admin"); // false when revoked already: the same outcome
   await audited(deps, actor, "refresh_token.revoke", `refresh_family:${record.familyId}`, { clientId: found.clientId });
   return { revoked: "refresh_family", familyId: record.familyId, clientId: found.clientId };
 }
 
-async function blockAccessToken(deps: AdminRevocationDeps, jti: string, clientId: string | null, exp: number, actor: string): Promise<AdminRevocationResult> {
+async function blockAccessToken(
+  deps: AdminRevocationDeps,
+  jti: string,
+  clientId: string | null,
+  exp: number,
+  status: number | null,
+  actor: string,
+): Promise<AdminRevocationResult> {
   const expiresAt = new Date(exp * 1000);
   // The blocklist keeps the client for information only; "" when the admin named the jti alone.
-  await deps.blocklist.revoke([{ jti, clientId: clientId ?? "", expiresAt }], new Date(deps.clock.now()));
+  await invalidateAccessTokens(deps, [{ jti, clientId: clientId ?? "", expiresAt, status }]);
   await audited(deps, actor, "access_token.revoke", `access_token:${jti}`, { clientId, exp });
   return { revoked: "access_token", jti, clientId, expiresAt };
 }

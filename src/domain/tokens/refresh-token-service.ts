@@ -10,6 +10,7 @@ import type { RefreshFamilyRecord, RefreshTokenRecord, RefreshTokenRepository } 
 import type { RevokedAccessTokenRepository } from "../../storage/revoked-access-tokens.js";
 import type { Logger } from "../logger.js";
 import type { UserView } from "../users/user-service.js";
+import type { StatusListRegistry } from "./status-list-registry.js";
 import { planAccessToken, signAccessToken, type AccessTokenDeps, type TokenResponse } from "./access-token.js";
 
 /**
@@ -33,6 +34,8 @@ export type RefreshTokenDeps = AccessTokenDeps & {
   /** HMAC key for token digests, derived from the KEK (same on every instance) */
   digestKey: Buffer;
   log: Logger;
+  /** told when a family's access tokens were blocklisted, so this instance's lists show it at once */
+  statusLists: StatusListRegistry | null;
 };
 
 export type Session = { grantType: string; client: ClientRecord; user: UserView; scope: string[]; audience: string | string[] };
@@ -107,7 +110,7 @@ export class RefreshTokenService {
     if (token.family.revokedAt || token.expiresAt <= now || token.family.expiresAt <= now) {
       throw new InvalidGrant("refresh token expired or revoked");
     }
-    const next = this.#successor(token, now, client, { narrowScope, narrowAudience });
+    const next = await this.#successor(token, now, client, { narrowScope, narrowAudience });
     if (!(await this.#d.repo.rotateIfActive(token.digest, now, next.record))) {
       // A concurrent request with the same token won between our read and our write: not theft, and
       // the winner's session survives. A thief who wins this race is caught when the owner next
@@ -130,7 +133,7 @@ export class RefreshTokenService {
     if (alive && sinceRotationMs < this.#d.config.refreshReuseGraceSeconds * 1000 && token.successorDigest) {
       const successor = await this.#d.repo.findByDigest(token.successorDigest);
       if (successor && !successor.usedAt) {
-        const next = this.#successor(token, now, client, narrow);
+        const next = await this.#successor(token, now, client, narrow);
         if (await this.#d.repo.replaceUnusedSuccessor(token, now, next.record)) return next.issue();
         // The successor was used or replaced between our read and our write: a concurrent request.
         throw new InvalidGrant(CONCURRENT);
@@ -143,7 +146,7 @@ export class RefreshTokenService {
   }
 
   /** The pair that replaces `token`: its stored record, and the answer, signed once it is stored. */
-  #successor(token: RefreshTokenRecord, now: Date, client: ClientRecord, { narrowScope, narrowAudience }: Narrowing) {
+  async #successor(token: RefreshTokenRecord, now: Date, client: ClientRecord, { narrowScope, narrowAudience }: Narrowing) {
     // Before the token is consumed: a refused scope must leave it usable for a corrected retry.
     const scope = narrowScope ? narrowScope(token.scope) : token.scope;
     // Read with the token (one query): a disabled user's token is refused, and stays unconsumed.
@@ -153,7 +156,7 @@ export class RefreshTokenService {
     const grant = { grantType: "refresh_token", subject: token.family.userId, client, scope, audience };
     // The access token's jti and expiry are fixed before it is signed, so that the old token's
     // consumption and the new token's row are written together, and the signature comes last.
-    const plan = planAccessToken(this.#d, grant);
+    const plan = await planAccessToken(this.#d, grant);
     const refreshToken = randomToken(32);
     const record = this.#record(refreshToken, token.familyId, token.family.expiresAt, { scope: token.scope, audience: token.audience }, plan, now.getTime());
     return {
@@ -193,6 +196,7 @@ export class RefreshTokenService {
     // One transaction, serialised against rotations (refresh-tokens.ts). On a family revoked already
     // it still blocklists any live access token that is not yet (a repair), and reports nothing.
     const { revoked, accessTokensRevoked } = await this.#d.repo.revokeFamily(token.familyId, reason, now);
+    this.#d.statusLists?.changed(); // the blocklisted tokens' entries now read INVALID
     if (!revoked) return false;
     await this.#audit(reason === "reuse" ? "refresh_token.reuse" : "refresh_family.revoke", token, { reason, accessTokensRevoked });
     return true;
@@ -227,7 +231,7 @@ export class RefreshTokenService {
     familyId: string,
     familyExpiresAt: Date,
     session: Pick<Session, "scope" | "audience">,
-    access: { jti: string; expiresAtMs: number },
+    access: { jti: string; expiresAtMs: number; status: number | null },
     now = this.#d.clock.now(),
   ) {
     const idleExpiry = now + this.#d.config.refreshIdleTtlSeconds * 1000;
@@ -240,6 +244,7 @@ export class RefreshTokenService {
       expiresAt: new Date(Math.min(idleExpiry, familyExpiresAt.getTime())),
       accessTokenJti: access.jti,
       accessTokenExpiresAt: new Date(access.expiresAtMs),
+      accessTokenStatus: access.status,
     };
   }
 }

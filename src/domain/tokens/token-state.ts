@@ -29,6 +29,8 @@ export type AccessTokenClaims = {
   iat: number;
   exp: number;
   jti: string;
+  /** the Token Status List claim (draft-ietf-oauth-status-list §6.1), absent with STATUS_LIST=off */
+  status?: unknown;
 };
 
 export type FoundToken =

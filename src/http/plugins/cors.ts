@@ -32,6 +32,9 @@ const POLICIES = new Map<string, Policy>([
   // /userinfo, when it comes, belongs here too: a Bearer token from a browser app (GET and POST).
 ]);
 
+// Token Status Lists (/statuslists/<id>): documents that browser-based resource servers fetch too.
+const STATUS_LISTS = "/statuslists/";
+
 const pathOf = (url: string) => {
   const query = url.indexOf("?");
   return query === -1 ? url : url.slice(0, query);
@@ -45,7 +48,8 @@ export default fp<{ origins: readonly string[] }>(
       const origin = request.headers.origin;
       if (origin === undefined || !allowed.has(origin)) return { origin: false };
       if (request.method === "OPTIONS" && request.headers["access-control-request-method"] === undefined) return { origin: false };
-      const policy = POLICIES.get(pathOf(request.url));
+      const path = pathOf(request.url);
+      const policy = POLICIES.get(path) ?? (path.startsWith(STATUS_LISTS) ? DOCUMENT : undefined);
       return policy ? { ...policy, origin, maxAge: PREFLIGHT_MAX_AGE } : { origin: false };
     };
     const cors = (await import("@fastify/cors")).default; // only when used, as the CLI never does
