@@ -14,6 +14,8 @@ export type RunningTessera = {
   clock: SettableClock;
   /** A client-credentials access token for `audience` with `scope`. */
   token(params?: { scope?: string; audience?: string }): Promise<string>;
+  /** POST /revoke (RFC 7009) of one of the client's tokens; resolves to the HTTP status. */
+  revoke(token: string): Promise<number>;
 };
 
 export const AUDIENCE = "https://api.example.test";
@@ -47,6 +49,15 @@ export async function startTessera(t: Test, env: Record<string, string> = {}): P
       });
       if (res.status !== 200) throw new Error(`tessera /token answered ${res.status}: ${await res.text()}`);
       return ((await res.json()) as { access_token: string }).access_token;
+    },
+    async revoke(token) {
+      const res = await fetch(`${issuer}/revoke`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(clientId, clientSecret) },
+        body: form({ token }),
+      });
+      await res.arrayBuffer();
+      return res.status;
     },
   };
 }
