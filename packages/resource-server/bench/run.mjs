@@ -95,8 +95,9 @@ try {
   const plugin = mean(results.plugin);
   const jose = mean(results.jose);
   console.log(`resource-server bench: c${CONNECTIONS}, ${DURATION} s × 2 runs each, token ${claims.status ? "with" : "without"} a status claim, load ${os.loadavg().map((n) => n.toFixed(2)).join(" ")}`);
-  console.log(`  plugin (discovery, JWKS, at+jwt, iss, aud, exp, status list, scope)  ${plugin.toFixed(0)} req/s  p99 ${p99(results.plugin)} ms`);
-  console.log(`  jose.jwtVerify alone                                             ${jose.toFixed(0)} req/s  p99 ${p99(results.jose)} ms`);
+  const runs = (rs) => rs.map((r) => r.requests.average.toFixed(0)).join(", ");
+  console.log(`  plugin (discovery, JWKS, at+jwt, iss, aud, exp, status list, scope)  ${plugin.toFixed(0)} req/s (runs ${runs(results.plugin)})  p99 ${p99(results.plugin)} ms`);
+  console.log(`  jose.jwtVerify alone                                             ${jose.toFixed(0)} req/s (runs ${runs(results.jose)})  p99 ${p99(results.jose)} ms`);
   console.log(`  ratio plugin / jose: ${(plugin / jose).toFixed(2)} (target ≥ 0.90)`);
 } finally {
   for (const child of children) child.kill();

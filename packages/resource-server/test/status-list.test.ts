@@ -84,6 +84,11 @@ t.test("a status_list claim that is malformed or points off the issuer's origin 
     await refusedWith(t, verifier.verify(await issuer.sign({ status: { status_list: { idx: 1, uri } } })), "invalid_token", "the token's status list is not the issuer's");
   }
   t.equal(fetchCount(issuer, "/statuslists/a"), 0, "nothing was fetched for them");
+  // The same origin spelled otherwise (scheme in capitals) is the issuer's; the list's sub is then
+  // the URI as spelled, so the issuer must use that spelling too (here it does not: unusable).
+  const spelled = issuer.listUri("a").replace("http:", "HTTP:");
+  await refusedWith(t, verifier.verify(await issuer.sign({ status: { status_list: { idx: 1, uri: spelled } } })), "temporarily_unavailable", /unexpected "sub" claim value/);
+  t.equal(fetchCount(issuer, "/statuslists/a"), 1, "fetched: the origin is the issuer's");
 });
 
 t.test("a token without a status claim passes, unless requireStatus", async (t) => {
