@@ -1,4 +1,5 @@
-// tap's coverage map: which files each test file's coverage is measured on. Every test file is
+// tap's coverage map: which files each test file's coverage is measured on. A workspace package's
+// test file (packages/<name>/test/…) is measured on that package's src/; every other test file is
 // measured on all of src/ except src/generated (Prisma's generated clients: not our code, and
 // regenerated on install). Test helpers (test/helpers) are never listed, so they are not
 // measured either. Files are listed one by one because tap globs each entry without negation.
@@ -19,5 +20,9 @@ const walk = dir =>
   })
 
 const SOURCES = walk(join(root, 'src')).sort()
+const PACKAGE_TEST = /^packages\/([^/]+)\/test\//
 
-export default () => SOURCES
+export default testFile => {
+  const inPackage = PACKAGE_TEST.exec(testFile)
+  return inPackage ? walk(join(root, 'packages', inPackage[1], 'src')).sort() : SOURCES
+}

@@ -1,0 +1,113 @@
+// The Fastify plugin in front of a route, against a real tessera over HTTP: the exact RFC 6750
+// answers (status, WWW-Authenticate, body) and request.accessToken.
+import t, { type Test } from "tap";
+import Fastify from "fastify";
+import resourceServer from "../src/index.js";
+import { AUDIENCE, startTessera } from "./helpers/tessera.js";
+
+t.test("a route guarded by the plugin", async (t) => {
+  const tessera = await startTessera(t);
+  const api = Fastify();
+  t.teardown(() => api.close());
+  await api.register(resourceServer, { issuer: tessera.issuer, audience: AUDIENCE });
+  api.get("/things", { preHandler: api.requireScopes("read") }, async (request) => ({ client: request.accessToken?.client_id }));
+  api.post("/things", { preHandler: api.requireScopes("read", "write") }, async () => ({ created: true }));
+  api.get("/health", { config: { accessToken: false } }, async (request) => ({ ok: true, token: request.accessToken }));
+  const get = (headers: Record<string, string> = {}, url = "/things") => api.inject({ method: "GET", url, headers });
+
+  t.test("answers 200 with a good token and decorates request.accessToken", async (t) => {
+    const token = await tessera.token({ scope: "read" });
+    const res = await get({ authorization: `Bearer ${token}` });
+    t.equal(res.statusCode, 200);
+    t.same(res.json(), { client: JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).client_id });
+    t.match(res.json().client, /\S/);
+  });
+
+  t.test("the scheme is case-insensitive (RFC 7235 §2.1)", async (t) => {
+    const res = await get({ authorization: `bearer ${await tessera.token()}` });
+    t.equal(res.statusCode, 200);
+  });
+
+  t.test("without a token: 401 and a challenge without an error code (RFC 6750 §3.1)", async (t) => {
+    for (const headers of [{}, { authorization: "Basic Zm9vOmJhcg==" }] as Record<string, string>[]) {
+      const res = await get(headers);
+      t.equal(res.statusCode, 401);
+      t.equal(res.headers["www-authenticate"], "Bearer");
+      t.equal(res.headers["content-type"], "application/json; charset=utf-8");
+      t.same(res.json(), { error_description: "an access token is required (Authorization: Bearer <token>)" });
+    }
+  });
+
+  const invalid = (description: string) => ({
+    status: 401,
+    challenge: `Bearer error="invalid_token", error_description="${description}"`,
+    body: { error: "invalid_token", error_description: description },
+  });
+  const expectRefusal = async (t: Test, headers: Record<string, string>, expected: ReturnType<typeof invalid>) => {
+    const res = await get(headers);
+    t.equal(res.statusCode, expected.status);
+    t.equal(res.headers["www-authenticate"], expected.challenge);
+    t.same(res.json(), expected.body);
+  };
+
+  t.test("a malformed token: 401 invalid_token", async (t) => {
+    await expectRefusal(t, { authorization: "Bearer not-a-jwt" }, invalid("the token is malformed"));
+    await expectRefusal(t, { authorization: "Bearer two tokens" }, invalid("the token is malformed"));
+    await expectRefusal(t, { authorization: "Bearer" }, invalid("the token is malformed"));
+  });
+
+  t.test("a token for another audience: 401 invalid_token", async (t) => {
+    const token = await tessera.token({ audience: "https://other.example.test" });
+    await expectRefusal(t, { authorization: `Bearer ${token}` }, invalid("the token is not for this audience"));
+  });
+
+  t.test("an expired token: 401 invalid_token", async (t) => {
+    const token = await tessera.token();
+    tessera.clock.advance(-3600); // issued an hour ago, so expired now (tessera's default lifetime is shorter)
+    const old = await tessera.token();
+    tessera.clock.advance(3600);
+    await expectRefusal(t, { authorization: `Bearer ${old}` }, invalid("the token has expired"));
+    t.equal((await get({ authorization: `Bearer ${token}` })).statusCode, 200);
+  });
+
+  t.test("a tampered token: 401 invalid_token", async (t) => {
+    const [h, , s] = (await tessera.token()).split(".");
+    const payload = Buffer.from(JSON.stringify({ iss: tessera.issuer, aud: AUDIENCE, scope: "read write" })).toString("base64url");
+    await expectRefusal(t, { authorization: `Bearer ${h}.${payload}.${s}` }, invalid("the token's signature is invalid"));
+  });
+
+  t.test("missing scope: 403 insufficient_scope naming the scopes the route needs", async (t) => {
+    const res = await api.inject({ method: "POST", url: "/things", headers: { authorization: `Bearer ${await tessera.token({ scope: "read" })}` } });
+    t.equal(res.statusCode, 403);
+    t.equal(res.headers["www-authenticate"], 'Bearer error="insufficient_scope", error_description="the token lacks scope read write", scope="read write"');
+    t.same(res.json(), { error: "insufficient_scope", error_description: "the token lacks scope read write" });
+    const both = await api.inject({ method: "POST", url: "/things", headers: { authorization: `Bearer ${await tessera.token({ scope: "read write" })}` } });
+    t.equal(both.statusCode, 200);
+    t.same(both.json(), { created: true });
+  });
+
+  t.test("a route with config.accessToken false needs no token", async (t) => {
+    const res = await get({}, "/health");
+    t.equal(res.statusCode, 200);
+    t.same(res.json(), { ok: true, token: null });
+  });
+});
+
+t.test("requireScopes refuses what is not a scope token", async (t) => {
+  const tessera = await startTessera(t);
+  const api = Fastify();
+  t.teardown(() => api.close());
+  await api.register(resourceServer, { issuer: tessera.issuer, audience: AUDIENCE, realm: "things" });
+  t.throws(() => api.requireScopes("read write"), new TypeError('not a scope token: "read write"'));
+  api.get("/", async () => "ok");
+  const res = await api.inject({ method: "GET", url: "/" });
+  t.equal(res.headers["www-authenticate"], 'Bearer realm="things"');
+});
+
+t.test("registering against an issuer that cannot be discovered fails the app's start", async (t) => {
+  const tessera = await startTessera(t);
+  const api = Fastify();
+  t.teardown(() => api.close());
+  api.register(resourceServer, { issuer: `${tessera.issuer}/elsewhere`, audience: AUDIENCE });
+  await t.rejects(async () => api.ready(), { code: "temporarily_unavailable" });
+});
