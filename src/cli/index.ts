@@ -71,7 +71,8 @@ async function fail(error: unknown, json: boolean): Promise<never> {
   const line = userError ? e.message : describeStartFailure(error);
   const exitCode = e?.name === "NotFoundError" ? 3 : 1;
   if (json) {
-    const code = userError ? ERROR_CODES[e.name]! : line ? "unavailable" : "server_error";
+    // A ValidationError names its own code (invalid_redirect_uri, …), as the admin API answers it.
+    const code = userError ? (e.name === "ValidationError" ? e.code! : ERROR_CODES[e.name]!) : line ? "unavailable" : "server_error";
     process.stderr.write(`${JSON.stringify({ error: code, error_description: line ?? String(e?.message ?? error) })}\n`);
   } else if (line) {
     process.stderr.write(`tessera: ${line}\n`);

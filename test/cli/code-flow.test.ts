@@ -78,6 +78,9 @@ t.test("bad code-flow flags exit 1 with a message naming the flag, and register 
     t.equal(errors(run), cases[i]![1]);
   });
   t.equal((await app.services.clientAdmin.list()).length, before);
+  const json = await tessera("clients", "create", "--name", "x", "--audience", API, "--grant", "authorization_code", "--redirect-uri", "https://a.example/#x", "--json");
+  t.equal(json.code, 1);
+  t.strictSame(JSON.parse(errors(json)), { error: "invalid_redirect_uri", error_description: "redirect-uri <https://a.example/#x>: must not contain a fragment (#)" }, "--json: the admin API's error code");
 });
 
 t.test("clients update --redirect-uri replaces the list; none empties it, which authorization_code refuses", async (t) => {
