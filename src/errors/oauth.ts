@@ -14,7 +14,10 @@ export type OAuthErrorCode =
   | "insufficient_scope"
   | "temporarily_unavailable"
   | "slow_down"
-  | "server_error";
+  | "server_error"
+  // RFC 7591 §3.2.2: the admin API's answer to bad client metadata (ValidationError's code)
+  | "invalid_client_metadata"
+  | "invalid_redirect_uri";
 
 export abstract class OAuthError extends Error {
   abstract readonly code: OAuthErrorCode;
