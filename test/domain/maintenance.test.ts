@@ -10,6 +10,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { pruneExpired } from "../../src/domain/maintenance.js";
 import { basic, buildTestApp, form, type TestApp } from "../helpers/app.js";
 import { runCli } from "../helpers/cli.js";
+import { issueCode } from "../helpers/code-flow.js";
 import { SettableClock } from "../helpers/clock.js";
 import { FORM } from "../helpers/oauth.js";
 
@@ -70,23 +71,23 @@ t.test("blocklist entries go once their token has expired; live ones stay", asyn
   await s.revoke("svc", second);
   t.same(await s.blocklistedJtis(), [jtiOf(first), jtiOf(second)].sort());
 
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0 }, "nothing is due at t0+600");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 }, "nothing is due at t0+600");
   s.clock.advance(299);
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0 }, "nothing is due a second before the first exp");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 }, "nothing is due a second before the first exp");
   t.equal((await s.counts()).blocklist, 2);
 
   s.clock.advance(1);
-  t.same(await s.prune(), { revokedAccessTokens: 1, refreshTokenRows: 0, clientAssertions: 0 }, "the first goes at its exp");
+  t.same(await s.prune(), { revokedAccessTokens: 1, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 }, "the first goes at its exp");
   t.same(await s.blocklistedJtis(), [jtiOf(second)], "the second stays");
   t.notOk(await s.active("svc", first), "the pruned one is still inactive (expired)");
   t.notOk(await s.active("svc", second), "the kept one is still inactive (blocklisted)");
 
   s.clock.advance(600);
-  t.same(await s.prune(), { revokedAccessTokens: 1, refreshTokenRows: 0, clientAssertions: 0 }, "the second goes at its exp");
+  t.same(await s.prune(), { revokedAccessTokens: 1, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 }, "the second goes at its exp");
   t.equal((await s.counts()).blocklist, 0);
   t.notOk(await s.active("svc", second));
 
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0 }, "pruning again finds nothing");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 }, "pruning again finds nothing");
 });
 
 t.test("refresh tokens and families: the dead go, the live and the recently revoked stay", async (t) => {
@@ -97,11 +98,11 @@ t.test("refresh tokens and families: the dead go, the live and the recently revo
   await s.revoke("web", revoked.refresh_token); // family revoked at t0; its access token blocklisted
   t.same(await s.counts(), { blocklist: 1, families: 2, tokens: 3 });
 
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0 }, "nothing is due at t0");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 }, "nothing is due at t0");
   t.same(await s.counts(), { blocklist: 1, families: 2, tokens: 3 });
 
   s.clock.advance(DAY - 1);
-  t.same(await s.prune(), { revokedAccessTokens: 1, refreshTokenRows: 0, clientAssertions: 0 }, "the revoked family's access token entry went at its exp");
+  t.same(await s.prune(), { revokedAccessTokens: 1, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 }, "the revoked family's access token entry went at its exp");
   t.same(await s.counts(), { blocklist: 0, families: 2, tokens: 3 }, "a family revoked less than a day ago stays");
 
   s.clock.advance(1);
@@ -114,19 +115,19 @@ t.test("refresh tokens and families: the dead go, the live and the recently revo
   t.same(await s.counts(), { blocklist: 0, families: 1, tokens: 3 });
 
   s.clock.advance(6 * DAY - 1); // t0+7d-1s: live1 and live2 expire at t0+7d
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0 });
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 });
   s.clock.advance(1);
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 2, clientAssertions: 0 }, "the two used tokens go at their idle expiry");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 2, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 }, "the two used tokens go at their idle expiry");
   t.same(await s.counts(), { blocklist: 0, families: 1, tokens: 1 });
   t.ok(await s.active("web", live3.refresh_token), "the newest token of the family is untouched");
   const live4 = await s.rotate(live3.refresh_token);
 
   s.clock.advance(23 * DAY - 1); // t0+30d-1s: the family ends at t0+30d
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 2, clientAssertions: 0 }, "live3 (used) and live4 went at their idle expiry");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 2, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 }, "live3 (used) and live4 went at their idle expiry");
   t.same(await s.counts(), { blocklist: 0, families: 1, tokens: 0 }, "the family itself lives until its absolute expiry");
   t.notOk(await s.active("web", live4.refresh_token));
   s.clock.advance(1);
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 1, clientAssertions: 0 }, "the family goes at its absolute expiry");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 1, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 }, "the family goes at its absolute expiry");
   t.same(await s.counts(), { blocklist: 0, families: 0, tokens: 0 });
 });
 
@@ -142,7 +143,7 @@ t.test("a family at its absolute expiry goes with its last token", async (t) => 
   await s.prune(); // the used tokens of the first 22 days are past their idle expiry
   t.same(await s.counts(), { blocklist: 0, families: 1, tokens: 2 }, "the tokens of days 24 and 29 are left");
   s.clock.advance(DAY);
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 3, clientAssertions: 0 }, "two tokens and the family");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 3, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 }, "two tokens and the family");
   t.same(await s.counts(), { blocklist: 0, families: 0, tokens: 0 });
   t.equal((await s.refreshGrant(pair.refresh_token)).statusCode, 400);
 });
@@ -167,7 +168,7 @@ t.test("live state is left alone however often pruning runs", async (t) => {
   const token = await s.accessToken();
   await s.revoke("svc", token);
   const before = await s.counts();
-  for (let i = 0; i < 3; i++) t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0 });
+  for (let i = 0; i < 3; i++) t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 });
   t.same(await s.counts(), before);
   t.ok(await s.active("web", pair.refresh_token));
   t.ok(await s.active("web", pair.access_token));
@@ -211,7 +212,7 @@ t.test("tessera prune --json, a real process on the app's database, prunes by th
 
   const run = await tessera("prune", "--json");
   t.equal(run.code, 0, `exits 0 ${run.stderr}`);
-  t.strictSame(JSON.parse(run.stdout), { revokedAccessTokens: 1, refreshTokenRows: 2, clientAssertions: 0 }, "the 2020 blocklist entry, token and family");
+  t.strictSame(JSON.parse(run.stdout), { revokedAccessTokens: 1, refreshTokenRows: 2, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0 }, "the 2020 blocklist entry, token and family");
   t.same(await s.counts(), { blocklist: 1, families: 1, tokens: 1 });
   t.same(await s.blocklistedJtis(), [jtiOf(liveAccess)], "the 2100 entry stays");
   t.equal((await s.refreshGrant(dead.refresh_token)).statusCode, 400, "the 2020 token is gone");
@@ -220,7 +221,7 @@ t.test("tessera prune --json, a real process on the app's database, prunes by th
 
   const again = await tessera("prune");
   t.equal(again.code, 0, `exits 0 ${again.stderr}`);
-  t.equal(again.stdout, "revokedAccessTokens: 0\nrefreshTokenRows: 0\nclientAssertions: 0\n", "people get key: value lines; nothing left to prune");
+  t.equal(again.stdout, "revokedAccessTokens: 0\nrefreshTokenRows: 0\nclientAssertions: 0\nauthorizationCodes: 0\nbrowserSessions: 0\n", "people get key: value lines; nothing left to prune");
 });
 
 t.test("used client-assertion ids go once the assertion has expired", async (t) => {
@@ -233,4 +234,45 @@ t.test("used client-assertion ids go once the assertion has expired", async (t) 
   clock.advance(60);
   t.equal((await pruneExpired(db, clock)).clientAssertions, 1, "the first expired: gone");
   t.equal(await db.usedClientAssertion.count(), 1, "the live one stays");
+});
+
+t.test("authorization codes go a day after their expiry, once the access token they issued has expired too", async (t) => {
+  const { app, clock, createClient } = await buildTestApp(t);
+  const { db } = app.services;
+  const web = await createClient({ grantTypes: ["authorization_code"], redirectUris: ["https://app.example.test/cb"], audiences: ["https://api.example.test"] });
+  const user = await app.services.users.create("bob", "bob-password-1");
+  const binding = { redirectUri: "https://app.example.test/cb", audience: ["https://api.example.test"] };
+  const unused = await issueCode(app, user.id, web.clientId, binding);
+  const used = await issueCode(app, user.id, web.clientId, binding);
+  const exchanged = await app.inject({
+    method: "POST",
+    url: "/token",
+    headers: { ...FORM, authorization: basic(web.clientId, web.clientSecret) },
+    payload: form({ grant_type: "authorization_code", code: used.code, code_verifier: used.verifier, redirect_uri: "https://app.example.test/cb" }),
+  });
+  t.equal(exchanged.statusCode, 200);
+
+  clock.advance(60);
+  t.equal((await pruneExpired(db, clock)).authorizationCodes, 0, "expired, but a late replay must still be recognised");
+  clock.advance(DAY - 1);
+  t.equal((await pruneExpired(db, clock)).authorizationCodes, 0, "a second before the day is over");
+  clock.advance(1);
+  t.equal((await pruneExpired(db, clock)).authorizationCodes, 2, "both went: the access token (15 min) expired long ago");
+  t.equal(await db.authorizationCode.count(), 0);
+  t.equal(unused.grantId, used.grantId);
+});
+
+t.test("browser sessions go at their absolute expiry or once ended", async (t) => {
+  const { app, clock } = await buildTestApp(t);
+  const { db } = app.services;
+  const user = await app.services.users.create("bob", "bob-password-1");
+  const now = new Date(clock.now());
+  const session = (id: string, expiresInSeconds: number, endedAt: Date | null = null) => ({
+    id, digest: `digest-${id}`, userId: user.id, authTime: now, createdAt: now, lastSeenAt: now, expiresAt: new Date(now.getTime() + expiresInSeconds * 1000), endedAt,
+  });
+  await db.browserSession.createMany({ data: [session("live", 3600), session("ended", 3600, now), session("expiring", 60)] });
+  t.equal((await pruneExpired(db, clock)).browserSessions, 1, "the ended one");
+  clock.advance(60);
+  t.equal((await pruneExpired(db, clock)).browserSessions, 1, "the expired one");
+  t.strictSame((await db.browserSession.findMany({ select: { id: true } })).map((s) => s.id), ["live"]);
 });

@@ -81,6 +81,16 @@ t.test("POST /token with RATE_LIMIT_TOKEN=3", async (t) => {
     expectSlowDown(t, await tokenRequest(app, client, "10.0.0.4"));
   });
 
+  t.test("a public client (client_id alone) is counted per client and address: one caller cannot spend every user's budget", async (t) => {
+    const spa = await createClient({ public: true, grantTypes: ["authorization_code", "refresh_token"], redirectUris: ["https://app.example.test/cb"] });
+    // An unknown refresh token: authentication succeeds (the request counts), the grant fails.
+    const refresh = (remoteAddress: string) =>
+      app.inject({ method: "POST", url: "/token", remoteAddress, headers: FORM, payload: form({ grant_type: "refresh_token", refresh_token: "A".repeat(43), client_id: spa.clientId }) });
+    for (let i = 1; i <= 3; i++) expectNotLimited(t, await refresh("198.51.100.1"), 400, `request ${i} from 198.51.100.1`);
+    expectSlowDown(t, await refresh("198.51.100.1"));
+    for (let i = 1; i <= 3; i++) expectNotLimited(t, await refresh("198.51.100.2"), 400, `request ${i} from another address`);
+  });
+
   t.test("failed client authentication (here none at all) is counted per IP address, which is then refused", async (t) => {
     const anonymous = (remoteAddress: string) =>
       app.inject({ method: "POST", url: "/token", remoteAddress, headers: FORM, payload: form({ grant_type: "client_credentials" }) });

@@ -404,7 +404,7 @@ t.test("metadata names the revocation endpoint, which is this one (RFC 8414 §2)
   const res = await app.inject({ method: "GET", url: "/.well-known/oauth-authorization-server" });
   const metadata = res.json();
   t.equal(metadata.revocation_endpoint, "https://tessera.test/revoke");
-  t.same(metadata.revocation_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post", "private_key_jwt"]);
+  t.same(metadata.revocation_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"], "none: a public client revokes its own tokens (RFC 7009 §2.1)");
   const token = await accessToken();
   assertRevokeAnswer(t, await post(new URL(metadata.revocation_endpoint).pathname, svc, { token }));
   t.same(await introspect(svc, token), INACTIVE);
