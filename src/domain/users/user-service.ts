@@ -159,6 +159,18 @@ export class UserService {
   }
 
   /**
+   * Ends every browser session of the user (their sign-ins to /authorize's pages): the next
+   * /authorize in those browsers asks for the password. Tokens already issued are left alone
+   * (endSessions ends those). Returns how many were still open.
+   */
+  async endBrowserSessions(id: string, actor = "system"): Promise<number> {
+    const user = await this.#byId(id);
+    const ended = await this.#browserSessions.endUserSessions(user.id, new Date(this.#clock.now()));
+    await this.#record(actor, "user.end_browser_sessions", user, { browserSessionsEnded: ended });
+    return ended;
+  }
+
+  /**
    * Deletes the user. First disabled (no new sign-in or refresh), then every family is ended as by
    * endSessions, so that access tokens already issued stop working too; the families and tokens
    * themselves go with the user's row. Returns what the user was.

@@ -117,12 +117,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: BrowserSessionsEnded, ...ERROR_RESPONSES },
       },
     },
-    async (request) => {
-      const user = await service.show(request.params.id);
-      const ended = await app.services.browserSessions.endAllOfUser(user.id);
-      await app.services.audit.record({ at: new Date(app.services.clock.now()), actor: request.admin!.actor, action: "user.end_browser_sessions", target: `user:${user.id}`, details: { username: user.username, browserSessionsEnded: ended } });
-      return { browser_sessions_ended: ended };
-    },
+    async (request) => ({ browser_sessions_ended: await service.endBrowserSessions(request.params.id, request.admin!.actor) }),
   );
 };
 
