@@ -68,3 +68,15 @@ t.test("sign in, allow, code; then a second request redirects at once", async (t
   t.not(second.code, params.code);
   t.same(setCookies(again), [], "no cookie is set");
 });
+
+t.test("nonce and the request's other bindings reach the stored code", async (t) => {
+  const f = await authorizeFixture(t);
+  const done = await f.signIn(await f.authorize({ client_id: f.firstPartyId, redirect_uri: undefined, nonce: "n-0S6_WzA2Mj", scope: "read write" }));
+  t.equal(done.statusCode, 303);
+  const row = await f.app.services.db.authorizationCode.findUniqueOrThrow({ where: { digest: sha256(locationParams(done).code!) } });
+  t.equal(row.nonce, "n-0S6_WzA2Mj");
+  t.equal(row.redirectUri, REDIRECT_URI, "the client's only redirect URI");
+  t.equal(row.redirectUriSent, false, "not named by the request");
+  t.equal(row.scope, "read write");
+  t.equal(row.expiresAt.getTime() - row.issuedAt.getTime(), 60_000, "60 s");
+});

@@ -251,3 +251,20 @@ t.test("an IPv6 loopback redirect URI: form-action allows http: (CSP cannot name
   t.equal(page.statusCode, 200);
   t.match(page.headers["content-security-policy"], /; form-action 'self' http:;/);
 });
+
+t.test("a client disabled while its sign-in page is open: the post answers a 400 page", async (t) => {
+  const f = await authorizeFixture(t);
+  const page = await f.authorize();
+  await f.app.services.clientAdmin.update(f.clientId, { enabled: false });
+  const res = await f.signIn(page);
+  t.equal(res.statusCode, 400);
+  t.equal(res.headers.location, undefined);
+  t.match(res.body, /<p class="error" role="alert">the application is no longer registered here<\/p>/);
+});
+
+t.test("GET /authorize without any parameter: the 400 page", async (t) => {
+  const f = await authorizeFixture(t);
+  const res = await f.app.inject({ method: "GET", url: "/authorize" });
+  t.equal(res.statusCode, 400);
+  t.match(res.body, /parameter client_id is missing/);
+});
