@@ -159,3 +159,28 @@ t.test("concurrent consents of one user to one client: one grant, holding every 
   t.strictSame([...grant!.scope].sort(), scopes);
   t.equal(await db.grant.count({ where: { userId: dave.id } }), 1);
 });
+
+t.test("a grant revoked while its codes are exchanged: no family under it survives, and every access token they issued is blocklisted", async (t) => {
+  const erin = await app.services.users.create("erin", "erin-password-1");
+  const grantId = await grantOf(erin.id);
+  const pending = await Promise.all(Array.from({ length: 6 }, () => newCode(grantId, erin.id)));
+  const attempts = pending.map(() => {
+    const what = issued(erin.id);
+    what.family!.record.grantId = grantId;
+    return what;
+  });
+  const grant = (await grants.findById(grantId))!;
+  const [revocation, ...results] = await Promise.all([
+    app.services.grants.revoke(grant, "test"),
+    ...pending.map((code, i) => codes.exchange(code, NOW, attempts[i]!)),
+  ]);
+  t.not(revocation, null, "the revocation ran");
+  t.equal(await db.refreshFamily.count({ where: { grantId, revokedAt: null } }), 0, "every family that was stored is revoked");
+  const won = attempts.filter((_, i) => results[i]);
+  for (const what of won) {
+    // The access token of the code (in the family's first token too, with its own jti here).
+    t.ok(await db.revokedAccessToken.findUnique({ where: { jti: what.family!.first.accessTokenJti } }), "the family's access token is blocklisted");
+  }
+  t.equal(await db.authorizationCode.count({ where: { grantId, usedAt: null } }), pending.length - won.length, "the others stay unused, and can no longer be exchanged");
+  for (const [i, code] of pending.entries()) if (!results[i]) t.equal(await codes.exchange(code, NOW, issued(erin.id)), false);
+});

@@ -349,3 +349,16 @@ t.test("a public client whose stored grant types were edited to include client_c
   const res = await token(edited, { grant_type: "client_credentials" });
   expectOAuthError(t, res, 400, "unauthorized_client");
 });
+
+t.test("a code for several audiences gives an access token for all of them, and its refresh token keeps them", async (t) => {
+  const wide = await createClient({ grantTypes: ["authorization_code", "refresh_token"], redirectUris: [CALLBACK], audiences: [API, "https://other.example.test"] });
+  const issued = await codeFor(wide, { redirectUri: CALLBACK, audience: [API, "https://other.example.test"], scope: [] });
+  const res = await exchange(wide, issued);
+  t.equal(res.statusCode, 200, res.body);
+  t.strictSame(Object.keys(res.json()).sort(), ["access_token", "expires_in", "refresh_token", "token_type"], "no scope member for an empty scope");
+  t.strictSame(decodeJwt(res.json().access_token).aud, [API, "https://other.example.test"]);
+  clock.advance(1);
+  const narrowed = await token(wide, { grant_type: "refresh_token", refresh_token: res.json().refresh_token, resource: "https://other.example.test" });
+  t.equal(narrowed.statusCode, 200, narrowed.body);
+  t.equal(decodeJwt(narrowed.json().access_token).aud, "https://other.example.test", "RFC 8707 §2.2: narrowed to one audience of the grant");
+});

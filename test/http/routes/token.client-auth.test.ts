@@ -140,7 +140,7 @@ t.test("missing credentials answer invalid_client", async (t) => {
     expectOAuthError(t, await post(GRANT), 401, "invalid_client");
   });
 
-  t.test("client_id without a secret (no public clients at /token)", async (t) => {
+  t.test("client_id without a secret, of a confidential client (none is for public clients only)", async (t) => {
     expectOAuthError(t, await post({ ...GRANT, client_id: clientId }), 401, "invalid_client");
   });
 
