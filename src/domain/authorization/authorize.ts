@@ -54,12 +54,16 @@ function mustSignIn(deps: AuthorizeDeps, interaction: Interaction, session: Brow
   return request.maxAge !== undefined && deps.clock.now() - authMs > request.maxAge * 1000;
 }
 
-/** The next step for `interaction` in a browser whose live session (if any) is `session`. */
-export async function nextStep(deps: AuthorizeDeps, interaction: Interaction, session: BrowserSession | null): Promise<Step> {
+/**
+ * The next step for `interaction` in a browser whose live session (if any) is `session`.
+ * `justSignedIn`: the password was typed in this very request, which answers prompt=login and
+ * max_age whatever the clocks of the instances that began the interaction and took the form say.
+ */
+export async function nextStep(deps: AuthorizeDeps, interaction: Interaction, session: BrowserSession | null, justSignedIn = false): Promise<Step> {
   const { request } = interaction;
   const client = clientOf(deps, interaction);
   const user = session && (await userOf(deps, session));
-  if (!session || !user || mustSignIn(deps, interaction, session)) {
+  if (!session || !user || (!justSignedIn && mustSignIn(deps, interaction, session))) {
     if (request.prompt.includes("none")) throw new LoginRequired("the user is not signed in");
     return { step: "sign-in", client };
   }

@@ -215,7 +215,7 @@ const authorize: FastifyPluginAsyncTypebox = async (app) => {
       await services.browserSessions.endByCookie(request.cookies[sessionCookie]);
       const { cookie: value, session } = await services.browserSessions.start(user.id);
       reply.setCookie(sessionCookie, value, { ...cookieOptions, maxAge: config.sessionTtlSeconds });
-      return proceed(request, reply, interaction, () => nextStep(deps, interaction, session));
+      return proceed(request, reply, interaction, () => nextStep(deps, interaction, session, true));
     },
   );
 

@@ -196,3 +196,15 @@ t.test("a new password ends the user's browser sessions (whoever knew the old on
   const audit = await f.app.services.db.auditEvent.findFirstOrThrow({ where: { action: "user.set_password" } });
   t.match(audit.details, /"browserSessionsEnded":1/);
 });
+
+t.test("prompt=login is answered by the sign-in itself, even where the instance taking the form has a slower clock", async (t) => {
+  const f = await authorizeFixture(t);
+  await signedIn(f);
+  f.clock.advance(10);
+  const page = await f.authorize({ prompt: "login", max_age: "0" });
+  t.ok(isSignInPage(page.body));
+  f.clock.advance(-2); // another instance, 2 s behind the one that began the interaction
+  const done = await f.signIn(page);
+  t.equal(done.statusCode, 303, "the code, not the sign-in page again");
+  t.match(locationParams(done).code, /^[A-Za-z0-9_-]{43}$/);
+});
