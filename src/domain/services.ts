@@ -5,6 +5,7 @@ import type { Config } from "../config/schema.js";
 import { deriveKey, loadKek } from "../crypto/kek.js";
 import { AuditRepository } from "../storage/audit.js";
 import { AuthorizationCodeRepository } from "../storage/authorization-codes.js";
+import { BrowserSessionRepository } from "../storage/browser-sessions.js";
 import { ClientRepository } from "../storage/clients.js";
 import { databaseLocation } from "../storage/database-location.js";
 import { GrantRepository } from "../storage/grants.js";
@@ -16,7 +17,9 @@ import { SigningKeyRepository } from "../storage/signing-keys.js";
 import { StatusListRepository } from "../storage/status-lists.js";
 import { UsedClientAssertionRepository } from "../storage/used-client-assertions.js";
 import { UserRepository } from "../storage/users.js";
+import { BrowserSessionService } from "./authorization/browser-session.js";
 import { ConsentService } from "./authorization/consent.js";
+import { InteractionSealer } from "./authorization/interaction.js";
 import { ClientRegistry } from "./clients/client-registry.js";
 import { ClientService } from "./clients/client-service.js";
 import type { Clock } from "./clock.js";
@@ -48,6 +51,10 @@ export type Services = {
   grants: ConsentService;
   /** authorization codes: issued by /authorize (authorization/code.ts), exchanged at /token */
   authorizationCodes: AuthorizationCodeRepository;
+  /** who is signed in to tessera in a browser (the tessera_session cookie of /authorize's pages) */
+  browserSessions: BrowserSessionService;
+  /** seals /authorize's request into its forms and makes their CSRF tokens */
+  interactions: InteractionSealer;
   audit: AuditRepository;
   blocklist: RevokedAccessTokenRepository;
   assertions: UsedClientAssertionRepository;
@@ -105,7 +112,9 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       await statusIndexes.load();
       await statusLists.reload();
     }
-    const users = new UserService({ repo: new UserRepository(db), audit, clock, sessions: new RefreshTokenRepository(db) });
+        const browserSessionRepo = new BrowserSessionRepository(db);
+    const browserSessions = new BrowserSessionService({ repo: browserSessionRepo, clock, ttlSeconds: config.sessionTtlSeconds, idleTtlSeconds: config.sessionIdleTtlSeconds });
+    const users = new UserService({ repo: new UserRepository(db), audit, clock, sessions: new RefreshTokenRepository(db), browserSessions: browserSessionRepo });
     const blocklist = new RevokedAccessTokenRepository(db);
     const authorizationCodes = new AuthorizationCodeRepository(db);
     const grants = new ConsentService({ grants: new GrantRepository(db), codes: authorizationCodes, refreshTokens: new RefreshTokenRepository(db), audit, clock });
@@ -157,6 +166,8 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       refreshTokens,
       grants,
       authorizationCodes,
+      browserSessions,
+      interactions: new InteractionSealer(deriveKey(kek, "authorization interaction"), clock),
       audit,
       blocklist,
       assertions: new UsedClientAssertionRepository(db),

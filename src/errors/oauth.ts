@@ -15,6 +15,11 @@ export type OAuthErrorCode =
   | "temporarily_unavailable"
   | "slow_down"
   | "server_error"
+  // RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6: errors of /authorize, sent by redirect
+  | "unsupported_response_type"
+  | "access_denied"
+  | "login_required"
+  | "consent_required"
   // RFC 7591 §3.2.2: the admin API's answer to bad client metadata (ValidationError's code)
   | "invalid_client_metadata"
   | "invalid_redirect_uri";
@@ -113,4 +118,29 @@ export class SlowDown extends OAuthError {
     super(description);
     this.retryAfterSeconds = retryAfterSeconds;
   }
+}
+
+// Errors of the authorization endpoint. They reach the client as parameters of a redirect to its
+// redirect URI (RFC 6749 §4.1.2.1), never as a JSON body; the status is what a JSON answer would have.
+
+export class UnsupportedResponseType extends OAuthError {
+  readonly code = "unsupported_response_type";
+  readonly status = 400;
+}
+
+export class AccessDenied extends OAuthError {
+  readonly code = "access_denied";
+  readonly status = 403;
+}
+
+/** prompt=none, and no one is signed in (OpenID Connect Core §3.1.2.6). */
+export class LoginRequired extends OAuthError {
+  readonly code = "login_required";
+  readonly status = 400;
+}
+
+/** prompt=none, and the user has not consented to what is asked (OpenID Connect Core §3.1.2.6). */
+export class ConsentRequired extends OAuthError {
+  readonly code = "consent_required";
+  readonly status = 400;
 }

@@ -185,3 +185,20 @@ t.test("a token setting's rejected value is never echoed either (e.g. a metrics 
   t.equal(shownFor("RATE_LIMIT_TOKEN"), true, "but not the rate limit of /token");
   t.equal(shownFor("LOG_LEVEL"), true);
 });
+
+t.test("browser sessions and branding: SESSION_TTL 1 day, SESSION_IDLE_TTL 1 hour, BRAND_* optional URLs", async (t) => {
+  const config = loadConfig({});
+  t.equal(config.sessionTtlSeconds, 86400);
+  t.equal(config.sessionIdleTtlSeconds, 3600);
+  t.equal(config.brandName, "tessera");
+  t.equal(config.brandLogoUrl, undefined);
+  t.equal(config.brandStylesheetUrl, undefined);
+  const branded = loadConfig({ SESSION_TTL: "12h", SESSION_IDLE_TTL: "15m", BRAND_NAME: " Acme ", BRAND_LOGO_URL: "/static/logo.png", BRAND_STYLESHEET_URL: "https://cdn.acme.test/a.css" });
+  t.same([branded.sessionTtlSeconds, branded.sessionIdleTtlSeconds, branded.brandName, branded.brandLogoUrl, branded.brandStylesheetUrl], [43200, 900, "Acme", "/static/logo.png", "https://cdn.acme.test/a.css"]);
+  t.equal(loadConfig({ BRAND_LOGO_URL: " " }).brandLogoUrl, undefined, "empty: none");
+  for (const bad of ["javascript:alert(1)", "logo.png", "//cdn.acme.test/logo.png", "data:image/png;base64,AA"]) {
+    t.throws(() => loadConfig({ BRAND_LOGO_URL: bad }), { name: "ConfigError", message: /BRAND_LOGO_URL: must be an absolute http\(s\) URL or a path starting with \// }, bad);
+  }
+  t.throws(() => loadConfig({ SESSION_IDLE_TTL: "30s" }), { name: "ConfigError", message: /SESSION_IDLE_TTL: must be at least 60 seconds/ });
+  t.throws(() => loadConfig({ BRAND_NAME: "" }), { name: "ConfigError", message: /BRAND_NAME: must not be empty/ });
+});

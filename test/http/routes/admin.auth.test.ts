@@ -31,6 +31,8 @@ const ROUTES: Array<{ method: "GET" | "POST" | "PATCH" | "DELETE"; url: string; 
   { method: "PATCH", url: "/admin/users/some-user", payload: { enabled: false } },
   { method: "GET", url: "/admin/users/some-user/sessions" },
   { method: "DELETE", url: "/admin/users/some-user/sessions" },
+  { method: "GET", url: "/admin/users/some-user/browser-sessions" },
+  { method: "DELETE", url: "/admin/users/some-user/browser-sessions" },
   { method: "GET", url: "/admin/users/some-user/grants" },
   { method: "DELETE", url: "/admin/users/some-user/grants/some-client" },
   { method: "DELETE", url: "/admin/users/some-user" },
@@ -110,6 +112,8 @@ t.test("a valid admin token is accepted on every admin route", async (t) => {
   await expect(at("PATCH /admin/users/some-user", `/admin/users/${user.id}`), 200);
   await expect(at("GET /admin/users/some-user/sessions", `/admin/users/${user.id}/sessions`), 200);
   await expect(at("DELETE /admin/users/some-user/sessions", `/admin/users/${user.id}/sessions`), 200);
+  await expect(at("GET /admin/users/some-user/browser-sessions", `/admin/users/${user.id}/browser-sessions`), 200);
+  await expect(at("DELETE /admin/users/some-user/browser-sessions", `/admin/users/${user.id}/browser-sessions`), 200);
   // A remembered consent to revoke, as /authorize records it.
   const codeClient = await createClient({ grantTypes: ["authorization_code"], redirectUris: ["https://app.example.test/cb"], audiences: [API] });
   await app.services.grants.recordConsent({ userId: user.id, clientId: codeClient.clientId, scope: [], audience: [API] });
