@@ -3,8 +3,10 @@
 import type { Config } from "../config/schema.js";
 import { deriveKey, loadKek } from "../crypto/kek.js";
 import { AuditRepository } from "../storage/audit.js";
+import { AuthorizationCodeRepository } from "../storage/authorization-codes.js";
 import { ClientRepository } from "../storage/clients.js";
 import { databaseLocation } from "../storage/database-location.js";
+import { GrantRepository } from "../storage/grants.js";
 import { applyMigrations } from "../storage/migrate.js";
 import { openDb, SQLITE_SERVER_BUSY_TIMEOUT_MS, type Db } from "../storage/prisma.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
@@ -12,6 +14,7 @@ import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.j
 import { SigningKeyRepository } from "../storage/signing-keys.js";
 import { UsedClientAssertionRepository } from "../storage/used-client-assertions.js";
 import { UserRepository } from "../storage/users.js";
+import { ConsentService } from "./authorization/consent.js";
 import { ClientRegistry } from "./clients/client-registry.js";
 import { ClientService } from "./clients/client-service.js";
 import type { Clock } from "./clock.js";
@@ -37,6 +40,10 @@ export type Services = {
   keyAdmin: KeyManager;
   users: UserService;
   refreshTokens: RefreshTokenService;
+  /** remembered consent (grants): find, record, list and revoke */
+  grants: ConsentService;
+  /** authorization codes: issued by /authorize (authorization/code.ts), exchanged at /token */
+  authorizationCodes: AuthorizationCodeRepository;
   audit: AuditRepository;
   blocklist: RevokedAccessTokenRepository;
   assertions: UsedClientAssertionRepository;
@@ -83,6 +90,8 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
     if (signer && signer.kid !== signerBefore) log.info({ kid: signer.kid, alg: signer.alg }, `created signing key ${signer.kid} (${signer.alg})`);
     const users = new UserService({ repo: new UserRepository(db), audit, clock, sessions: new RefreshTokenRepository(db) });
     const blocklist = new RevokedAccessTokenRepository(db);
+    const authorizationCodes = new AuthorizationCodeRepository(db);
+    const grants = new ConsentService({ grants: new GrantRepository(db), codes: authorizationCodes, refreshTokens: new RefreshTokenRepository(db), audit, clock });
     const refreshTokens = new RefreshTokenService({
       config,
       clock,
@@ -116,6 +125,8 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       keyAdmin,
       users,
       refreshTokens,
+      grants,
+      authorizationCodes,
       audit,
       blocklist,
       assertions: new UsedClientAssertionRepository(db),

@@ -19,6 +19,10 @@ export type ClientRecord = {
   secretDigest: string | null;
   previousSecretDigest: string | null;
   previousSecretExpiresAt: Date | null;
+  /** registered redirect URIs (authorization code flow), matched exactly (redirect-uris.ts) */
+  redirectUris: string[];
+  /** a public client: no secret, token endpoint auth method none (authorization_code and refresh_token only) */
+  public: boolean;
   createdAt: Date;
   updatedAt: Date;
 };
@@ -38,18 +42,20 @@ function toRecord(row: Row): ClientRecord {
     grantTypes: split(row.grantTypes),
     scopes: split(row.scopes),
     audiences: split(row.audiences),
+    redirectUris: split(row.redirectUris),
     jwks: row.jwks === null ? null : (JSON.parse(row.jwks) as JsonWebKeySet),
   };
 }
 
 function toRow(changes: ClientChanges) {
-  const { grantTypes, scopes, audiences, jwks, ...rest } = changes;
+  const { grantTypes, scopes, audiences, redirectUris, jwks, ...rest } = changes;
   return {
     ...rest,
     ...(jwks !== undefined && { jwks: jwks === null ? null : JSON.stringify(jwks) }),
     ...(grantTypes && { grantTypes: grantTypes.join(" ") }),
     ...(scopes && { scopes: scopes.join(" ") }),
     ...(audiences && { audiences: audiences.join(" ") }),
+    ...(redirectUris && { redirectUris: redirectUris.join(" ") }),
   };
 }
 

@@ -25,6 +25,9 @@ export type RefreshFamilyRecord = {
   userEnabled: boolean;
 };
 
+/** A new family: started by /login, the password grant or an authorization code (grantId, sessionId). */
+export type NewRefreshFamily = Omit<RefreshFamilyRecord, "revokedAt" | "userEnabled"> & { grantId?: string | null; sessionId?: string | null };
+
 export type NewRefreshToken = {
   digest: string;
   familyId: string;
@@ -135,12 +138,18 @@ const blocklistAccessTokens = (where: Sql, now: Date) => sql`
 /** The columns a new token is inserted with, in the order of toRow's values below. */
 const TOKEN_COLUMNS = sql`("digest", "familyId", "scope", "audience", "issuedAt", "expiresAt", "accessTokenJti", "accessTokenExpiresAt")`;
 
-const insertStatement = (token: NewRefreshToken) => {
+/** The INSERT of a new token, for a transaction of another repository (authorization-codes.ts). */
+export const insertTokenStatement = (token: NewRefreshToken) => {
   const r = toRow(token);
   return sql`
     INSERT INTO "RefreshToken" ${TOKEN_COLUMNS}
     VALUES (${r.digest}, ${r.familyId}, ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt})`;
 };
+
+/** The INSERT of a new family, for a transaction of another repository (authorization-codes.ts). */
+export const insertFamilyStatement = (f: NewRefreshFamily) => sql`
+  INSERT INTO "RefreshFamily" ("id", "clientId", "userId", "createdAt", "expiresAt", "viaLogin", "grantId", "sessionId")
+  VALUES (${f.id}, ${f.clientId}, ${f.userId}, ${f.createdAt}, ${f.expiresAt}, ${f.viaLogin}, ${f.grantId ?? null}, ${f.sessionId ?? null})`;
 
 /** A family as an administrator sees it (see unrevokedFamiliesOfUser). */
 export type FamilySummary = Pick<RefreshFamilyRecord, "id" | "clientId" | "userId" | "createdAt" | "expiresAt"> & {
@@ -163,7 +172,7 @@ export class RefreshTokenRepository {
    * instance or the CLI deleted the client before this instance's registry reloaded), and nothing is
    * written.
    */
-  async startFamily(family: Omit<RefreshFamilyRecord, "revokedAt" | "userEnabled">, first: NewRefreshToken): Promise<boolean> {
+  async startFamily(family: NewRefreshFamily, first: NewRefreshToken): Promise<boolean> {
     try {
       await this.#db.$transaction([
         this.#db.refreshFamily.create({ data: family }),
@@ -203,7 +212,7 @@ export class RefreshTokenRepository {
     if (direct.provider === "sqlite") {
       // SQLite cannot update inside a WITH clause: two statements in one transaction, the insert only
       // when the consume matched. Synchronous, so no other statement runs between them.
-      const insert = insertStatement(successor);
+      const insert = insertTokenStatement(successor);
       return direct.transaction((changes) => changes(consume) === 1 && changes(insert) === 1);
     }
     // PostgreSQL: one statement, one round trip and one commit. The INSERT takes the family from the
@@ -230,7 +239,7 @@ export class RefreshTokenRepository {
     const statements = [
       // Used up with no successor: a replaced token never rotates again, whatever the grace.
       consumeStatement(this.#direct.provider, replaced, rotated.familyId, now, null),
-      insertStatement(replacement),
+      insertTokenStatement(replacement),
       sql`UPDATE "RefreshToken" SET "successorDigest" = ${replacement.digest} WHERE "digest" = ${rotated.digest} AND "successorDigest" = ${replaced}`,
     ];
     const blocklist = blocklistAccessTokens(sql`t."digest" = ${replaced}`, now);
@@ -274,18 +283,28 @@ export class RefreshTokenRepository {
    * Revokes every family of the user and blocklists their live access tokens, as revokeFamily does
    * for one (a password change ends every session). `families` counts the families this call revoked.
    */
-  async revokeUserFamilies(userId: string, reason: string, now: Date): Promise<{ families: number; accessTokensRevoked: number }> {
+  revokeUserFamilies(userId: string, reason: string, now: Date): Promise<{ families: number; accessTokensRevoked: number }> {
+    return this.#revokeFamiliesWhere(sql`"userId" = ${userId}`, sql`f."userId" = ${userId}`, reason, now);
+  }
+
+  /** Revokes every family started under the grant (remembered consent), as revokeUserFamilies does. */
+  revokeGrantFamilies(grantId: string, reason: string, now: Date): Promise<{ families: number; accessTokensRevoked: number }> {
+    return this.#revokeFamiliesWhere(sql`"grantId" = ${grantId}`, sql`f."grantId" = ${grantId}`, reason, now);
+  }
+
+  /** `families` on the family table; `joined` the same condition on f, the family, in blocklistAccessTokens. */
+  async #revokeFamiliesWhere(families: Sql, joined: Sql, reason: string, now: Date): Promise<{ families: number; accessTokensRevoked: number }> {
     const revoke = sql`
       UPDATE "RefreshFamily" SET "revokedAt" = ${now}, "revokedReason" = ${reason}
-      WHERE "userId" = ${userId} AND "revokedAt" IS NULL`;
-    const blocklist = blocklistAccessTokens(sql`f."userId" = ${userId}`, now);
+      WHERE ${families} AND "revokedAt" IS NULL`;
+    const blocklist = blocklistAccessTokens(joined, now);
     const direct = this.#direct;
     if (direct.provider === "sqlite") {
       return direct.transaction((changes) => ({ families: changes(revoke), accessTokensRevoked: changes(blocklist) }));
     }
     return direct.transaction(async ({ rows, changes }) => {
-      // The rows locked in one order, so that two of these for one user cannot deadlock.
-      await rows(sql`SELECT "id" FROM "RefreshFamily" WHERE "userId" = ${userId} AND "revokedAt" IS NULL ORDER BY "id" FOR UPDATE`);
+      // The rows locked in one order, so that two of these on the same families cannot deadlock.
+      await rows(sql`SELECT "id" FROM "RefreshFamily" WHERE ${families} AND "revokedAt" IS NULL ORDER BY "id" FOR UPDATE`);
       return { families: await changes(revoke), accessTokensRevoked: await changes(blocklist) };
     });
   }

@@ -29,6 +29,10 @@ export type ClientInput = {
   canIntrospect?: boolean;
   /** public keys for private_key_jwt; a client registered with keys gets no secret */
   jwks?: JsonWebKeySet | null;
+  /** where the authorization code flow may send the user back (redirect-uris.ts) */
+  redirectUris?: string[];
+  /** no secret: authenticates with client_id only (authorization_code and refresh_token only) */
+  public?: boolean;
 };
 
 export type ClientUpdate = Partial<ClientInput> & { enabled?: boolean };
@@ -130,6 +134,8 @@ export class ClientService {
       firstParty: input.firstParty ?? false,
       canIntrospect: input.canIntrospect ?? false,
       jwks: input.jwks ?? null,
+      redirectUris: distinct(input.redirectUris ?? []),
+      public: input.public ?? false,
       enabled: true,
       secretDigest: clientSecret === null ? null : sha256(clientSecret),
       previousSecretDigest: null,

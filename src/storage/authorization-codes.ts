@@ -1,0 +1,156 @@
+// Authorization codes, known only by their SHA-256 digest. The exchange is one transaction of
+// hand-written statements (direct-sql.ts, as a refresh rotation): the conditional consumption of the
+// code, which records what it issues, and the insert of the refresh family that comes with it. A
+// second exchange thus always finds what the first one issued, and can revoke it.
+import { sqltag as sql } from "@prisma/client/runtime/client";
+import type { DirectSql } from "./direct-sql.js";
+import { directSqlOf, isForeignKeyViolation, type Db } from "./prisma.js";
+import { insertFamilyStatement, insertTokenStatement, type NewRefreshFamily, type NewRefreshToken } from "./refresh-tokens.js";
+
+export type NewAuthorizationCode = {
+  digest: string;
+  clientId: string;
+  userId: string;
+  grantId: string;
+  sessionId: string;
+  /** the effective redirect URI */
+  redirectUri: string;
+  /** the authorization request named it: the token request must repeat it */
+  redirectUriSent: boolean;
+  codeChallenge: string;
+  scope: string[];
+  audience: string[];
+  nonce: string | null;
+  authTime: Date;
+  issuedAt: Date;
+  expiresAt: Date;
+};
+
+export type AuthorizationCodeRecord = NewAuthorizationCode & {
+  usedAt: Date | null;
+  /** what the exchange issued: its refresh family, or null when the client gets no refresh token */
+  familyId: string | null;
+  accessTokenJti: string | null;
+  accessTokenExpiresAt: Date | null;
+  /** the code's user exists and is enabled */
+  userEnabled: boolean;
+};
+
+/** What an exchange issues, recorded on the code as it is consumed. */
+export type Issued = {
+  accessTokenJti: string;
+  accessTokenExpiresAt: Date;
+  /** the refresh family it starts, with its first token; none when the client may not refresh */
+  family: { record: NewRefreshFamily; first: NewRefreshToken } | null;
+};
+
+const split = (list: string): string[] => (list === "" ? [] : list.split(" "));
+
+/**
+ * Consumes the code if it is unused, unexpired and its grant is live, and records what it issues.
+ * One statement: of any number of concurrent runs exactly one matches (PostgreSQL re-checks the WHERE
+ * clause against a row a concurrent transaction changed; SQLite writes one at a time). On PostgreSQL
+ * the grant row is read FOR SHARE, so a revocation of the grant waits for this exchange to commit and
+ * then finds its family (consent.ts).
+ */
+const consumeStatement = (provider: DirectSql["provider"], digest: string, grantId: string, now: Date, issued: Issued) => {
+  const set = sql`"usedAt" = ${now}, "familyId" = ${issued.family?.record.id ?? null}, "accessTokenJti" = ${issued.accessTokenJti}, "accessTokenExpiresAt" = ${issued.accessTokenExpiresAt}`;
+  return provider === "postgresql"
+    ? sql`
+  UPDATE "AuthorizationCode" SET ${set}
+  WHERE "digest" = ${digest} AND "usedAt" IS NULL AND "expiresAt" > ${now}
+    AND "grantId" IN (SELECT g."id" FROM "Grant" g WHERE g."id" = ${grantId} AND g."revokedAt" IS NULL FOR SHARE)`
+    : sql`
+  UPDATE "AuthorizationCode" SET ${set}
+  WHERE "digest" = ${digest} AND "usedAt" IS NULL AND "expiresAt" > ${now}
+    AND EXISTS (SELECT 1 FROM "Grant" g WHERE g."id" = ${grantId} AND g."revokedAt" IS NULL)`;
+};
+
+/** Thrown inside a transaction to undo it when a conditional step matched nothing. */
+class Rollback extends Error {}
+
+export class AuthorizationCodeRepository {
+  readonly #db: Db;
+  readonly #direct: DirectSql;
+
+  constructor(db: Db) {
+    this.#db = db;
+    this.#direct = directSqlOf(db);
+  }
+
+  /** false when the client, user or grant named no longer exists (deleted meanwhile), and nothing is written. */
+  async insert(code: NewAuthorizationCode): Promise<boolean> {
+    try {
+      await this.#db.authorizationCode.create({ data: { ...code, scope: code.scope.join(" "), audience: code.audience.join(" ") } });
+      return true;
+    } catch (e) {
+      if (isForeignKeyViolation(e)) return false;
+      throw e;
+    }
+  }
+
+  /** The code, whatever its state, with whether its user may still use it; null when unknown. */
+  async findByDigest(digest: string): Promise<AuthorizationCodeRecord | null> {
+    const row = await this.#db.authorizationCode.findUnique({ where: { digest }, include: { user: { select: { enabled: true } } } });
+    if (!row) return null;
+    const { user, ...code } = row;
+    return { ...code, scope: split(code.scope), audience: split(code.audience), userEnabled: user.enabled };
+  }
+
+  /**
+   * Consumes the code and stores the family it starts, in one transaction (see consumeStatement).
+   * false, and nothing written, when the code was used (by a concurrent exchange too), expired or its
+   * grant was revoked; also when the family's client or user was deleted meanwhile.
+   */
+  async exchange(code: Pick<AuthorizationCodeRecord, "digest" | "grantId">, now: Date, issued: Issued): Promise<boolean> {
+    const statements = [consumeStatement(this.#direct.provider, code.digest, code.grantId, now, issued)];
+    if (issued.family) statements.push(insertFamilyStatement(issued.family.record), insertTokenStatement(issued.family.first));
+    const direct = this.#direct;
+    const run =
+      direct.provider === "sqlite"
+        ? direct.transaction((changes) => {
+            if (!statements.every((statement) => changes(statement) === 1)) throw new Rollback();
+            return true;
+          })
+        : direct.transaction(async ({ changes }) => {
+            for (const statement of statements) if ((await changes(statement)) !== 1) throw new Rollback();
+            return true;
+          });
+    return run.catch((error: unknown) => {
+      if (error instanceof Rollback) return false;
+      // The family's client or user was deleted between the code's read and this write.
+      if (isForeignKeyViolation(error) || isForeignKeyCode(error)) return false;
+      throw error;
+    });
+  }
+
+  /**
+   * Blocklists the still-living access tokens that the grant's codes issued (those of codes that
+   * started a family are blocklisted with it already, and keep their entry). Returns how many it added.
+   */
+  blocklistAccessTokensOfGrant(grantId: string, now: Date): Promise<number> {
+    return this.#direct.changes(sql`
+      INSERT INTO "RevokedAccessToken" ("jti", "clientId", "expiresAt", "revokedAt")
+      SELECT c."accessTokenJti", c."clientId", c."accessTokenExpiresAt", ${now}
+      FROM "AuthorizationCode" c
+      WHERE c."grantId" = ${grantId} AND c."accessTokenJti" IS NOT NULL AND c."accessTokenExpiresAt" > ${now}
+      ON CONFLICT ("jti") DO NOTHING`);
+  }
+
+  /**
+   * Deletes codes that can no longer matter: expired before `expiredBefore` (kept that long so that a
+   * late replay is still recognised and revokes what the code issued) and whose access token has expired.
+   */
+  async pruneDead(now: Date, expiredBefore: Date): Promise<number> {
+    const { count } = await this.#db.authorizationCode.deleteMany({
+      where: { expiresAt: { lte: expiredBefore }, OR: [{ accessTokenExpiresAt: null }, { accessTokenExpiresAt: { lte: now } }] },
+    });
+    return count;
+  }
+}
+
+// A foreign key refused a hand-written statement: SQLite's SQLITE_CONSTRAINT_FOREIGNKEY, PostgreSQL's 23503.
+const isForeignKeyCode = (e: unknown): boolean => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "SQLITE_CONSTRAINT_FOREIGNKEY" || code === "23503";
+};
