@@ -39,7 +39,7 @@ async function startTessera(t: Test) {
     grantTypes: ["authorization_code", "refresh_token"],
     redirectUris: [callback.redirectUri],
     public: true,
-  } as never);
+  });
   const user = await app.services.users.create(USERNAME, PASSWORD);
   // algorithm "oauth2": the RFC 8414 document (/.well-known/oauth-authorization-server), not OIDC's.
   const config = await oidc.discovery(new URL(issuer), clientId, undefined, oidc.None(), {
