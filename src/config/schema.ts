@@ -84,6 +84,19 @@ export type Config = Readonly<{
    *  the JWKS and the metadata, and /login, /refresh and /logout with credentials. None by default:
    *  every origin allowed is one more page that can drive the cookie-based refresh. */
   corsOrigins: readonly string[];
+  /** SESSION_TTL: absolute lifetime of a browser session (the tessera_session cookie of the sign-in
+   *  page), 1 day: after it the user types the password again, whatever they did meanwhile. */
+  sessionTtlSeconds: number;
+  /** SESSION_IDLE_TTL: a browser session unused this long ends (1 hour), so a forgotten browser on
+   *  a shared computer does not stay signed in for the whole day. */
+  sessionIdleTtlSeconds: number;
+  /** BRAND_NAME: the product name on the sign-in, consent and error pages. */
+  brandName: string;
+  /** BRAND_LOGO_URL: an https (or same-origin path) image shown on the pages; unset: none. The pages'
+   *  CSP allows its origin. */
+  brandLogoUrl: string | undefined;
+  /** BRAND_STYLESHEET_URL: a stylesheet loaded after tessera's own; unset: none. The CSP allows its origin. */
+  brandStylesheetUrl: string | undefined;
 }>;
 
 type Parser<T> = (raw: string) => T;
@@ -222,6 +235,21 @@ const bearerToken: Parser<string | undefined> = (raw) => {
   return value;
 };
 
+/** An absolute https URL, an http one, or a path on this server ("/…"), for page assets. */
+const assetUrl: Parser<string | undefined> = (raw) => {
+  const value = raw.trim();
+  if (value === "") return undefined;
+  if (/^\/(?!\/)/.test(value)) return value;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) throw new Error("must be an absolute http(s) URL or a path starting with /");
+  return url.href;
+};
+
 export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   port: { env: "PORT", default: "3000", parse: integer(0, 65535) },
   host: { env: "HOST", default: "127.0.0.1", parse: text },
@@ -253,4 +281,9 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   shutdownTimeoutSeconds: { env: "SHUTDOWN_TIMEOUT", default: "10", parse: seconds(0) },
   metricsToken: { env: "METRICS_TOKEN", default: undefined, parse: bearerToken, secret: true },
   corsOrigins: { env: "CORS_ORIGINS", default: "", parse: origins },
+  sessionTtlSeconds: { env: "SESSION_TTL", default: "1d", parse: seconds(60) },
+  sessionIdleTtlSeconds: { env: "SESSION_IDLE_TTL", default: "1h", parse: seconds(60) },
+  brandName: { env: "BRAND_NAME", default: "tessera", parse: text },
+  brandLogoUrl: { env: "BRAND_LOGO_URL", default: undefined, parse: assetUrl },
+  brandStylesheetUrl: { env: "BRAND_STYLESHEET_URL", default: undefined, parse: assetUrl },
 };

@@ -14,7 +14,12 @@ export type OAuthErrorCode =
   | "insufficient_scope"
   | "temporarily_unavailable"
   | "slow_down"
-  | "server_error";
+  | "server_error"
+  // RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6: errors of /authorize, sent by redirect
+  | "unsupported_response_type"
+  | "access_denied"
+  | "login_required"
+  | "consent_required";
 
 export abstract class OAuthError extends Error {
   abstract readonly code: OAuthErrorCode;
@@ -110,4 +115,29 @@ export class SlowDown extends OAuthError {
     super(description);
     this.retryAfterSeconds = retryAfterSeconds;
   }
+}
+
+// Errors of the authorization endpoint. They reach the client as parameters of a redirect to its
+// redirect URI (RFC 6749 §4.1.2.1), never as a JSON body; the status is what a JSON answer would have.
+
+export class UnsupportedResponseType extends OAuthError {
+  readonly code = "unsupported_response_type";
+  readonly status = 400;
+}
+
+export class AccessDenied extends OAuthError {
+  readonly code = "access_denied";
+  readonly status = 403;
+}
+
+/** prompt=none, and no one is signed in (OpenID Connect Core §3.1.2.6). */
+export class LoginRequired extends OAuthError {
+  readonly code = "login_required";
+  readonly status = 400;
+}
+
+/** prompt=none, and the user has not consented to what is asked (OpenID Connect Core §3.1.2.6). */
+export class ConsentRequired extends OAuthError {
+  readonly code = "consent_required";
+  readonly status = 400;
 }

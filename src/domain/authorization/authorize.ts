@@ -1,0 +1,109 @@
+// What /authorize does next for a checked request: ask for the password (sign-in page), ask for
+// consent (consent page), or redirect to the client with a code. Rules (SPEC "Authorization code
+// with PKCE", OpenID Connect Core §3.1.2.1):
+// - no live session of an enabled user, prompt=login not yet answered in this interaction, or a
+//   password typed longer ago than max_age → sign-in (prompt=none: login_required);
+// - a third-party client without a remembered consent covering the scopes and audience, or
+//   prompt=consent → consent page (prompt=none: consent_required); first-party clients never ask;
+// - else a code, bound to the request, the user, the grant and the session.
+import { NotFoundError } from "../../errors/internal.js";
+import { AccessDenied, ConsentRequired, LoginRequired } from "../../errors/oauth.js";
+import type { ClientRecord } from "../../storage/clients.js";
+import type { ClientRegistry } from "../clients/client-registry.js";
+import type { Clock } from "../clock.js";
+import type { UserService, UserView } from "../users/user-service.js";
+import type { BrowserSession } from "./browser-session.js";
+import { issueAuthorizationCode, type CodeDeps } from "./code.js";
+import { covers, findGrant, recordConsent, type ConsentDeps } from "./consent.js";
+import { InteractionRefused, type Interaction } from "./interaction.js";
+import { codeRedirect, errorRedirect } from "./redirect.js";
+
+export type AuthorizeDeps = {
+  issuer: string;
+  clock: Clock;
+  clients: ClientRegistry;
+  users: UserService;
+  consent: ConsentDeps;
+  codes: CodeDeps;
+};
+
+export type Step =
+  | { step: "sign-in"; client: ClientRecord }
+  | { step: "consent"; client: ClientRecord; user: UserView }
+  | { step: "redirect"; location: string };
+
+/** The client of the interaction, if it is still enabled for the code flow (it may have changed since). */
+export function clientOf(deps: AuthorizeDeps, interaction: Interaction): ClientRecord {
+  const client = deps.clients.get(interaction.request.clientId);
+  if (!client?.enabled || !client.grantTypes.includes("authorization_code")) throw new InteractionRefused("the application is no longer registered here");
+  return client;
+}
+
+/** The session's user when enabled; null when disabled or deleted (the session then counts for nothing). */
+async function userOf(deps: AuthorizeDeps, session: BrowserSession): Promise<UserView | null> {
+  try {
+    const user = await deps.users.show(session.userId);
+    return user.enabled ? user : null;
+  } catch (e) {
+    if (e instanceof NotFoundError) return null;
+    throw e;
+  }
+}
+
+function mustSignIn(deps: AuthorizeDeps, interaction: Interaction, session: BrowserSession): boolean {
+  const { request } = interaction;
+  const authMs = session.authTime.getTime();
+  if (request.prompt.includes("login") && authMs < interaction.startedAt) return true;
+  return request.maxAge !== undefined && deps.clock.now() - authMs > request.maxAge * 1000;
+}
+
+/** The next step for `interaction` in a browser whose live session (if any) is `session`. */
+export async function nextStep(deps: AuthorizeDeps, interaction: Interaction, session: BrowserSession | null): Promise<Step> {
+  const { request } = interaction;
+  const client = clientOf(deps, interaction);
+  const user = session && (await userOf(deps, session));
+  if (!session || !user || mustSignIn(deps, interaction, session)) {
+    if (request.prompt.includes("none")) throw new LoginRequired("the user is not signed in");
+    return { step: "sign-in", client };
+  }
+  const grant = await findGrant(deps.consent, user.id, client.id);
+  const covered = grant !== null && covers(grant, request.scope, request.audience);
+  if (!client.firstParty && (!covered || request.prompt.includes("consent"))) {
+    if (request.prompt.includes("none")) throw new ConsentRequired("the user has not consented to this request");
+    return { step: "consent", client, user };
+  }
+  const grantId = covered ? grant!.id : await recordConsent(deps.consent, { userId: user.id, clientId: client.id, scope: request.scope, audience: request.audience }, new Date(deps.clock.now()));
+  return { step: "redirect", location: await issueCode(deps, interaction, session, user.id, grantId) };
+}
+
+/** The consent page's "allow": the consent is remembered (widening an earlier one), then the code. */
+export async function allow(deps: AuthorizeDeps, interaction: Interaction, session: BrowserSession): Promise<Step> {
+  const { request } = interaction;
+  const client = clientOf(deps, interaction);
+  const grantId = await recordConsent(deps.consent, { userId: session.userId, clientId: client.id, scope: request.scope, audience: request.audience }, new Date(deps.clock.now()));
+  return { step: "redirect", location: await issueCode(deps, interaction, session, session.userId, grantId) };
+}
+
+/** The consent page's "deny": access_denied to the client (RFC 6749 §4.1.2.1). */
+export const deny = (deps: AuthorizeDeps, interaction: Interaction): Step => ({
+  step: "redirect",
+  location: errorRedirect(deps.issuer, interaction.request.redirectUri, interaction.request.state, new AccessDenied("the user denied the request")),
+});
+
+async function issueCode(deps: AuthorizeDeps, interaction: Interaction, session: BrowserSession, userId: string, grantId: string): Promise<string> {
+  const { request } = interaction;
+  const code = await issueAuthorizationCode(deps.codes, {
+    clientId: request.clientId,
+    userId,
+    grantId,
+    sessionId: session.id,
+    redirectUri: request.redirectUri,
+    redirectUriSent: request.redirectUriSent,
+    codeChallenge: request.codeChallenge,
+    scope: request.scope,
+    audience: request.audience,
+    ...(request.nonce !== undefined && { nonce: request.nonce }),
+    authTime: session.authTime,
+  });
+  return codeRedirect(deps.issuer, request, code);
+}
