@@ -7,7 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -88,4 +88,20 @@ export async function startCallbackServer(t: Teardown): Promise<CallbackServer> 
       return new Promise((resolve) => waiters.push(resolve));
     },
   };
+}
+
+/** Fills tessera's sign-in form (inputs named by the SPEC) and submits it; resolves once the next page loaded. */
+export async function signInOnPage(page: Page, username: string, password: string): Promise<void> {
+  await page.fill('input[name="username"]', username);
+  await page.fill('input[name="password"]', password);
+  await Promise.all([page.waitForLoadState("load"), page.click('form [type="submit"]')]);
+}
+
+/** Clicks Allow or Deny on tessera's consent page; resolves with the URL the callback server received. */
+export async function decideOnPage(page: Page, callback: CallbackServer, decision: "allow" | "deny"): Promise<URL> {
+  const landed = callback.next();
+  await page.click(`button[name="decision"][value="${decision}"]`);
+  const url = await landed;
+  await page.waitForURL((u) => u.href.startsWith(callback.redirectUri));
+  return url;
 }

@@ -11,7 +11,7 @@ import type { Page } from "playwright-core";
 import t, { type Test } from "tap";
 import { buildTestApp } from "../helpers/app.js";
 import { SettableClock } from "../helpers/clock.js";
-import { launchBrowser, startCallbackServer, type CallbackServer } from "../helpers/browser.js";
+import { decideOnPage, launchBrowser, signInOnPage, startCallbackServer } from "../helpers/browser.js";
 import { freePort } from "../helpers/server-process.js";
 
 const SCREENSHOTS = process.env.SCREENSHOTS === "1" ? fileURLToPath(new URL("../../docs/screenshots/", import.meta.url)) : null;
@@ -67,20 +67,7 @@ const screenshot = async (page: Page, name: string) => {
   if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true });
 };
 
-async function signIn(page: Page, password = PASSWORD) {
-  await page.fill('input[name="username"]', USERNAME);
-  await page.fill('input[name="password"]', password);
-  await Promise.all([page.waitForLoadState("load"), page.click('form [type="submit"]')]);
-}
-
-/** Clicks a consent button; resolves with the URL the callback server received. */
-async function decide(page: Page, callback: CallbackServer, decision: "allow" | "deny") {
-  const landed = callback.next();
-  await page.click(`button[name="decision"][value="${decision}"]`);
-  const url = await landed;
-  await page.waitForURL((u) => u.href.startsWith(callback.redirectUri));
-  return url;
-}
+const signIn = (page: Page, password = PASSWORD) => signInOnPage(page, USERNAME, password);
 
 const rejectsWith = (t: Test, promise: Promise<unknown>, error: string) =>
   t.rejects(promise, { code: "OAUTH_RESPONSE_BODY_ERROR", error }, `answers ${error}`);
@@ -104,7 +91,7 @@ t.test("sign in and allow in Chromium, then openid-client exchanges the code", a
   t.match(consent, USERNAME, "and who is signed in");
   t.match(consent, AUDIENCE, "and the audience");
   await screenshot(page, "consent.png");
-  const callbackUrl = await decide(page, server.callback, "allow");
+  const callbackUrl = await decideOnPage(page, server.callback, "allow");
   t.equal(callbackUrl.searchParams.get("state"), first.state);
   t.equal(callbackUrl.searchParams.get("iss"), server.issuer, "RFC 9207: the issuer is named");
 
@@ -172,7 +159,7 @@ t.test("a wrong password shows the page again; deny sends access_denied with sta
   t.equal(server.callback.received.length, 0, "no redirect to the client");
 
   await signIn(page);
-  const callbackUrl = await decide(page, server.callback, "deny");
+  const callbackUrl = await decideOnPage(page, server.callback, "deny");
   t.equal(callbackUrl.searchParams.get("error"), "access_denied");
   t.equal(callbackUrl.searchParams.get("state"), request.state);
   t.equal(callbackUrl.searchParams.get("iss"), server.issuer);
