@@ -20,6 +20,7 @@ import requestStart from "./http/plugins/request-start.js";
 import servicesPlugin from "./http/plugins/services.js";
 import { EXPECTED } from "./http/schemas/expected.js";
 import admin from "./http/routes/admin/index.js";
+import authorize from "./http/routes/authorize.js";
 import firstParty from "./http/routes/first-party.js";
 import health from "./http/routes/health.js";
 import introspection from "./http/routes/introspection.js";
@@ -79,6 +80,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(revocation);
   await app.register(introspection);
   await app.register(firstParty);
+  await app.register(authorize);
   await app.register(admin);
   await app.register(jwks);
   await app.register(metadata);

@@ -4,6 +4,7 @@ import type { Config } from "../config/schema.js";
 import { deriveKey, loadKek } from "../crypto/kek.js";
 import { AuditRepository } from "../storage/audit.js";
 import { AuthorizationCodeRepository } from "../storage/authorization-codes.js";
+import { BrowserSessionRepository } from "../storage/browser-sessions.js";
 import { ClientRepository } from "../storage/clients.js";
 import { databaseLocation } from "../storage/database-location.js";
 import { GrantRepository } from "../storage/grants.js";
@@ -14,7 +15,9 @@ import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.j
 import { SigningKeyRepository } from "../storage/signing-keys.js";
 import { UsedClientAssertionRepository } from "../storage/used-client-assertions.js";
 import { UserRepository } from "../storage/users.js";
+import { BrowserSessionService } from "./authorization/browser-session.js";
 import { ConsentService } from "./authorization/consent.js";
+import { InteractionSealer } from "./authorization/interaction.js";
 import { ClientRegistry } from "./clients/client-registry.js";
 import { ClientService } from "./clients/client-service.js";
 import type { Clock } from "./clock.js";
@@ -44,6 +47,10 @@ export type Services = {
   grants: ConsentService;
   /** authorization codes: issued by /authorize (authorization/code.ts), exchanged at /token */
   authorizationCodes: AuthorizationCodeRepository;
+  /** who is signed in to tessera in a browser (the tessera_session cookie of /authorize's pages) */
+  browserSessions: BrowserSessionService;
+  /** seals /authorize's request into its forms and makes their CSRF tokens */
+  interactions: InteractionSealer;
   audit: AuditRepository;
   blocklist: RevokedAccessTokenRepository;
   assertions: UsedClientAssertionRepository;
@@ -127,6 +134,8 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       refreshTokens,
       grants,
       authorizationCodes,
+      browserSessions: new BrowserSessionService({ repo: new BrowserSessionRepository(db), clock, ttlSeconds: config.sessionTtlSeconds, idleTtlSeconds: config.sessionIdleTtlSeconds }),
+      interactions: new InteractionSealer(deriveKey(kek, "authorization interaction"), clock),
       audit,
       blocklist,
       assertions: new UsedClientAssertionRepository(db),

@@ -13,8 +13,8 @@ import type { ClientRegistry } from "../clients/client-registry.js";
 import type { Clock } from "../clock.js";
 import type { UserService, UserView } from "../users/user-service.js";
 import type { BrowserSession } from "./browser-session.js";
-import { issueAuthorizationCode, type CodeDeps } from "./code.js";
-import { covers, findGrant, recordConsent, type ConsentDeps } from "./consent.js";
+import { issueAuthorizationCode, type AuthorizationCodeDeps } from "./code.js";
+import { covers, type ConsentService } from "./consent.js";
 import { InteractionRefused, type Interaction } from "./interaction.js";
 import { codeRedirect, errorRedirect } from "./redirect.js";
 
@@ -23,8 +23,8 @@ export type AuthorizeDeps = {
   clock: Clock;
   clients: ClientRegistry;
   users: UserService;
-  consent: ConsentDeps;
-  codes: CodeDeps;
+  grants: ConsentService;
+  codes: AuthorizationCodeDeps;
 };
 
 export type Step =
@@ -66,13 +66,13 @@ export async function nextStep(deps: AuthorizeDeps, interaction: Interaction, se
     if (request.prompt.includes("none")) throw new LoginRequired("the user is not signed in");
     return { step: "sign-in", client };
   }
-  const grant = await findGrant(deps.consent, user.id, client.id);
-  const covered = grant !== null && covers(grant, request.scope, request.audience);
+  const grant = await deps.grants.findGrant(user.id, client.id);
+  const covered = covers(grant, request.scope, request.audience);
   if (!client.firstParty && (!covered || request.prompt.includes("consent"))) {
     if (request.prompt.includes("none")) throw new ConsentRequired("the user has not consented to this request");
     return { step: "consent", client, user };
   }
-  const grantId = covered ? grant!.id : await recordConsent(deps.consent, { userId: user.id, clientId: client.id, scope: request.scope, audience: request.audience }, new Date(deps.clock.now()));
+  const grantId = covered ? grant!.id : await deps.grants.recordConsent({ userId: user.id, clientId: client.id, scope: request.scope, audience: request.audience }, new Date(deps.clock.now()));
   return { step: "redirect", location: await issueCode(deps, interaction, session, user.id, grantId) };
 }
 
@@ -80,7 +80,7 @@ export async function nextStep(deps: AuthorizeDeps, interaction: Interaction, se
 export async function allow(deps: AuthorizeDeps, interaction: Interaction, session: BrowserSession): Promise<Step> {
   const { request } = interaction;
   const client = clientOf(deps, interaction);
-  const grantId = await recordConsent(deps.consent, { userId: session.userId, clientId: client.id, scope: request.scope, audience: request.audience }, new Date(deps.clock.now()));
+  const grantId = await deps.grants.recordConsent({ userId: session.userId, clientId: client.id, scope: request.scope, audience: request.audience }, new Date(deps.clock.now()));
   return { step: "redirect", location: await issueCode(deps, interaction, session, session.userId, grantId) };
 }
 
