@@ -38,7 +38,7 @@ export async function launchBrowser(t: Teardown): Promise<BrowserContext> {
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
-    viewport: { width: 800, height: 700 },
+    viewport: { width: 640, height: 480 },
   });
   t.teardown(() => context.close());
   return context;

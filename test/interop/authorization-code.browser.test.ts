@@ -15,7 +15,7 @@ import { decideOnPage, launchBrowser, signInOnPage, startCallbackServer } from "
 import { freePort } from "../helpers/server-process.js";
 
 const SCREENSHOTS = process.env.SCREENSHOTS === "1" ? fileURLToPath(new URL("../../docs/screenshots/", import.meta.url)) : null;
-const AUDIENCE = "https://api.example.test";
+const AUDIENCE = "https://api.acme.test"; // as in the README, whose screenshots these are
 const USERNAME = "alice";
 const PASSWORD = "correct horse battery staple";
 
@@ -39,6 +39,7 @@ async function startTessera(t: Test) {
     grantTypes: ["authorization_code", "refresh_token"],
     redirectUris: [callback.redirectUri],
     public: true,
+    audiences: [AUDIENCE],
   });
   const user = await app.services.users.create(USERNAME, PASSWORD);
   // algorithm "oauth2": the RFC 8414 document (/.well-known/oauth-authorization-server), not OIDC's.
