@@ -1,5 +1,6 @@
 // Users and their sessions as the admin API answers them and `tessera users … --json` prints them:
 // one representation, snake_case as OAuth names things, dates as ISO 8601 strings.
+import type { BrowserSession } from "../authorization/browser-session.js";
 import type { UserSession, UserView } from "./user-service.js";
 
 export const userJson = (u: UserView) => ({
@@ -16,5 +17,13 @@ export const sessionJson = (s: UserSession) => ({
   client_name: s.clientName,
   created_at: s.createdAt.toISOString(),
   last_used_at: s.lastUsedAt.toISOString(),
+  expires_at: s.expiresAt.toISOString(),
+});
+
+export const browserSessionJson = (s: BrowserSession) => ({
+  id: s.id,
+  auth_time: s.authTime.toISOString(),
+  created_at: s.createdAt.toISOString(),
+  last_seen_at: s.lastSeenAt.toISOString(),
   expires_at: s.expiresAt.toISOString(),
 });

@@ -27,9 +27,13 @@ import { STYLESHEET } from "../pages/style.js";
 import { requireForm } from "../plugins/content-type.js";
 import { limitPerMinute } from "../plugins/rate-limits.js";
 
-const Params = Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())]), {
-  description: "The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3): response_type=code, client_id, redirect_uri, state, scope, resource or audience, code_challenge, code_challenge_method=S256, nonce, prompt, max_age, login_hint",
-});
+// Each parameter a string, or several when repeated: the checks refuse repeats with their own error
+// (a page or a redirect), so the schema must let them through. Unknown parameters are ignored.
+const PARAMETERS = ["response_type", "client_id", "redirect_uri", "state", "scope", "resource", "audience", "code_challenge", "code_challenge_method", "nonce", "prompt", "max_age", "login_hint"];
+const Params = Type.Object(
+  Object.fromEntries(PARAMETERS.map((name) => [name, Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())]))])),
+  { additionalProperties: true, description: "The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, RFC 8707, OpenID Connect Core §3.1.2.1)" },
+);
 const FormFields = { interaction: Type.String(), csrf_token: Type.String() };
 const SignInForm = Type.Object({ ...FormFields, username: Type.String(), password: Type.String() }, { additionalProperties: false });
 const ConsentForm = Type.Object({ ...FormFields, decision: Type.Union([Type.Literal("allow"), Type.Literal("deny")]) }, { additionalProperties: false });

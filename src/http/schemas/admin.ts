@@ -174,6 +174,21 @@ export const SessionList = Type.Object({ sessions: Type.Array(SessionBody) }, { 
 
 export const SessionsEnded = Type.Object({ sessions_ended: Type.Integer() }, { additionalProperties: false });
 
+export const BrowserSessionBody = Type.Object(
+  {
+    id: Type.String({ description: "the browser session (its cookie value is never stored or shown)" }),
+    auth_time: Type.String({ description: "when the user last typed the password in it" }),
+    created_at: Type.String(),
+    last_seen_at: Type.String({ description: "its latest use, to the minute" }),
+    expires_at: Type.String({ description: "its absolute end (SESSION_TTL); it ends earlier after SESSION_IDLE_TTL unused" }),
+  },
+  { additionalProperties: false },
+);
+
+export const BrowserSessionList = Type.Object({ browser_sessions: Type.Array(BrowserSessionBody) }, { additionalProperties: false });
+
+export const BrowserSessionsEnded = Type.Object({ browser_sessions_ended: Type.Integer() }, { additionalProperties: false });
+
 /** The most events one page of GET /admin/audit holds. */
 export const MAX_AUDIT_LIMIT = 500;
 

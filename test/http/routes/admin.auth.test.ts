@@ -31,6 +31,8 @@ const ROUTES: Array<{ method: "GET" | "POST" | "PATCH" | "DELETE"; url: string; 
   { method: "PATCH", url: "/admin/users/some-user", payload: { enabled: false } },
   { method: "GET", url: "/admin/users/some-user/sessions" },
   { method: "DELETE", url: "/admin/users/some-user/sessions" },
+  { method: "GET", url: "/admin/users/some-user/browser-sessions" },
+  { method: "DELETE", url: "/admin/users/some-user/browser-sessions" },
   { method: "DELETE", url: "/admin/users/some-user" },
   { method: "GET", url: "/admin/audit" },
   { method: "POST", url: "/admin/tokens/revoke", payload: { jti: "some-jti" } },
@@ -107,6 +109,8 @@ t.test("a valid admin token is accepted on every admin route", async (t) => {
   await expect(at("PATCH /admin/users/some-user", `/admin/users/${user.id}`), 200);
   await expect(at("GET /admin/users/some-user/sessions", `/admin/users/${user.id}/sessions`), 200);
   await expect(at("DELETE /admin/users/some-user/sessions", `/admin/users/${user.id}/sessions`), 200);
+  await expect(at("GET /admin/users/some-user/browser-sessions", `/admin/users/${user.id}/browser-sessions`), 200);
+  await expect(at("DELETE /admin/users/some-user/browser-sessions", `/admin/users/${user.id}/browser-sessions`), 200);
   await expect(at("DELETE /admin/users/some-user", `/admin/users/${user.id}`), 204);
   await expect(byTemplate("GET /admin/audit"), 200);
   // A token of another client, so that the admin token used here stays live.

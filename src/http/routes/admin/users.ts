@@ -1,10 +1,10 @@
 // /admin/users: the users who sign in to first-party clients, and their sessions (refresh families).
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { sessionJson, userJson } from "../../../domain/users/user-json.js";
+import { browserSessionJson, sessionJson, userJson } from "../../../domain/users/user-json.js";
 import { MAX_PAGE } from "../../../domain/users/user-service.js";
 import { ValidationError } from "../../../errors/internal.js";
-import { SessionList, SessionsEnded, UserBody, UserCreate, UserId, UserPage, UserPatch, UserQuery } from "../../schemas/admin.js";
+import { BrowserSessionList, BrowserSessionsEnded, SessionList, SessionsEnded, UserBody, UserCreate, UserId, UserPage, UserPatch, UserQuery } from "../../schemas/admin.js";
 import { ERROR_RESPONSES } from "../../schemas/oauth.js";
 
 const DEFAULT_LIMIT = 100;
@@ -90,6 +90,39 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => ({ sessions_ended: await service.endSessions(request.params.id, request.admin!.actor) }),
+  );
+
+  app.get(
+    "/admin/users/:id/browser-sessions",
+    {
+      schema: {
+        summary: "The user's browser sessions: where they are signed in to tessera's own pages (/authorize)",
+        params: UserId,
+        response: { 200: BrowserSessionList, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const user = await service.show(request.params.id);
+      return { browser_sessions: (await app.services.browserSessions.listOfUser(user.id)).map(browserSessionJson) };
+    },
+  );
+
+  app.delete(
+    "/admin/users/:id/browser-sessions",
+    {
+      schema: {
+        summary: "End all of the user's browser sessions",
+        description: "The next /authorize in those browsers asks for the password again. Tokens already issued stay valid: DELETE /admin/users/{id}/sessions ends those.",
+        params: UserId,
+        response: { 200: BrowserSessionsEnded, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const user = await service.show(request.params.id);
+      const ended = await app.services.browserSessions.endAllOfUser(user.id);
+      await app.services.audit.record({ at: new Date(app.services.clock.now()), actor: request.admin!.actor, action: "user.end_browser_sessions", target: `user:${user.id}`, details: { username: user.username, browserSessionsEnded: ended } });
+      return { browser_sessions_ended: ended };
+    },
   );
 };
 
