@@ -28,17 +28,27 @@ const OPTIONS = {
   disable: { type: "boolean" },
   grace: { type: "string" },
   "jwks-file": { type: "string" },
+  "redirect-uri": { type: "string", multiple: true },
+  public: { type: "boolean" },
+  confidential: { type: "boolean" },
 } as const;
 
 export const CLIENTS_USAGE = `tessera clients create --name NAME --audience URI... [--scope "a b"] --grant TYPE... [--token-ttl DURATION] [--first-party] [--introspect] [--jwks-file FILE]
+                       [--redirect-uri URI...] [--public]
 tessera clients list
 tessera clients show CLIENT_ID
 tessera clients update CLIENT_ID [--name N] [--audience URI...] [--scope "a b"] [--grant T...] [--token-ttl DURATION|none]
                                  [--first-party|--third-party] [--enable|--disable] [--introspect|--no-introspect] [--jwks-file FILE|none]
+                                 [--redirect-uri URI...|none] [--public|--confidential]
 tessera clients rotate-secret CLIENT_ID [--grace DURATION]
 tessera clients disable CLIENT_ID
 tessera clients delete CLIENT_ID
-  DURATION: seconds or a unit, as in the environment: 900, 15m, 12h, 30d`;
+  DURATION: seconds or a unit, as in the environment: 900, 15m, 12h, 30d
+  --grant authorization_code needs a --redirect-uri (repeat it for several; update replaces the list):
+    https, http on 127.0.0.1/[::1]/localhost (any port matches on 127.0.0.1 and [::1]), or a private-use
+    scheme such as com.example.app:/callback; exact match, no fragment.
+  --public: no secret (a browser or mobile app); only --grant authorization_code and refresh_token.
+    A client made public loses its secret; made --confidential again, it gets one with rotate-secret.`;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
@@ -58,6 +68,9 @@ function changesFrom(values: Values): ClientUpdate {
   if (values["first-party"] && values["third-party"]) throw new ValidationError("use --first-party or --third-party, not both");
   if (values.enable && values.disable) throw new ValidationError("use --enable or --disable, not both");
   if (values.introspect && values["no-introspect"]) throw new ValidationError("use --introspect or --no-introspect, not both");
+  if (values.public && values.confidential) throw new ValidationError("use --public or --confidential, not both");
+  const isPublic = values.public ? true : values.confidential ? false : undefined;
+  const redirectUris = values["redirect-uri"]?.length === 1 && values["redirect-uri"][0] === "none" ? [] : values["redirect-uri"];
   const ttl = values["token-ttl"] === "none" ? null : seconds("token-ttl", values["token-ttl"], 1);
   const firstParty = values["first-party"] ? true : values["third-party"] ? false : undefined;
   const enabled = values.enable ? true : values.disable ? false : undefined;
@@ -72,6 +85,8 @@ function changesFrom(values: Values): ClientUpdate {
     ...(enabled !== undefined && { enabled }),
     ...(canIntrospect !== undefined && { canIntrospect }),
     ...(values["jwks-file"] !== undefined && { jwks: readJwks(values["jwks-file"]) }),
+    ...(redirectUris !== undefined && { redirectUris }),
+    ...(isPublic !== undefined && { public: isPublic }),
   };
 }
 
@@ -109,6 +124,8 @@ export async function clientsCommand(config: Config, args: string[]): Promise<vo
           firstParty: changes.firstParty ?? false,
           canIntrospect: changes.canIntrospect ?? false,
           jwks: changes.jwks ?? null,
+          redirectUris: changes.redirectUris ?? [],
+          public: changes.public ?? false,
         }, ACTOR);
         return print(newClientJson(client, clientSecret));
       }

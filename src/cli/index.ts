@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// tessera <command>: serve, migrate, clients …, keys …, users …, prune, audit
+// tessera <command>: serve, migrate, clients …, keys …, users …, grants …, prune, audit
 // Each command's module is imported only when that command runs: the server (Fastify, every route)
 // alone took a second to load, on every CLI call.
 import { loadConfig } from "../config/load.js";
@@ -31,6 +31,10 @@ const COMMANDS: Record<string, Command> = {
   users: {
     usage: async () => (await import("./users.js")).USERS_USAGE,
     run: async (config, args) => (await import("./users.js")).usersCommand(config, args),
+  },
+  grants: {
+    usage: async () => (await import("./grants.js")).GRANTS_USAGE,
+    run: async (config, args) => (await import("./grants.js")).grantsCommand(config, args),
   },
   prune: {
     usage: async () => (await import("./prune.js")).PRUNE_USAGE,

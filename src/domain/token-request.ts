@@ -1,7 +1,7 @@
 // POST /token: pick the grant, check the (authenticated, clients/authenticate.ts) client may use it, run it.
 import { UnauthorizedClient, UnsupportedGrantType } from "../errors/oauth.js";
 import type { ClientRecord } from "../storage/clients.js";
-import { GRANTS, type GrantDeps, type TokenParams } from "./grants/index.js";
+import { GRANTS, PUBLIC_CLIENT_GRANTS, type GrantDeps, type TokenParams } from "./grants/index.js";
 import type { TokenResponse } from "./tokens/access-token.js";
 
 export type TokenRequestDeps = GrantDeps;
@@ -9,7 +9,9 @@ export type TokenRequestDeps = GrantDeps;
 export async function handleTokenRequest(deps: TokenRequestDeps, client: ClientRecord, params: TokenParams): Promise<TokenResponse> {
   const grant = GRANTS.get(params.grant_type);
   if (!grant) throw new UnsupportedGrantType("grant_type is not supported");
-  if (!client.grantTypes.includes(grant.grantType)) {
+  // Registration refuses other grants for public clients (client-service.ts); checked here again, since
+  // a public client proved nothing and must never get a token of its own or a user's password.
+  if (!client.grantTypes.includes(grant.grantType) || (client.public && !PUBLIC_CLIENT_GRANTS.includes(grant.grantType))) {
     throw new UnauthorizedClient(`this client may not use grant_type ${grant.grantType}`);
   }
   return grant.handle({ client, params, deps });

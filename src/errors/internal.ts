@@ -10,9 +10,18 @@ export class KeyDecryptionError extends Error {
   override readonly name = "KeyDecryptionError";
 }
 
-/** Bad input to a management operation (CLI, later the admin API): names the field at fault. */
+/**
+ * Bad input to a management operation (CLI, admin API): names the field at fault. `code` is the error
+ * the admin API answers: invalid_request, or RFC 7591 §3.2.2's codes for client metadata.
+ */
 export class ValidationError extends Error {
   override readonly name = "ValidationError";
+  readonly code: "invalid_request" | "invalid_client_metadata" | "invalid_redirect_uri";
+
+  constructor(message: string, code: ValidationError["code"] = "invalid_request") {
+    super(message);
+    this.code = code;
+  }
 }
 
 /** The record to change does not exist. */

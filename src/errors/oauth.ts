@@ -19,7 +19,10 @@ export type OAuthErrorCode =
   | "unsupported_response_type"
   | "access_denied"
   | "login_required"
-  | "consent_required";
+  | "consent_required"
+  // RFC 7591 §3.2.2: the admin API's answer to bad client metadata (ValidationError's code)
+  | "invalid_client_metadata"
+  | "invalid_redirect_uri";
 
 export abstract class OAuthError extends Error {
   abstract readonly code: OAuthErrorCode;

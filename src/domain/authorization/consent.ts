@@ -2,6 +2,7 @@
 // Revoking a grant ends it and every token issued under it: the refresh families started from its
 // codes (their live access tokens blocklisted), the access tokens of its codes, and its unused codes
 // (an exchange checks the grant, authorization-codes.ts).
+import { NotFoundError } from "../../errors/internal.js";
 import type { AuditRepository } from "../../storage/audit.js";
 import type { AuthorizationCodeRepository } from "../../storage/authorization-codes.js";
 import type { GrantRecord, GrantRepository, GrantSummary } from "../../storage/grants.js";
@@ -54,10 +55,22 @@ export class ConsentService {
     return this.#d.grants.liveGrantsOfUser(userId);
   }
 
-  /** Revokes the user's grant to the client (see revoke); null when there is no live one. */
-  async revokeFor(userId: string, clientId: string, actor: string): Promise<GrantRevocation | null> {
+  /** Revokes the user's live grant to the client (see revoke). */
+  async revokeFor(userId: string, clientId: string, actor: string): Promise<GrantRevocation> {
     const grant = await this.findGrant(userId, clientId);
-    return grant && this.revoke(grant, actor);
+    return this.#revoked(grant && (await this.revoke(grant, actor)), `no live grant of user ${userId} to client ${clientId}`);
+  }
+
+  /** Revokes the live grant `id` (see revoke); `userId`, when given, must be its user. */
+  async revokeById(id: string, actor: string, userId?: string): Promise<GrantRevocation> {
+    const grant = await this.#d.grants.findById(id);
+    const live = grant?.revokedAt === null && (userId === undefined || grant.userId === userId) ? grant : null;
+    return this.#revoked(live && (await this.revoke(live, actor)), `no live grant ${id}`);
+  }
+
+  #revoked(result: GrantRevocation | null, missing: string): GrantRevocation {
+    if (!result) throw new NotFoundError(missing);
+    return result;
   }
 
   /**

@@ -12,9 +12,10 @@ import type { ClientRegistry } from "./client-registry.js";
 /** The JWS algorithms a private_key_jwt assertion may use: what the verifier accepts, as advertised. */
 export { CLIENT_ASSERTION_ALGS } from "../../crypto/jwt.js";
 
-export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt";
+export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
 export type ClientCredentials =
   | { method: "client_secret_basic" | "client_secret_post"; clientId: string; secret: string }
+  | { method: "none"; clientId: string }
   | { method: "private_key_jwt"; clientId: string | undefined; assertion: string };
 
 export type ClientAuthDeps = { clients: ClientRegistry; clock: Clock; config: Config; assertions: UsedClientAssertionRepository };
@@ -76,8 +77,19 @@ async function assertionClient(deps: ClientAuthDeps, clientId: string | undefine
   return client;
 }
 
-/** The authenticated, enabled client; otherwise one and the same invalid_client for every cause. */
-export async function authenticateClient(deps: ClientAuthDeps, credentials: ClientCredentials): Promise<ClientRecord> {
+/**
+ * The authenticated, enabled client; otherwise one and the same invalid_client for every cause.
+ * Method none (client_id alone) identifies a public client, where `publicClients` allows them, and
+ * nothing else: a confidential client must prove who it is. A public client has no secret and no keys,
+ * so every other method fails for it.
+ */
+export async function authenticateClient(deps: ClientAuthDeps, credentials: ClientCredentials, publicClients = false): Promise<ClientRecord> {
+  if (credentials.method === "none") {
+    const client = deps.clients.get(credentials.clientId);
+    if (!client?.public || !client.enabled) throw new InvalidClient("client authentication required");
+    if (!publicClients) throw new InvalidClient("public clients cannot use this endpoint");
+    return client;
+  }
   if (credentials.method === "private_key_jwt") {
     const client = await assertionClient(deps, credentials.clientId, credentials.assertion);
     if (!client.enabled) throw failed();

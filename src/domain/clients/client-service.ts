@@ -5,8 +5,9 @@ import { NotFoundError, ValidationError } from "../../errors/internal.js";
 import type { AuditRepository } from "../../storage/audit.js";
 import type { ClientChanges, ClientRecord, ClientRepository, JsonWebKeySet } from "../../storage/clients.js";
 import type { Clock } from "../clock.js";
-import { GRANT_TYPES } from "../grants/index.js";
+import { GRANT_TYPES, PUBLIC_CLIENT_GRANTS } from "../grants/index.js";
 import { isScopeToken } from "../scope.js";
+import { validateRedirectUri } from "./redirect-uris.js";
 
 /**
  * 128 random bits, base64url. Never starting with "-": the CLI (and most others) would read such an
@@ -70,7 +71,32 @@ function isAudience(value: string): boolean {
   }
 }
 
-function validate(input: ClientUpdate, merged: { grantTypes: string[]; firstParty: boolean }): void {
+/** What a change is checked against: the client as it will be. */
+type Merged = { grantTypes: string[]; firstParty: boolean; public: boolean; redirectUris: string[]; jwks: JsonWebKeySet | null };
+
+export const MAX_REDIRECT_URIS = 20;
+
+function validateCodeFlow(input: ClientUpdate, merged: Merged): void {
+  if (input.redirectUris !== undefined) {
+    if (input.redirectUris.length > MAX_REDIRECT_URIS) throw new ValidationError(`redirect-uri: at most ${MAX_REDIRECT_URIS} redirect URIs`, "invalid_redirect_uri");
+    for (const uri of input.redirectUris) {
+      const problem = validateRedirectUri(uri);
+      if (problem !== null) throw new ValidationError(`redirect-uri: ${JSON.stringify(uri.slice(0, 100))} ${problem}`, "invalid_redirect_uri");
+    }
+  }
+  if (merged.grantTypes.includes("authorization_code") && merged.redirectUris.length === 0) {
+    throw new ValidationError("redirect-uri: authorization_code needs at least one redirect URI (--redirect-uri)", "invalid_redirect_uri");
+  }
+  if (merged.public) {
+    const refused = merged.grantTypes.filter((g) => !PUBLIC_CLIENT_GRANTS.includes(g));
+    if (refused.length) {
+      throw new ValidationError(`public: a public client (no secret) may use only ${PUBLIC_CLIENT_GRANTS.join(" and ")}, not ${refused.join(", ")}`, "invalid_client_metadata");
+    }
+    if (merged.jwks) throw new ValidationError("public: a public client has no keys (jwks) and no secret", "invalid_client_metadata");
+  }
+}
+
+function validate(input: ClientUpdate, merged: Merged): void {
   if (input.name !== undefined && (input.name.trim() === "" || input.name.length > 200 || /[\u0000-\u001f\u007f]/.test(input.name))) {
     throw new ValidationError("name: must be 1 to 200 characters, without control characters");
   }
@@ -94,6 +120,7 @@ function validate(input: ClientUpdate, merged: { grantTypes: string[]; firstPart
   if (ttl != null && (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_SECONDS)) {
     throw new ValidationError(`token-ttl: must be an integer from 1 to ${MAX_TOKEN_TTL_SECONDS} seconds`);
   }
+  validateCodeFlow(input, merged);
 }
 
 const distinct = (list: string[]) => [...new Set(list)];
@@ -120,10 +147,16 @@ export class ClientService {
     this.#changed = options.changed ?? (async () => {});
   }
 
-  /** clientSecret is null for a client registered with keys (private_key_jwt). */
+  /** clientSecret is null for a client registered with keys (private_key_jwt) and for a public client. */
   async create(input: ClientInput, actor = "system"): Promise<{ client: ClientView; clientSecret: string | null }> {
-    validate(input, { grantTypes: input.grantTypes, firstParty: input.firstParty ?? false });
-    const clientSecret = input.jwks ? null : randomToken(32);
+    validate(input, {
+      grantTypes: input.grantTypes,
+      firstParty: input.firstParty ?? false,
+      public: input.public ?? false,
+      redirectUris: input.redirectUris ?? [],
+      jwks: input.jwks ?? null,
+    });
+    const clientSecret = input.jwks || input.public ? null : randomToken(32);
     const client = await this.#repo.create({
       id: newClientId(),
       name: input.name.trim(),
@@ -160,9 +193,16 @@ export class ClientService {
     validate(changes, {
       grantTypes: changes.grantTypes ?? current.grantTypes,
       firstParty: changes.firstParty ?? current.firstParty,
+      public: changes.public ?? current.public,
+      redirectUris: changes.redirectUris ?? current.redirectUris,
+      jwks: changes.jwks === undefined ? current.jwks : changes.jwks,
     });
     const patch: ClientChanges = {
       ...changes,
+      // A client made public loses its secrets: it may no longer authenticate with one. Made
+      // confidential again, it has none until `rotate-secret` gives it one.
+      ...(changes.public === true && { secretDigest: null, previousSecretDigest: null, previousSecretExpiresAt: null }),
+      ...(changes.redirectUris && { redirectUris: distinct(changes.redirectUris) }),
       ...(changes.name !== undefined && { name: changes.name.trim() }),
       ...(changes.grantTypes && { grantTypes: distinct(changes.grantTypes) }),
       ...(changes.scopes && { scopes: distinct(changes.scopes) }),
@@ -175,6 +215,7 @@ export class ClientService {
   async rotateSecret(id: string, graceSeconds = 0, actor = "system"): Promise<{ client: ClientView; clientSecret: string }> {
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0) throw new ValidationError("grace: must be a whole number of seconds");
     const current = await this.#existing(id);
+    if (current.public) throw new ValidationError("public: a public client has no secret to rotate");
     const clientSecret = randomToken(32);
     const keepPrevious = graceSeconds > 0 && current.secretDigest !== null;
     const client = await this.#saved(id, await this.#repo.update(id, {

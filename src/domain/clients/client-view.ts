@@ -4,7 +4,7 @@
 import type { JsonWebKeySet } from "../../storage/clients.js";
 import type { ClientView } from "./client-service.js";
 
-export type TokenEndpointAuthMethod = "client_secret_basic" | "private_key_jwt";
+export type TokenEndpointAuthMethod = "client_secret_basic" | "private_key_jwt" | "none";
 
 export type ClientJson = {
   client_id: string;
@@ -15,10 +15,14 @@ export type ClientJson = {
   /** the resource servers its tokens may be for; the first is the default */
   audiences: string[];
   /**
-   * Derived, not set: private_key_jwt for a client registered with keys, otherwise
-   * client_secret_basic (RFC 7591's default; client_secret_post is accepted as well).
+   * Derived, not set: none for a public client, private_key_jwt for a client registered with keys,
+   * otherwise client_secret_basic (RFC 7591's default; client_secret_post is accepted as well).
    */
   token_endpoint_auth_method: TokenEndpointAuthMethod;
+  /** RFC 7591 §2: where the authorization code flow may redirect (exact match; loopback any port) */
+  redirect_uris: string[];
+  /** a public client: no secret, authenticates with client_id alone (authorization_code, refresh_token) */
+  public: boolean;
   jwks: JsonWebKeySet | null;
   /** access-token lifetime in seconds; null for the server's ACCESS_TOKEN_TTL */
   token_ttl: number | null;
@@ -45,7 +49,9 @@ export function clientJson(c: ClientView): ClientJson {
     grant_types: c.grantTypes,
     scope: c.scopes.join(" "),
     audiences: c.audiences,
-    token_endpoint_auth_method: c.jwks ? "private_key_jwt" : "client_secret_basic",
+    token_endpoint_auth_method: c.public ? "none" : c.jwks ? "private_key_jwt" : "client_secret_basic",
+    redirect_uris: c.redirectUris,
+    public: c.public,
     jwks: c.jwks,
     token_ttl: c.tokenTtlSeconds,
     first_party: c.firstParty,

@@ -1,8 +1,13 @@
 // The grant types /token serves. The route looks the grant up here and never switches on grant_type.
+import type { AuditRepository } from "../../storage/audit.js";
+import type { AuthorizationCodeRepository } from "../../storage/authorization-codes.js";
 import type { ClientRecord } from "../../storage/clients.js";
+import type { RevokedAccessTokenRepository } from "../../storage/revoked-access-tokens.js";
+import type { Logger } from "../logger.js";
 import type { AccessTokenDeps, TokenResponse } from "../tokens/access-token.js";
 import type { RefreshTokenService } from "../tokens/refresh-token-service.js";
 import type { UserService } from "../users/user-service.js";
+import * as authorizationCode from "./authorization-code.js";
 import * as clientCredentials from "./client-credentials.js";
 import * as password from "./password.js";
 import * as refreshToken from "./refresh-token.js";
@@ -16,9 +21,19 @@ export type TokenParams = {
   username?: string;
   password?: string;
   refresh_token?: string;
+  code?: string;
+  code_verifier?: string;
+  redirect_uri?: string;
 };
 
-export type GrantDeps = AccessTokenDeps & { users: UserService; refreshTokens: RefreshTokenService };
+export type GrantDeps = AccessTokenDeps & {
+  users: UserService;
+  refreshTokens: RefreshTokenService;
+  authorizationCodes: AuthorizationCodeRepository;
+  blocklist: RevokedAccessTokenRepository;
+  audit: AuditRepository;
+  log: Logger;
+};
 
 export type GrantContext = { client: ClientRecord; params: TokenParams; deps: GrantDeps };
 
@@ -28,7 +43,10 @@ export type Grant = {
 };
 
 export const GRANTS: ReadonlyMap<string, Grant> = new Map(
-  [clientCredentials, password, refreshToken].map((grant) => [grant.grantType, grant]),
+  [authorizationCode, clientCredentials, password, refreshToken].map((grant) => [grant.grantType, grant]),
 );
 
 export const GRANT_TYPES: readonly string[] = [...GRANTS.keys()];
+
+/** The only grants a public client (no secret, auth method none) may use (OAuth 2.1 §2.1). */
+export const PUBLIC_CLIENT_GRANTS: readonly string[] = [authorizationCode.grantType, refreshToken.grantType];

@@ -6,11 +6,11 @@ import { keyedDigest, randomToken } from "../../crypto/secrets.js";
 import { InvalidClient, InvalidGrant } from "../../errors/oauth.js";
 import type { AuditRepository } from "../../storage/audit.js";
 import type { ClientRecord } from "../../storage/clients.js";
-import type { RefreshFamilyRecord, RefreshTokenRecord, RefreshTokenRepository } from "../../storage/refresh-tokens.js";
+import type { FamilyRevocation, NewRefreshFamily, NewRefreshToken, RefreshFamilyRecord, RefreshTokenRecord, RefreshTokenRepository } from "../../storage/refresh-tokens.js";
 import type { RevokedAccessTokenRepository } from "../../storage/revoked-access-tokens.js";
 import type { Logger } from "../logger.js";
 import type { UserView } from "../users/user-service.js";
-import { planAccessToken, signAccessToken, type AccessTokenDeps, type TokenResponse } from "./access-token.js";
+import { planAccessToken, signAccessToken, type AccessTokenDeps, type AccessTokenPlan, type TokenResponse } from "./access-token.js";
 
 /**
  * Requests with one refresh token that begin less than this apart (by the clocks of the instances
@@ -37,6 +37,16 @@ export type RefreshTokenDeps = AccessTokenDeps & {
 
 export type Session = { grantType: string; client: ClientRecord; user: UserView; scope: string[]; audience: string | string[] };
 
+/** A session by user id, optionally started under a grant and a browser session (the code flow). */
+export type PlannedSession = Omit<Session, "user"> & { userId: string; grantId?: string | null; sessionId?: string | null };
+
+export type SessionPlan = {
+  access: AccessTokenPlan;
+  family: { record: NewRefreshFamily; first: NewRefreshToken } | null;
+  /** signs the access token: call once what the plan holds is stored */
+  issue(): Promise<TokenResponse>;
+};
+
 /** Who may rotate a family's token: returns the client, or throws when the caller is not entitled. */
 export type FamilyCheck = (family: RefreshFamilyRecord) => ClientRecord;
 
@@ -56,26 +66,46 @@ export class RefreshTokenService {
 
   /** Access token, plus the first refresh token of a new family when the client may refresh. */
   async startSession(session: Session): Promise<TokenResponse> {
-    const access = await signAccessToken(this.#d, { subject: session.user.id, ...session });
-    if (!session.client.grantTypes.includes("refresh_token")) return access.response;
+    const planned = this.planSession({ ...session, userId: session.user.id });
+    // The client was deleted after it was looked up (a stale registry): nothing is signed.
+    if (planned.family && !(await this.#d.repo.startFamily(planned.family.record, planned.family.first))) {
+      throw new InvalidClient("the client is no longer registered");
+    }
+    return planned.issue();
+  }
+
+  /**
+   * What a new session will issue, fixed before anything is written or signed: the access token's jti
+   * and expiry and, when the client may refresh, the new family and its first token. The caller stores
+   * the family (with its own write: an authorization code's exchange stores it as it consumes the
+   * code), then calls issue(), which signs.
+   */
+  planSession(session: PlannedSession): SessionPlan {
+    const grant = { grantType: session.grantType, subject: session.userId, client: session.client, scope: session.scope, audience: session.audience };
+    const access = planAccessToken(this.#d, grant);
+    const sign = () => signAccessToken(this.#d, grant, access);
+    if (!session.client.grantTypes.includes("refresh_token")) {
+      return { access, family: null, issue: async () => (await sign()).response };
+    }
     const now = this.#d.clock.now();
     const familyId = randomUUID();
     const familyExpiresAt = new Date(now + this.#d.config.refreshTokenTtlSeconds * 1000);
     const refreshToken = randomToken(32);
-    const started = await this.#d.repo.startFamily(
-      {
-        id: familyId,
-        clientId: session.client.id,
-        userId: session.user.id,
-        createdAt: new Date(now),
-        expiresAt: familyExpiresAt,
-        viaLogin: session.grantType === "login",
-      },
-      this.#record(refreshToken, familyId, familyExpiresAt, session, access),
-    );
-    // The client was deleted after it was looked up (a stale registry): the signed token is dropped.
-    if (!started) throw new InvalidClient("the client is no longer registered");
-    return { ...access.response, refresh_token: refreshToken };
+    const record = {
+      id: familyId,
+      clientId: session.client.id,
+      userId: session.userId,
+      createdAt: new Date(now),
+      expiresAt: familyExpiresAt,
+      viaLogin: session.grantType === "login",
+      grantId: session.grantId ?? null,
+      sessionId: session.sessionId ?? null,
+    };
+    return {
+      access,
+      family: { record, first: this.#record(refreshToken, familyId, familyExpiresAt, session, access, now) },
+      issue: async () => ({ ...(await sign()).response, refresh_token: refreshToken }),
+    };
   }
 
   /**
@@ -163,6 +193,11 @@ export class RefreshTokenService {
         return { ...access.response, refresh_token: refreshToken };
       },
     };
+  }
+
+  /** Revokes a family known by id (see revokeFamily), e.g. the one a replayed authorization code started. */
+  revokeFamilyById(familyId: string, reason: string): Promise<FamilyRevocation> {
+    return this.#d.repo.revokeFamily(familyId, reason, new Date(this.#d.clock.now()));
   }
 
   /** Ends the sign-in the token belongs to. Unknown or malformed tokens change nothing. */

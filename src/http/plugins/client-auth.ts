@@ -1,5 +1,6 @@
 // Reads client credentials from the request: HTTP Basic (client_secret_basic, RFC 6749 §2.3.1), the
-// form body (client_secret_post) or a signed assertion (private_key_jwt, RFC 7523 §2.2). Checking
+// form body (client_secret_post), a signed assertion (private_key_jwt, RFC 7523 §2.2), or client_id
+// alone (none: a public client, where the endpoint takes them). Checking
 // them is the domain's job (authenticate.ts); the clientAuthentication hook runs that check before
 // the handler, with the endpoint's rate limits on either side of it (rate-limits.ts).
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
@@ -64,7 +65,9 @@ export function clientCredentials(request: FastifyRequest<{ Body: CredentialPara
     if (clientId !== undefined && clientId !== basic.clientId) throw new InvalidRequest("client_id does not match the authorization header");
     return basic;
   }
-  if (clientId === undefined || secret === undefined) throw new InvalidClient("client authentication required");
+  if (clientId === undefined) throw new InvalidClient("client authentication required");
+  // client_id alone: a public client (RFC 6749 §2.1, auth method none); a confidential one fails.
+  if (secret === undefined) return { method: "none", clientId };
   return { method: "client_secret_post", clientId, secret };
 }
 
@@ -84,15 +87,16 @@ export function claimedClientId(request: FastifyRequest): string | undefined {
  * A preHandler hook: authenticates the client into request.client, under the endpoint's limit of
  * `perMinute` (0: none). An address past its budget of failed authentications is refused first; a
  * failure (invalid_client, or malformed credentials) is counted for the address and the claimed
- * client_id; a success for the client.
+ * client_id; a success for the client. `publicClients`: whether public clients (auth method none) may
+ * use the endpoint at all (/token and /revoke, RFC 7009 §2.1; not /introspect).
  */
-export function clientAuthentication(app: FastifyInstance, endpoint: string, perMinute: number): preHandlerAsyncHookHandler {
+export function clientAuthentication(app: FastifyInstance, endpoint: string, perMinute: number, publicClients = false): preHandlerAsyncHookHandler {
   if (!app.hasRequestDecorator("client")) app.decorateRequest("client", null);
   const limits = clientAuthLimits(app, endpoint, perMinute, claimedClientId);
   return async (request) => {
     await limits?.checkAddress(request);
     try {
-      request.client = await authenticateClient(app.services, clientCredentials(request as FastifyRequest<{ Body: CredentialParams }>));
+      request.client = await authenticateClient(app.services, clientCredentials(request as FastifyRequest<{ Body: CredentialParams }>), publicClients);
     } catch (error) {
       // Only the client's failures count: not a database outage met while checking an assertion.
       const clientsFault = error instanceof InvalidClient || error instanceof InvalidRequest;

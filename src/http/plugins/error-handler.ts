@@ -90,7 +90,7 @@ export default fp(
       if (error instanceof SlowDown) reply.header("retry-after", String(error.retryAfterSeconds));
       if (error instanceof OAuthError) return send(reply, error.status, error.code, error.description, error.challenge);
       // Management errors (admin API): the caller's input is wrong, or the thing is not there.
-      if (error instanceof ValidationError) return send(reply, 400, "invalid_request", error.message);
+      if (error instanceof ValidationError) return send(reply, 400, error.code, error.message);
       if (error instanceof NotFoundError) return send(reply, 404, "invalid_request", error.message);
       if (error.validation) return send(reply, 400, "invalid_request", describeValidation(error, request));
       const known = FASTIFY_ERRORS[error.code];

@@ -60,7 +60,9 @@ export function clientAuthLimits(
   const limiter = (keyGenerator: (request: FastifyRequest) => string) => app.createRateLimit({ max: perMinute, timeWindow: WINDOW_MS, keyGenerator });
   const byAddress = limiter((request) => `${endpoint} failed-ip:${normalizeIP(request.ip)}`);
   const byClaim = limiter((request) => `${endpoint} failed-client-id:${claimedClientId(request)}`);
-  const byClient = limiter((request) => `${endpoint} client:${request.client!.id}`);
+  // A public client proves nothing (client_id alone): counted per client and address, so that one
+  // caller cannot use up the budget of every user of the app.
+  const byClient = limiter(({ client, ip }) => (client!.public ? `${endpoint} public-client:${client!.id} ip:${normalizeIP(ip)}` : `${endpoint} client:${client!.id}`));
   return {
     async checkAddress(request) {
       const refusal = slowDown(await byAddress(request, { increment: false }), `${TOO_MANY_FAILURES} from this address`);

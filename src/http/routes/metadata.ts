@@ -8,6 +8,9 @@ import { STATIC_DOCUMENT } from "../plugins/metrics.js";
 import { METADATA_SCHEMA } from "../schemas/oauth.js";
 
 const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
+// Public clients (auth method none) may use /token and, for their own tokens, /revoke (RFC 7009 §2.1);
+// never /introspect.
+const WITH_PUBLIC_CLIENTS = [...AUTH_METHODS, "none"];
 const WELL_KNOWN = "/.well-known/oauth-authorization-server";
 
 const metadata: FastifyPluginAsyncTypebox = async (app) => {
@@ -16,18 +19,22 @@ const metadata: FastifyPluginAsyncTypebox = async (app) => {
   // all three name the list the assertion verifier itself accepts.
   const body = JSON.stringify({
     issuer,
+    authorization_endpoint: `${issuer}/authorize`,
     token_endpoint: `${issuer}/token`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     revocation_endpoint: `${issuer}/revoke`,
     introspection_endpoint: `${issuer}/introspect`,
     grant_types_supported: GRANT_TYPES,
-    token_endpoint_auth_methods_supported: AUTH_METHODS,
+    token_endpoint_auth_methods_supported: WITH_PUBLIC_CLIENTS,
     token_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
-    revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+    revocation_endpoint_auth_methods_supported: WITH_PUBLIC_CLIENTS,
     revocation_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
-    response_types_supported: [], // no authorization endpoint: nothing is issued from the front channel
+    response_types_supported: ["code"], // the authorization code flow only (OAuth 2.1: no implicit)
+    response_modes_supported: ["query"],
+    code_challenge_methods_supported: ["S256"], // PKCE for every client; plain is refused
+    authorization_response_iss_parameter_supported: true, // RFC 9207
     // Not in RFC 8414's registry, but used (Janssen, InterSystems) for what resource servers need: the algs an
     // access token may be signed with (every SIGNING_ALG, since a retired key of another alg stays published)
     access_token_signing_alg_values_supported: SIGNING_ALGS,

@@ -10,7 +10,7 @@ import { ERROR_RESPONSES, TokenStateRequest } from "../schemas/oauth.js";
 const revocation: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     "/revoke",
-    { onRequest: noStore, preValidation: requireForm, preHandler: clientAuthentication(app, "/revoke", app.services.config.rateLimitRevoke), schema: { body: TokenStateRequest, response: { 200: Type.String({ maxLength: 0 }), ...ERROR_RESPONSES } } },
+    { onRequest: noStore, preValidation: requireForm, preHandler: clientAuthentication(app, "/revoke", app.services.config.rateLimitRevoke, true), schema: { body: TokenStateRequest, response: { 200: Type.String({ maxLength: 0 }), ...ERROR_RESPONSES } } },
     async (request, reply) => {
       await revoke(app.services, request.client!, request.body.token, request.body.token_type_hint);
       return reply.code(200).type("text/plain; charset=utf-8").send("");

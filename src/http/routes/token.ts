@@ -12,7 +12,7 @@ const token: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: noStore,
       preValidation: requireForm,
-      preHandler: clientAuthentication(app, "/token", app.services.config.rateLimitToken),
+      preHandler: clientAuthentication(app, "/token", app.services.config.rateLimitToken, true),
       schema: { body: TokenRequest, response: { 200: TokenResponse, ...ERROR_RESPONSES } },
     },
     (request) => handleTokenRequest(app.services, request.client!, request.body),

@@ -1,6 +1,7 @@
 // Admin API bodies: snake_case, as OAuth names things (RFC 7591 style). Dates are ISO 8601 strings.
 import { Type } from "typebox";
-import { MAX_TOKEN_TTL_SECONDS } from "../../domain/clients/client-service.js";
+import { MAX_REDIRECT_URIS, MAX_TOKEN_TTL_SECONDS } from "../../domain/clients/client-service.js";
+import { MAX_REDIRECT_URI_LENGTH } from "../../domain/clients/redirect-uris.js";
 import { GRANT_TYPES } from "../../domain/grants/index.js";
 import { EXPECTED } from "./expected.js";
 
@@ -17,7 +18,9 @@ export const ClientBody = Type.Object(
     grant_types: Type.Array(Type.String()),
     scope: Type.String(),
     audiences: Type.Array(Type.String()),
-    token_endpoint_auth_method: Type.Union([Type.Literal("client_secret_basic"), Type.Literal("private_key_jwt")]),
+    token_endpoint_auth_method: Type.Union([Type.Literal("client_secret_basic"), Type.Literal("private_key_jwt"), Type.Literal("none")]),
+    redirect_uris: Type.Array(Type.String()),
+    public: Type.Boolean(),
     jwks: nullable(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),
     token_ttl: nullable(Type.Integer()),
     first_party: Type.Boolean(),
@@ -54,6 +57,11 @@ const clientFields = {
   first_party: Type.Boolean(),
   introspect: Type.Boolean(),
   jwks: nullable(jwkSet, { [EXPECTED]: "a JWK Set, {keys: [...]} with at most 10 public keys, or null" }),
+  redirect_uris: Type.Array(Type.String({ minLength: 1, maxLength: MAX_REDIRECT_URI_LENGTH }), {
+    maxItems: MAX_REDIRECT_URIS,
+    [EXPECTED]: `an array of at most ${MAX_REDIRECT_URIS} redirect URIs (https, http on a loopback address, or a private-use scheme; no fragment)`,
+  }),
+  public: Type.Boolean(),
 };
 
 export const ClientCreate = Type.Object(
@@ -67,6 +75,8 @@ export const ClientCreate = Type.Object(
     first_party: Type.Optional(clientFields.first_party),
     introspect: Type.Optional(clientFields.introspect),
     jwks: Type.Optional(clientFields.jwks),
+    redirect_uris: Type.Optional(clientFields.redirect_uris),
+    public: Type.Optional(clientFields.public),
   },
   { additionalProperties: false },
 );
@@ -82,6 +92,8 @@ export const ClientPatch = Type.Object(
     first_party: Type.Optional(clientFields.first_party),
     introspect: Type.Optional(clientFields.introspect),
     jwks: Type.Optional(clientFields.jwks),
+    redirect_uris: Type.Optional(clientFields.redirect_uris),
+    public: Type.Optional(clientFields.public),
     enabled: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
@@ -239,6 +251,34 @@ export const TokenRevocationBody = Type.Object(
     jti: Type.Optional(Type.String()),
     expires_at: Type.Optional(Type.String()),
     family_id: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+/** A remembered consent (domain/authorization/grant-json.ts). */
+export const GrantBody = Type.Object(
+  {
+    id: Type.String(),
+    user_id: Type.String(),
+    client_id: Type.String(),
+    client_name: Type.String(),
+    scope: Type.String({ description: "the scopes consented to, space-separated" }),
+    audiences: Type.Array(Type.String(), { description: "the audiences consented to" }),
+    created_at: Type.String(),
+    updated_at: Type.String({ description: "the latest consent (a wider one updates it)" }),
+  },
+  { additionalProperties: false },
+);
+
+export const GrantList = Type.Object({ grants: Type.Array(GrantBody) }, { additionalProperties: false });
+
+export const UserClientParams = Type.Object({ id: UserId.properties.id, clientId: ClientIdParams.properties.id });
+
+export const GrantRevoked = Type.Object(
+  {
+    revoked: Type.String({ description: "the grant's id" }),
+    refresh_families_revoked: Type.Integer(),
+    access_tokens_revoked: Type.Integer({ description: "live access tokens issued under the grant, now blocklisted" }),
   },
   { additionalProperties: false },
 );

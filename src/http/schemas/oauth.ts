@@ -25,6 +25,9 @@ export const TokenRequest = Type.Object(
     username: Type.Optional(param),
     password: Type.Optional(param),
     refresh_token: Type.Optional(param),
+    code: Type.Optional(param),
+    code_verifier: Type.Optional(param),
+    redirect_uri: Type.Optional(param),
     client_id: Type.Optional(param),
     client_secret: Type.Optional(param),
     client_assertion_type: Type.Optional(param),
@@ -103,12 +106,16 @@ export const JWKS_SCHEMA: FastifySchema = {
 const ServerMetadata = Type.Object(
   {
     issuer: Type.String(),
+    authorization_endpoint: Type.String(),
     token_endpoint: Type.String(),
     jwks_uri: Type.String(),
     revocation_endpoint: Type.String(),
     introspection_endpoint: Type.String(),
     grant_types_supported: Type.Array(Type.String()),
     token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+    response_types_supported: Type.Array(Type.String()),
+    code_challenge_methods_supported: Type.Array(Type.String()),
+    authorization_response_iss_parameter_supported: Type.Boolean(),
   },
   { additionalProperties: true, description: "RFC 8414 authorization server metadata" },
 );

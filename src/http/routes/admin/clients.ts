@@ -19,6 +19,8 @@ type Fields = {
   first_party?: boolean;
   introspect?: boolean;
   jwks?: JsonWebKeySet | null;
+  redirect_uris?: string[];
+  public?: boolean;
   enabled?: boolean;
 };
 
@@ -39,6 +41,8 @@ const changes = (b: Fields): ClientUpdate => {
     ...(b.first_party !== undefined && { firstParty: b.first_party }),
     ...(b.introspect !== undefined && { canIntrospect: b.introspect }),
     ...(b.jwks !== undefined && { jwks: b.jwks }),
+    ...(b.redirect_uris !== undefined && { redirectUris: b.redirect_uris }),
+    ...(b.public !== undefined && { public: b.public }),
     ...(b.enabled !== undefined && { enabled: b.enabled }),
   };
 };

@@ -6,6 +6,7 @@ import { optionalJson } from "../../plugins/content-type.js";
 import { noStore } from "../../plugins/no-store.js";
 import audit from "./audit.js";
 import clients from "./clients.js";
+import grants from "./grants.js";
 import keys from "./keys.js";
 import tokens from "./tokens.js";
 import users from "./users.js";
@@ -19,6 +20,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(users);
   await app.register(audit);
   await app.register(tokens);
+  await app.register(grants);
 };
 
 export default admin;
