@@ -76,7 +76,7 @@ t.test("the README's signin.mjs signs a user in through Chromium and gets rotati
   await page.waitForURL((u) => u.port === String(callbackPort));
   t.equal(await page.textContent("body"), "Signed in: back to the terminal.\n", "the script's page");
 
-  t.equal(await exited, 0, output);
+  t.equal(await exited, 0, "signin.mjs exits 0", { output });
   t.match(output, "scope: 'read'", "the tokens were printed");
   t.match(output, "refresh_token: '", "with a refresh token");
   t.match(output, "refreshed: true", "which rotated");
