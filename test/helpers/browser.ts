@@ -49,8 +49,8 @@ export type CallbackServer = {
   redirectUri: string;
   /** The full URL of every request to /callback so far (search params included). */
   received: URL[];
-  /** Resolves with the next request's URL (or the one already received and not yet taken). */
-  next(): Promise<URL>;
+  /** Resolves with the next request's URL (or the one already received and not yet taken); rejects after timeoutMs. */
+  next(timeoutMs?: number): Promise<URL>;
 };
 
 /**
@@ -80,12 +80,23 @@ export async function startCallbackServer(t: Teardown): Promise<CallbackServer> 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   t.teardown(() => new Promise((resolve) => server.close(resolve)));
   const { port } = server.address() as AddressInfo;
+  const redirectUri = `http://127.0.0.1:${port}/callback`;
   return {
-    redirectUri: `http://127.0.0.1:${port}/callback`,
+    redirectUri,
     received,
-    next() {
+    next(timeoutMs = 15_000) {
       if (taken < received.length) return Promise.resolve(received[taken++]!);
-      return new Promise((resolve) => waiters.push(resolve));
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`the browser did not come back to ${redirectUri} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const waiter = (url: URL) => {
+          clearTimeout(timer);
+          resolve(url);
+        };
+        waiters.push(waiter);
+      });
     },
   };
 }
