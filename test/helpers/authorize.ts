@@ -3,7 +3,6 @@
 import { createHash } from "node:crypto";
 import type { LightMyRequestResponse } from "fastify";
 import type { ClientInput } from "../../src/domain/clients/client-service.js";
-import { ClientRepository } from "../../src/storage/clients.js";
 import { buildTestApp, form, type TestApp } from "./app.js";
 import { setCookies } from "./cookies.js";
 
@@ -69,16 +68,9 @@ export function authorizeQuery(clientId: string, params: Record<string, string |
   return form(defined);
 }
 
-/**
- * A client of the code flow. Registered through the client service, then given its grant types and
- * redirect URIs in storage: the service accepts authorization_code only once h2's validation lands.
- */
+/** A client of the code flow (authorization_code, REDIRECT_URI unless given). */
 export async function codeClient(base: TestApp, input: Partial<ClientInput>): Promise<string> {
-  const { grantTypes = ["authorization_code"], redirectUris = [REDIRECT_URI], ...rest } = input;
-  const { clientId } = await base.createClient({ ...rest, grantTypes: ["client_credentials"] });
-  await new ClientRepository(base.app.services.db).update(clientId, { grantTypes, redirectUris, ...(rest.public !== undefined && { public: rest.public }) });
-  await base.app.services.clients.refresh();
-  return clientId;
+  return (await base.createClient({ grantTypes: ["authorization_code"], redirectUris: [REDIRECT_URI], ...input })).clientId;
 }
 
 export async function authorizeFixture(t: Test, env: Record<string, string> = {}, client: Partial<ClientInput> = {}): Promise<AuthorizeFixture> {
