@@ -22,8 +22,22 @@ t.test("RFC 8414 metadata derives every endpoint from the configured issuer", as
   t.ok(Array.isArray(body.token_endpoint_auth_methods_supported));
   t.ok(body.token_endpoint_auth_methods_supported.includes("client_secret_basic"));
   t.ok(body.token_endpoint_auth_methods_supported.includes("client_secret_post"));
-  t.notOk(body.token_endpoint_auth_methods_supported.includes("none"), "no public clients at /token");
+  t.ok(body.token_endpoint_auth_methods_supported.includes("none"), "public clients at /token (the code flow)");
   t.ok(Array.isArray(body.response_types_supported), "response_types_supported is REQUIRED by RFC 8414 §2");
+});
+
+t.test("the code flow's metadata: authorize endpoint, code only, S256 only, RFC 9207 iss, none where public clients may go", async (t) => {
+  const { app } = await buildTestApp(t);
+  const body = (await app.inject({ method: "GET", url: URL_PATH })).json();
+  t.equal(body.authorization_endpoint, "https://tessera.test/authorize");
+  t.strictSame(body.response_types_supported, ["code"]);
+  t.strictSame(body.response_modes_supported, ["query"]);
+  t.strictSame(body.code_challenge_methods_supported, ["S256"]);
+  t.equal(body.authorization_response_iss_parameter_supported, true);
+  t.strictSame(body.grant_types_supported, ["authorization_code", "client_credentials", "password", "refresh_token"]);
+  t.strictSame(body.token_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]);
+  t.strictSame(body.revocation_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"], "RFC 7009 §2.1: a public client revokes its own tokens");
+  t.strictSame(body.introspection_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post", "private_key_jwt"], "never a public client");
 });
 
 t.test("an issuer with a path keeps it in every URL", async (t) => {
