@@ -121,7 +121,8 @@ const authorizePath = (clientId) => {
  * consent, each flow is `GET /authorize` (302 to the redirect URI with a code) then the code exchange
  * at /token with the PKCE verifier (a public client: client_id, no secret). FLOW_WORKERS connections,
  * one request in flight each. The result counts complete flows (a 200 with an access token), not
- * requests: requests.mean is flows per second, and non2xx the flows that failed at either step.
+ * requests: requests.mean is flows per second (cpuMsPerReq is per flow), and non2xx the flows that
+ * failed at either step.
  */
 function codeFlows(base, { clientId, cookie }) {
   return async (duration) => {
