@@ -42,6 +42,7 @@ export function hidden(body: string, name: string): string {
 
 export type AuthorizeFixture = TestApp & {
   clientId: string;
+  clientSecret: string;
   firstPartyId: string;
   userId: string;
   jar: CookieJar;
@@ -75,13 +76,14 @@ export async function codeClient(base: TestApp, input: Partial<ClientInput>): Pr
 
 export async function authorizeFixture(t: Test, env: Record<string, string> = {}, client: Partial<ClientInput> = {}): Promise<AuthorizeFixture> {
   const base = await buildTestApp(t, env);
-  const clientId = await codeClient(base, { name: "Photo Printer", grantTypes: ["authorization_code", "refresh_token"], redirectUris: [REDIRECT_URI], ...client });
+  const { clientId, clientSecret } = await base.createClient({ name: "Photo Printer", grantTypes: ["authorization_code", "refresh_token"], redirectUris: [REDIRECT_URI], ...client });
   const firstPartyId = await codeClient(base, { name: "Our Own App", grantTypes: ["authorization_code"], redirectUris: [REDIRECT_URI], firstParty: true });
   const user = await base.app.services.users.create(USERNAME, PASSWORD);
   const jar = new CookieJar();
   const fixture: AuthorizeFixture = {
     ...base,
     clientId,
+    clientSecret,
     firstPartyId,
     userId: user.id,
     jar,

@@ -6,7 +6,6 @@
 // - a third-party client without a remembered consent covering the scopes and audience, or
 //   prompt=consent → consent page (prompt=none: consent_required); first-party clients never ask;
 // - else a code, bound to the request, the user, the grant and the session.
-import { NotFoundError } from "../../errors/internal.js";
 import { AccessDenied, ConsentRequired, LoginRequired } from "../../errors/oauth.js";
 import type { ClientRecord } from "../../storage/clients.js";
 import type { ClientRegistry } from "../clients/client-registry.js";
@@ -39,15 +38,13 @@ export function clientOf(deps: AuthorizeDeps, interaction: Interaction): ClientR
   return client;
 }
 
-/** The session's user when enabled; null when disabled or deleted (the session then counts for nothing). */
+/**
+ * The session's user when enabled; null when disabled (the session then counts for nothing). A
+ * deleted user's sessions go with the user's row, so a session always has its user.
+ */
 async function userOf(deps: AuthorizeDeps, session: BrowserSession): Promise<UserView | null> {
-  try {
-    const user = await deps.users.show(session.userId);
-    return user.enabled ? user : null;
-  } catch (e) {
-    if (e instanceof NotFoundError) return null;
-    throw e;
-  }
+  const user = await deps.users.show(session.userId);
+  return user.enabled ? user : null;
 }
 
 function mustSignIn(deps: AuthorizeDeps, interaction: Interaction, session: BrowserSession): boolean {

@@ -2,7 +2,9 @@
 // browser session and remembered consent that make the next request redirect at once.
 import t from "tap";
 import { sha256 } from "../../../src/crypto/secrets.js";
-import { authorizeFixture, CHALLENGE, hidden, locationParams, REDIRECT_URI } from "../../helpers/authorize.js";
+import { decodeJwt } from "jose";
+import { basic, form } from "../../helpers/app.js";
+import { authorizeFixture, CHALLENGE, locationParams, REDIRECT_URI, VERIFIER } from "../../helpers/authorize.js";
 import { setCookies } from "../../helpers/cookies.js";
 
 t.test("sign in, allow, code; then a second request redirects at once", async (t) => {
@@ -45,6 +47,19 @@ t.test("sign in, allow, code; then a second request redirects at once", async (t
   t.equal(row!.scope, "read");
   t.equal(row!.audience, "https://api.example.test");
   t.equal(await f.app.services.db.authorizationCode.count({ where: { digest: params.code! } }), 0, "never the code itself");
+
+  // The code exchanges at /token (h2's grant) for tokens of the signed-in user.
+  const exchange = await f.app.inject({
+    method: "POST",
+    url: "/token",
+    headers: { authorization: basic(f.clientId, f.clientSecret), "content-type": "application/x-www-form-urlencoded" },
+    payload: form({ grant_type: "authorization_code", code: params.code!, code_verifier: VERIFIER, redirect_uri: REDIRECT_URI }),
+  });
+  t.equal(exchange.statusCode, 200, "the code exchanges at /token");
+  const tokens = exchange.json() as { access_token: string; refresh_token?: string; scope: string };
+  t.equal(decodeJwt(tokens.access_token).sub, f.userId);
+  t.equal(tokens.scope, "read");
+  t.type(tokens.refresh_token, "string", "the client may refresh");
 
   const again = await f.authorize({ state: "second" });
   t.equal(again.statusCode, 302, "a live session and a remembered consent: a redirect at once (302 to a GET)");

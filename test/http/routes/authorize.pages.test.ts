@@ -233,3 +233,21 @@ t.test("the pages work without a CSRF cookie in the browser yet; one cookie serv
   t.equal(jar.cookies.get("__Host-tessera_csrf"), value);
   t.equal((await f.signIn(first, undefined, undefined, jar)).statusCode, 200);
 });
+
+t.test("the consent page names several audiences, and says so when no scope is asked", async (t) => {
+  const f = await authorizeFixture(t);
+  const consent = await f.signIn(await f.authorize({ resource: ["https://api.example.test", "https://other.example.test"] }));
+  t.match(consent.body, /<p>at these services \(audience\):<\/p>\n<ul><li><code>https:\/\/api.example.test<\/code><\/li><li><code>https:\/\/other.example.test<\/code><\/li><\/ul>/);
+  const noScopes = await codeClient(f, { name: "No Scopes", scopes: [] });
+  const page = await f.authorize({ client_id: noScopes, scope: undefined });
+  t.equal(page.statusCode, 200);
+  t.match(page.body, /<ul><li>no scope<\/li><\/ul>/);
+});
+
+t.test("an IPv6 loopback redirect URI: form-action allows http: (CSP cannot name an IPv6 host)", async (t) => {
+  const f = await authorizeFixture(t);
+  const native = await codeClient(f, { redirectUris: ["http://[::1]/callback"] });
+  const page = await f.authorize({ client_id: native, redirect_uri: "http://[::1]:8080/callback" });
+  t.equal(page.statusCode, 200);
+  t.match(page.headers["content-security-policy"], /; form-action 'self' http:;/);
+});
