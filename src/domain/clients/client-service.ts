@@ -81,7 +81,7 @@ function validateCodeFlow(input: ClientUpdate, merged: Merged): void {
     if (input.redirectUris.length > MAX_REDIRECT_URIS) throw new ValidationError(`redirect-uri: at most ${MAX_REDIRECT_URIS} redirect URIs`, "invalid_redirect_uri");
     for (const uri of input.redirectUris) {
       const problem = validateRedirectUri(uri);
-      if (problem !== null) throw new ValidationError(`redirect-uri: ${JSON.stringify(uri.slice(0, 100))} ${problem}`, "invalid_redirect_uri");
+      if (problem !== null) throw new ValidationError(`redirect-uri <${uri.slice(0, 100)}>: ${problem}`, "invalid_redirect_uri");
     }
   }
   if (merged.grantTypes.includes("authorization_code") && merged.redirectUris.length === 0) {

@@ -33,6 +33,8 @@ const ROUTES: Array<{ method: "GET" | "POST" | "PATCH" | "DELETE"; url: string; 
   { method: "DELETE", url: "/admin/users/some-user/sessions" },
   { method: "GET", url: "/admin/users/some-user/browser-sessions" },
   { method: "DELETE", url: "/admin/users/some-user/browser-sessions" },
+  { method: "GET", url: "/admin/users/some-user/grants" },
+  { method: "DELETE", url: "/admin/users/some-user/grants/some-client" },
   { method: "DELETE", url: "/admin/users/some-user" },
   { method: "GET", url: "/admin/audit" },
   { method: "POST", url: "/admin/tokens/revoke", payload: { jti: "some-jti" } },
@@ -80,7 +82,8 @@ t.test("a valid admin token is accepted on every admin route", async (t) => {
     `${method} ${url
       .replace(/^(\/admin\/clients\/)[^/]+/, "$1some-id")
       .replace(/^(\/admin\/keys\/)(?!rotate$)[^/]+/, "$1some-kid")
-      .replace(/^(\/admin\/users\/)[^/]+/, "$1some-user")}`;
+      .replace(/^(\/admin\/users\/)[^/]+/, "$1some-user")
+      .replace(/(\/grants\/)[^/]+$/, "$1some-client")}`;
   const seen: string[] = [];
   const expect = async (route: (typeof ROUTES)[number], status: number) => {
     const res = await call(route);
@@ -111,6 +114,11 @@ t.test("a valid admin token is accepted on every admin route", async (t) => {
   await expect(at("DELETE /admin/users/some-user/sessions", `/admin/users/${user.id}/sessions`), 200);
   await expect(at("GET /admin/users/some-user/browser-sessions", `/admin/users/${user.id}/browser-sessions`), 200);
   await expect(at("DELETE /admin/users/some-user/browser-sessions", `/admin/users/${user.id}/browser-sessions`), 200);
+  // A remembered consent to revoke, as /authorize records it.
+  const codeClient = await createClient({ grantTypes: ["authorization_code"], redirectUris: ["https://app.example.test/cb"], audiences: [API] });
+  await app.services.grants.recordConsent({ userId: user.id, clientId: codeClient.clientId, scope: [], audience: [API] });
+  await expect(at("GET /admin/users/some-user/grants", `/admin/users/${user.id}/grants`), 200);
+  await expect(at("DELETE /admin/users/some-user/grants/some-client", `/admin/users/${user.id}/grants/${codeClient.clientId}`), 200);
   await expect(at("DELETE /admin/users/some-user", `/admin/users/${user.id}`), 204);
   await expect(byTemplate("GET /admin/audit"), 200);
   // A token of another client, so that the admin token used here stays live.

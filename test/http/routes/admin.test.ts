@@ -17,7 +17,7 @@ type Json = Record<string, unknown>;
 
 /** A client as the admin API answers it (and `tessera clients … --json` prints it), in this order. */
 const CLIENT_FIELDS = [
-  "client_id", "client_name", "grant_types", "scope", "audiences", "token_endpoint_auth_method", "jwks", "token_ttl",
+  "client_id", "client_name", "grant_types", "scope", "audiences", "token_endpoint_auth_method", "redirect_uris", "public", "jwks", "token_ttl",
   "first_party", "introspect", "enabled", "previous_secret_expires_at", "created_at", "updated_at",
 ];
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -75,6 +75,8 @@ t.test("clients", async (t) => {
       scope: "read write",
       audiences: [API, OTHER],
       token_endpoint_auth_method: "client_secret_basic",
+      redirect_uris: [],
+      public: false,
       jwks: null,
       token_ttl: 600,
       first_party: false,
@@ -146,7 +148,7 @@ t.test("clients", async (t) => {
       ["no name", { grant_types: ["client_credentials"], audiences: [API] }],
       ["no audience", { name: "x", grant_types: ["client_credentials"], audiences: [] }],
       ["an audience that is not a URI", { name: "x", grant_types: ["client_credentials"], audiences: ["api"] }],
-      ["an unknown grant type", { name: "x", grant_types: ["authorization_code"], audiences: [API] }],
+      ["an unknown grant type", { name: "x", grant_types: ["device_code"], audiences: [API] }],
       ["password for a third-party client", { name: "x", grant_types: ["password"], audiences: [API] }],
       ["a bad scope token", { name: "x", grant_types: ["client_credentials"], audiences: [API], scope: 'read "write"' }],
       ["a token lifetime of 0", { name: "x", grant_types: ["client_credentials"], audiences: [API], token_ttl: 0 }],
@@ -344,7 +346,7 @@ t.test("schema failures say what the field must be, never a regular expression",
     ["a before that is not an id", "GET", "/admin/audit?before=x", undefined, "before must be an event id (a whole number)"],
     ["a token lifetime of 0", "PATCH", client, { token_ttl: 0 }, "token_ttl must be a number of seconds from 1 to 86400, or null for the server default"],
     ["a fractional token lifetime", "POST", "/admin/clients", { ...create, token_ttl: 1.5 }, "token_ttl must be a number of seconds from 1 to 86400, or null for the server default"],
-    ["no grant type", "POST", "/admin/clients", { ...create, grant_types: [] }, "grant_types must be an array of 1 to 8 grant types (client_credentials, password, refresh_token)"],
+    ["no grant type", "POST", "/admin/clients", { ...create, grant_types: [] }, "grant_types must be an array of 1 to 8 grant types (authorization_code, client_credentials, password, refresh_token)"],
     ["a missing field", "POST", "/admin/clients", { client_name: "x", audiences: [API] }, "grant_types is required"],
     ["an empty name", "PATCH", client, { client_name: "" }, "client_name must be a string of 1 to 200 characters"],
     ["a number for the scope", "PATCH", client, { scope: 7 }, "scope must be a string of space-separated scope tokens, at most 4096 characters"],

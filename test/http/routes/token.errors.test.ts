@@ -121,7 +121,7 @@ t.test("invalid_request", async (t) => {
 });
 
 t.test("unsupported_grant_type", async (t) => {
-  for (const grant of ["foo", "authorization_code", "urn:ietf:params:oauth:grant-type:jwt-bearer", "CLIENT_CREDENTIALS"]) {
+  for (const grant of ["foo", "device_code", "urn:ietf:params:oauth:grant-type:jwt-bearer", "CLIENT_CREDENTIALS"]) {
     t.test(grant, async (t) => {
       expectOAuthError(t, await tokenRequest({ grant_type: grant }), 400, "unsupported_grant_type");
     });
