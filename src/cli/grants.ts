@@ -8,6 +8,7 @@ import { UserService } from "../domain/users/user-service.js";
 import { ValidationError } from "../errors/internal.js";
 import { AuditRepository } from "../storage/audit.js";
 import { AuthorizationCodeRepository } from "../storage/authorization-codes.js";
+import { BrowserSessionRepository } from "../storage/browser-sessions.js";
 import { GrantRepository } from "../storage/grants.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { UserRepository } from "../storage/users.js";
@@ -36,7 +37,7 @@ export async function grantsCommand(config: Config, args: string[]): Promise<voi
   await withDb(config, async (db) => {
     const audit = new AuditRepository(db);
     const refreshTokens = new RefreshTokenRepository(db);
-    const users = new UserService({ repo: new UserRepository(db), audit, clock: systemClock, sessions: refreshTokens });
+    const users = new UserService({ repo: new UserRepository(db), audit, clock: systemClock, sessions: refreshTokens, browserSessions: new BrowserSessionRepository(db) });
     const grants = new ConsentService({ grants: new GrantRepository(db), codes: new AuthorizationCodeRepository(db), refreshTokens, audit, clock: systemClock });
     const userId = async () => {
       if (!values.user) throw new ValidationError("user: --user is required");

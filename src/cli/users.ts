@@ -6,6 +6,7 @@ import { sessionJson } from "../domain/users/user-json.js";
 import { UserService } from "../domain/users/user-service.js";
 import { ValidationError } from "../errors/internal.js";
 import { AuditRepository } from "../storage/audit.js";
+import { BrowserSessionRepository } from "../storage/browser-sessions.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { UserRepository } from "../storage/users.js";
 import { withDb } from "./db.js";
@@ -46,6 +47,7 @@ export async function usersCommand(config: Config, args: string[]): Promise<void
       audit: new AuditRepository(db),
       clock: systemClock,
       sessions: new RefreshTokenRepository(db),
+      browserSessions: new BrowserSessionRepository(db),
     });
     const userId = async () => (await users.byUsername(username())).id;
     switch (action) {

@@ -95,7 +95,9 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
     await keys.refresh(true);
     const signer = keys.signer;
     if (signer && signer.kid !== signerBefore) log.info({ kid: signer.kid, alg: signer.alg }, `created signing key ${signer.kid} (${signer.alg})`);
-    const users = new UserService({ repo: new UserRepository(db), audit, clock, sessions: new RefreshTokenRepository(db) });
+    const browserSessionRepo = new BrowserSessionRepository(db);
+    const browserSessions = new BrowserSessionService({ repo: browserSessionRepo, clock, ttlSeconds: config.sessionTtlSeconds, idleTtlSeconds: config.sessionIdleTtlSeconds });
+    const users = new UserService({ repo: new UserRepository(db), audit, clock, sessions: new RefreshTokenRepository(db), browserSessions: browserSessionRepo });
     const blocklist = new RevokedAccessTokenRepository(db);
     const authorizationCodes = new AuthorizationCodeRepository(db);
     const grants = new ConsentService({ grants: new GrantRepository(db), codes: authorizationCodes, refreshTokens: new RefreshTokenRepository(db), audit, clock });
@@ -134,7 +136,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       refreshTokens,
       grants,
       authorizationCodes,
-      browserSessions: new BrowserSessionService({ repo: new BrowserSessionRepository(db), clock, ttlSeconds: config.sessionTtlSeconds, idleTtlSeconds: config.sessionIdleTtlSeconds }),
+      browserSessions,
       interactions: new InteractionSealer(deriveKey(kek, "authorization interaction"), clock),
       audit,
       blocklist,

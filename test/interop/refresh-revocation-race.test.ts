@@ -26,6 +26,7 @@ import { systemClock } from "../../src/domain/clock.js";
 import { ClientService } from "../../src/domain/clients/client-service.js";
 import { UserService } from "../../src/domain/users/user-service.js";
 import { AuditRepository } from "../../src/storage/audit.js";
+import { BrowserSessionRepository } from "../../src/storage/browser-sessions.js";
 import { ClientRepository } from "../../src/storage/clients.js";
 import { openDb } from "../../src/storage/prisma.js";
 import { RefreshTokenRepository } from "../../src/storage/refresh-tokens.js";
@@ -56,7 +57,7 @@ const db = await openDb(databaseUrl);
 t.teardown(() => db.$disconnect());
 const audit = new AuditRepository(db);
 const clients = new ClientService({ repo: new ClientRepository(db), audit, clock: systemClock });
-const users = new UserService({ repo: new UserRepository(db), audit, clock: systemClock, sessions: new RefreshTokenRepository(db) });
+const users = new UserService({ repo: new UserRepository(db), audit, clock: systemClock, sessions: new RefreshTokenRepository(db), browserSessions: new BrowserSessionRepository(db) });
 const { client, clientSecret } = await clients.create(
   { name: "web", firstParty: true, grantTypes: ["password", "refresh_token"], scopes: ["read"], audiences: ["https://api.example.test"] },
   "test",

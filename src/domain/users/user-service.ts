@@ -4,6 +4,7 @@ import { dummyPasswordHash, hashPassword, verifyPassword } from "../../crypto/pa
 import { NotFoundError, ValidationError } from "../../errors/internal.js";
 import { InvalidGrant } from "../../errors/oauth.js";
 import type { AuditRepository } from "../../storage/audit.js";
+import type { BrowserSessionRepository } from "../../storage/browser-sessions.js";
 import type { FamilySummary, RefreshTokenRepository } from "../../storage/refresh-tokens.js";
 import type { UserRecord, UserRepository } from "../../storage/users.js";
 import type { Clock } from "../clock.js";
@@ -41,6 +42,8 @@ export type UserServiceOptions = {
   clock: Clock;
   /** the refresh-token families, ended when a password changes */
   sessions: RefreshTokenRepository;
+  /** the sign-ins to /authorize's pages, ended when a password changes too */
+  browserSessions: BrowserSessionRepository;
 };
 
 /** Changes are audited under `actor` ("cli", "admin:<client_id>", …); sign-ins are not. */
@@ -50,6 +53,7 @@ export class UserService {
   readonly #clock: Clock;
   readonly #sessions: RefreshTokenRepository;
   readonly #throttle: SignInThrottle;
+  readonly #browserSessions: BrowserSessionRepository;
 
   constructor(options: UserServiceOptions) {
     this.#repo = options.repo;
@@ -57,6 +61,7 @@ export class UserService {
     this.#clock = options.clock;
     this.#sessions = options.sessions;
     this.#throttle = new SignInThrottle(options.clock);
+    this.#browserSessions = options.browserSessions;
   }
 
   async create(username: string, password: string, actor = "system"): Promise<UserView> {
@@ -70,15 +75,17 @@ export class UserService {
   /**
    * Sets the password and ends every session of the user (OWASP Session Management: renew sessions
    * after a password change): each refresh-token family is revoked and its live access tokens are
-   * blocklisted, in one transaction after the new hash is stored. Run again after a failure in
-   * between, it ends what is left. Every caller (CLI, admin API) gets this through here.
+   * blocklisted, in one transaction after the new hash is stored, then every browser session ends
+   * (whoever knew the old password must type the new one). Run again after a failure in between,
+   * it ends what is left. Every caller (CLI, admin API) gets this through here.
    */
   async setPassword(username: string, password: string, actor = "system"): Promise<UserView> {
     checkPassword(password);
     const user = await this.#byUsername(username);
     const updated = (await this.#repo.update(user.id, { passwordHash: await hashPassword(password) })) ?? user;
     const ended = await this.#sessions.revokeUserFamilies(user.id, "password_change", new Date(this.#clock.now()));
-    return this.#written(actor, "user.set_password", updated, { sessionsEnded: ended.families, accessTokensRevoked: ended.accessTokensRevoked });
+    const browserSessionsEnded = await this.#browserSessions.endUserSessions(user.id, new Date(this.#clock.now()));
+    return this.#written(actor, "user.set_password", updated, { sessionsEnded: ended.families, accessTokensRevoked: ended.accessTokensRevoked, browserSessionsEnded });
   }
 
   async setEnabled(username: string, enabled: boolean, actor = "system"): Promise<UserView> {

@@ -41,7 +41,7 @@ t.test("setPassword revokes every family of the user and blocklists their live a
   const families = await db.refreshFamily.findMany({ where: { userId: alice.id } });
   t.same(families.map((f) => f.revokedReason), ["password_change", "password_change"]);
   const entry = (await app.services.audit.list(5)).find((e) => e.action === "user.set_password");
-  t.same(entry?.details, { username: "alice", sessionsEnded: 2, accessTokensRevoked: 3 });
+  t.same(entry?.details, { username: "alice", sessionsEnded: 2, accessTokensRevoked: 3, browserSessionsEnded: 0 });
   t.equal(entry?.actor, "cli");
 
   t.equal(await blocklisted(bobs.access_token), false, "another user's access token lives");

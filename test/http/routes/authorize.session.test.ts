@@ -182,3 +182,17 @@ t.test("the admin API lists a user's browser sessions and ends them", async (t) 
   const missing = await f.app.inject({ method: "GET", url: "/admin/users/8f14e45f-ceea-467f-a0e6-2d4b6c7e9a10/browser-sessions", headers: admin });
   t.equal(missing.statusCode, 404);
 });
+
+t.test("a new password ends the user's browser sessions (whoever knew the old one signs in again)", async (t) => {
+  const f = await authorizeFixture(t);
+  await signedIn(f);
+  t.equal((await f.authorize()).statusCode, 302, "signed in");
+  await f.app.services.users.setPassword("alice", "a brand new password");
+  const page = await f.authorize();
+  t.equal(page.statusCode, 200);
+  t.ok(isSignInPage(page.body), "asked for the password again");
+  const row = await f.app.services.db.browserSession.findFirstOrThrow();
+  t.equal(row.endedAt?.getTime(), f.clock.now(), "the session ended");
+  const audit = await f.app.services.db.auditEvent.findFirstOrThrow({ where: { action: "user.set_password" } });
+  t.match(audit.details, /"browserSessionsEnded":1/);
+});
