@@ -139,7 +139,9 @@ export class AuthorizationCodeRepository {
 
   /**
    * Deletes codes that can no longer matter: expired before `expiredBefore` (kept that long so that a
-   * late replay is still recognised and revokes what the code issued) and whose access token has expired.
+   * late replay is still recognised and revokes what the code issued) and whose access token has expired
+   * (with access tokens of at most a day and codes kept a day, the first condition implies the second;
+   * the second keeps the blocklisting of a grant revocation right if either ever changes).
    */
   async pruneDead(now: Date, expiredBefore: Date): Promise<number> {
     const { count } = await this.#db.authorizationCode.deleteMany({

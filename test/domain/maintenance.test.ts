@@ -10,6 +10,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { pruneExpired } from "../../src/domain/maintenance.js";
 import { basic, buildTestApp, form, type TestApp } from "../helpers/app.js";
 import { runCli } from "../helpers/cli.js";
+import { issueCode } from "../helpers/code-flow.js";
 import { SettableClock } from "../helpers/clock.js";
 import { FORM } from "../helpers/oauth.js";
 
@@ -233,4 +234,45 @@ t.test("used client-assertion ids go once the assertion has expired", async (t) 
   clock.advance(60);
   t.equal((await pruneExpired(db, clock)).clientAssertions, 1, "the first expired: gone");
   t.equal(await db.usedClientAssertion.count(), 1, "the live one stays");
+});
+
+t.test("authorization codes go a day after their expiry, once the access token they issued has expired too", async (t) => {
+  const { app, clock, createClient } = await buildTestApp(t);
+  const { db } = app.services;
+  const web = await createClient({ grantTypes: ["authorization_code"], redirectUris: ["https://app.example.test/cb"], audiences: ["https://api.example.test"] });
+  const user = await app.services.users.create("bob", "bob-password-1");
+  const binding = { redirectUri: "https://app.example.test/cb", audience: ["https://api.example.test"] };
+  const unused = await issueCode(app, user.id, web.clientId, binding);
+  const used = await issueCode(app, user.id, web.clientId, binding);
+  const exchanged = await app.inject({
+    method: "POST",
+    url: "/token",
+    headers: { ...FORM, authorization: basic(web.clientId, web.clientSecret) },
+    payload: form({ grant_type: "authorization_code", code: used.code, code_verifier: used.verifier, redirect_uri: "https://app.example.test/cb" }),
+  });
+  t.equal(exchanged.statusCode, 200);
+
+  clock.advance(60);
+  t.equal((await pruneExpired(db, clock)).authorizationCodes, 0, "expired, but a late replay must still be recognised");
+  clock.advance(DAY - 1);
+  t.equal((await pruneExpired(db, clock)).authorizationCodes, 0, "a second before the day is over");
+  clock.advance(1);
+  t.equal((await pruneExpired(db, clock)).authorizationCodes, 2, "both went: the access token (15 min) expired long ago");
+  t.equal(await db.authorizationCode.count(), 0);
+  t.equal(unused.grantId, used.grantId);
+});
+
+t.test("browser sessions go at their absolute expiry or once ended", async (t) => {
+  const { app, clock } = await buildTestApp(t);
+  const { db } = app.services;
+  const user = await app.services.users.create("bob", "bob-password-1");
+  const now = new Date(clock.now());
+  const session = (id: string, expiresInSeconds: number, endedAt: Date | null = null) => ({
+    id, digest: `digest-${id}`, userId: user.id, authTime: now, createdAt: now, lastSeenAt: now, expiresAt: new Date(now.getTime() + expiresInSeconds * 1000), endedAt,
+  });
+  await db.browserSession.createMany({ data: [session("live", 3600), session("ended", 3600, now), session("expiring", 60)] });
+  t.equal((await pruneExpired(db, clock)).browserSessions, 1, "the ended one");
+  clock.advance(60);
+  t.equal((await pruneExpired(db, clock)).browserSessions, 1, "the expired one");
+  t.strictSame((await db.browserSession.findMany({ select: { id: true } })).map((s) => s.id), ["live"]);
 });

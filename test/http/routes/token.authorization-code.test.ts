@@ -338,3 +338,14 @@ t.test("revoking the grant ends its families and access tokens, and its unused c
   t.strictSame(accessOnlyRevoked, { grantId: accessOnlyCode.grantId, families: 0, accessTokensRevoked: 1 }, "a code's access token without a family");
   t.strictSame(await introspect(accessOnly.access_token), { active: false });
 });
+
+t.test("a public client whose stored grant types were edited to include client_credentials is still refused it", async (t) => {
+  // Registration refuses it (client-service.ts); /token checks again, in case the row was edited by hand.
+  const edited = await createClient({ public: true, grantTypes: ["authorization_code"], redirectUris: [CALLBACK], audiences: [API] });
+  await app.services.db.client.update({ where: { id: edited.clientId }, data: { grantTypes: "authorization_code client_credentials" } });
+  await app.services.db.cacheVersion.update({ where: { name: "clients" }, data: { version: { increment: 1 } } });
+  await app.services.clients.refresh();
+  t.strictSame(app.services.clients.get(edited.clientId)?.grantTypes, ["authorization_code", "client_credentials"]);
+  const res = await token(edited, { grant_type: "client_credentials" });
+  expectOAuthError(t, res, 400, "unauthorized_client");
+});

@@ -1,0 +1,161 @@
+// AuthorizationCodeRepository and GrantRepository on a real database (both providers): the exchange
+// consumes a code once among concurrent callers and writes its family in the same transaction (or
+// nothing), refuses a code whose grant was revoked; recordConsent widens a grant, starts a revoked one
+// afresh, and loses no scope to a concurrent consent.
+import { randomBytes, randomUUID } from "node:crypto";
+import t from "tap";
+import { AuthorizationCodeRepository, type Issued, type NewAuthorizationCode } from "../../src/storage/authorization-codes.js";
+import { GrantRepository } from "../../src/storage/grants.js";
+import { buildTestApp } from "../helpers/app.js";
+
+const { app, createClient } = await buildTestApp(t);
+const db = app.services.db;
+const codes = new AuthorizationCodeRepository(db);
+const grants = new GrantRepository(db);
+const { clientId } = await createClient({ grantTypes: ["authorization_code", "refresh_token"], redirectUris: ["https://app.example.test/cb"] });
+const alice = await app.services.users.create("alice", "alice-password-1");
+
+// Odd milliseconds: a date that lost its milliseconds on the way would show.
+const NOW = new Date(Date.UTC(2031, 4, 6, 7, 8, 9, 123));
+const at = (offsetMs: number) => new Date(NOW.getTime() + offsetMs);
+
+async function newCode(grantId: string, userId = alice.id): Promise<NewAuthorizationCode> {
+  const code: NewAuthorizationCode = {
+    digest: randomBytes(32).toString("base64url"),
+    clientId,
+    userId,
+    grantId,
+    sessionId: randomUUID(),
+    redirectUri: "https://app.example.test/cb",
+    redirectUriSent: true,
+    codeChallenge: randomBytes(32).toString("base64url"),
+    scope: ["read", "write"],
+    audience: ["https://api.example.test", "https://other.example.test"],
+    nonce: "n-0S6_WzA2Mj",
+    authTime: at(-5000),
+    issuedAt: NOW,
+    expiresAt: at(60_000),
+  };
+  t.equal(await codes.insert(code), true);
+  return code;
+}
+
+function issued(userId = alice.id, withFamily = true): Issued {
+  const familyId = randomUUID();
+  return {
+    accessTokenJti: randomUUID(),
+    accessTokenExpiresAt: at(900_000),
+    family: withFamily
+      ? {
+          record: { id: familyId, clientId, userId, createdAt: NOW, expiresAt: at(86_400_000), viaLogin: false, grantId: "g", sessionId: "s" },
+          first: {
+            digest: randomBytes(32).toString("base64url"),
+            familyId,
+            scope: ["read"],
+            audience: ["https://api.example.test"],
+            issuedAt: NOW,
+            expiresAt: at(3_600_000),
+            accessTokenJti: randomUUID(),
+            accessTokenExpiresAt: at(900_000),
+          },
+        }
+      : null,
+  };
+}
+
+const grantOf = async (userId = alice.id) => (await grants.recordConsent({ userId, clientId, scope: ["read"], audience: ["https://api.example.test"] }, NOW)).id;
+
+t.test("findByDigest reads back what insert wrote, dates to the millisecond", async (t) => {
+  const code = await newCode(await grantOf());
+  t.strictSame(await codes.findByDigest(code.digest), { ...code, usedAt: null, familyId: null, accessTokenJti: null, accessTokenExpiresAt: null, userEnabled: true });
+  t.equal(await codes.findByDigest(randomBytes(32).toString("base64url")), null);
+});
+
+t.test("insert: a code for a deleted client or user is refused with false", async (t) => {
+  const code = await newCode(await grantOf());
+  t.equal(await codes.insert({ ...code, digest: randomBytes(32).toString("base64url"), userId: randomUUID() }), false);
+});
+
+t.test("exchange consumes the code, records what it issued and stores the family, in one transaction", async (t) => {
+  const code = await newCode(await grantOf());
+  const what = issued();
+  t.equal(await codes.exchange(code, NOW, what), true);
+  const found = await codes.findByDigest(code.digest);
+  t.strictSame(
+    { usedAt: found!.usedAt, familyId: found!.familyId, accessTokenJti: found!.accessTokenJti, accessTokenExpiresAt: found!.accessTokenExpiresAt },
+    { usedAt: NOW, familyId: what.family!.record.id, accessTokenJti: what.accessTokenJti, accessTokenExpiresAt: what.accessTokenExpiresAt },
+  );
+  const family = await db.refreshFamily.findUniqueOrThrow({ where: { id: what.family!.record.id } });
+  t.strictSame({ grantId: family.grantId, sessionId: family.sessionId, viaLogin: family.viaLogin, expiresAt: family.expiresAt }, { grantId: "g", sessionId: "s", viaLogin: false, expiresAt: at(86_400_000) });
+  t.equal(await db.refreshToken.count({ where: { familyId: family.id } }), 1);
+  t.equal(await codes.exchange(code, NOW, issued()), false, "a second exchange: false");
+});
+
+t.test("of many concurrent exchanges of one code exactly one wins, and only its family exists", async (t) => {
+  const code = await newCode(await grantOf());
+  const attempts = Array.from({ length: 8 }, () => issued());
+  const results = await Promise.all(attempts.map((what) => codes.exchange(code, NOW, what)));
+  t.equal(results.filter(Boolean).length, 1);
+  const winner = attempts[results.indexOf(true)]!;
+  t.equal((await codes.findByDigest(code.digest))!.familyId, winner.family!.record.id);
+  t.equal(await db.refreshFamily.count({ where: { id: { in: attempts.map((a) => a.family!.record.id) } } }), 1);
+});
+
+t.test("exchange refuses an expired code and a code whose grant was revoked, writing nothing", async (t) => {
+  const grantId = await grantOf();
+  const expired = await newCode(grantId);
+  const what = issued();
+  t.equal(await codes.exchange(expired, at(60_000), what), false, "at its expiry");
+  const live = await newCode(grantId);
+  t.equal(await grants.revoke(grantId, NOW), true);
+  t.equal(await codes.exchange(live, NOW, what), false, "its grant is revoked");
+  t.equal((await codes.findByDigest(live.digest))!.usedAt, null, "not consumed");
+  t.equal(await db.refreshFamily.count({ where: { id: what.family!.record.id } }), 0);
+});
+
+t.test("a family that cannot be stored rolls the consumption back: the code stays unused", async (t) => {
+  const code = await newCode(await grantOf());
+  const what = issued(randomUUID()); // a family for a user who does not exist: the foreign key refuses it
+  t.equal(await codes.exchange(code, NOW, what), false);
+  t.equal((await codes.findByDigest(code.digest))!.usedAt, null, "the consumption was rolled back");
+  t.equal(await codes.exchange(code, NOW, issued(alice.id, false)), true, "and the code still exchanges");
+});
+
+t.test("blocklistAccessTokensOfGrant: the live access tokens of the grant's used codes, once", async (t) => {
+  const bob = await app.services.users.create("bob", "bob-password-1");
+  const grantId = await grantOf(bob.id);
+  const [a, b, unused] = [await newCode(grantId, bob.id), await newCode(grantId, bob.id), await newCode(grantId, bob.id)];
+  const first = issued(bob.id, false);
+  const second = { ...issued(bob.id, false), accessTokenExpiresAt: at(1000) };
+  await codes.exchange(a, NOW, first);
+  await codes.exchange(b, NOW, second);
+  t.equal(await codes.blocklistAccessTokensOfGrant(grantId, at(1000)), 1, "the expired one is left out");
+  t.ok(await db.revokedAccessToken.findUnique({ where: { jti: first.accessTokenJti } }));
+  t.equal(await codes.blocklistAccessTokensOfGrant(grantId, at(1000)), 0, "again: nothing new");
+  t.equal(unused.grantId, grantId);
+});
+
+t.test("recordConsent widens the grant; a revoked grant starts afresh with what is consented to now", async (t) => {
+  const carol = await app.services.users.create("carol", "carol-password-1");
+  const first = await grants.recordConsent({ userId: carol.id, clientId, scope: ["read"], audience: ["https://api.example.test"] }, NOW);
+  const wider = await grants.recordConsent({ userId: carol.id, clientId, scope: ["write", "read"], audience: ["https://other.example.test"] }, at(1000));
+  t.equal(wider.id, first.id, "one grant per user and client");
+  t.strictSame(wider.scope, ["read", "write"]);
+  t.strictSame(wider.audience, ["https://api.example.test", "https://other.example.test"]);
+  t.strictSame(await grants.findByUserAndClient(carol.id, clientId), { ...wider, createdAt: NOW });
+
+  t.equal(await grants.revoke(first.id, at(2000)), true);
+  t.equal(await grants.revoke(first.id, at(2000)), false, "revoked already");
+  const fresh = await grants.recordConsent({ userId: carol.id, clientId, scope: ["read"], audience: ["https://api.example.test"] }, at(3000));
+  t.strictSame({ id: fresh.id, scope: fresh.scope, audience: fresh.audience, revokedAt: fresh.revokedAt }, { id: first.id, scope: ["read"], audience: ["https://api.example.test"], revokedAt: null });
+  t.strictSame((await grants.liveGrantsOfUser(carol.id)).map((g) => g.id), [first.id]);
+});
+
+t.test("concurrent consents of one user to one client: one grant, holding every scope", async (t) => {
+  const dave = await app.services.users.create("dave", "dave-password-1");
+  const scopes = ["a", "b", "c", "d"];
+  await Promise.all(scopes.map((s) => grants.recordConsent({ userId: dave.id, clientId, scope: [s], audience: ["https://api.example.test"] }, NOW)));
+  const grant = await grants.findByUserAndClient(dave.id, clientId);
+  t.strictSame([...grant!.scope].sort(), scopes);
+  t.equal(await db.grant.count({ where: { userId: dave.id } }), 1);
+});
