@@ -13,11 +13,13 @@
 //       BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"  extra node flags for the server
 //       BENCH_SCENARIOS=token,jwks  only the scenarios whose names start with one of these words
 //       Server settings pass through (e.g. METRICS=off); RATE_LIMIT_TOKEN defaults to 0 (off) here.
+// The code-flow scenario counts complete flows (GET /authorize with a session cookie, then the code
+// exchange), and its rate is printed as a ratio of the refresh-rotation rate (target >= 0.8).
 // The load generator shares the machine with the server: compare figures taken at similar load
 // averages (printed with the results), never across machines.
 import autocannon from "autocannon";
 import { execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -100,6 +102,129 @@ function rotations(base, webBasic) {
 
 const BENCH_PASSWORD = randomBytes(12).toString("base64url");
 
+const FLOW_WORKERS = 20;
+/** The code flow's client (public, third-party) redirects here; nothing listens, nothing follows. */
+const BENCH_REDIRECT_URI = "http://127.0.0.1:9/callback";
+
+/** A new PKCE pair (RFC 7636 S256). */
+const pkce = () => {
+  const verifier = randomBytes(32).toString("base64url");
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+};
+
+const authorizePath = (clientId) => {
+  const { verifier, challenge } = pkce();
+  const query = new URLSearchParams({
+    response_type: "code", client_id: clientId, redirect_uri: BENCH_REDIRECT_URI, scope: "read", state: randomBytes(8).toString("base64url"),
+    code_challenge: challenge, code_challenge_method: "S256",
+  });
+  return { path: `/authorize?${query}`, verifier };
+};
+
+/**
+ * Complete authorization code flows: with a signed-in browser session (its cookie) and remembered
+ * consent, each flow is `GET /authorize` (302 to the redirect URI with a code) then the code exchange
+ * at /token with the PKCE verifier (a public client: client_id, no secret). FLOW_WORKERS connections,
+ * one request in flight each. The result counts complete flows (a 200 with an access token), not
+ * requests: requests.mean is flows per second (cpuMsPerReq is per flow), and non2xx the flows that
+ * failed at either step.
+ */
+function codeFlows(base, { clientId, cookie }) {
+  return async (duration) => {
+    let flows = 0;
+    let failures = 0;
+    const authorize = {
+      method: "GET",
+      headers: { cookie },
+      setupRequest: (req, context) => {
+        const { path: p, verifier } = authorizePath(clientId);
+        context.verifier = verifier;
+        return { ...req, path: p };
+      },
+      onResponse: (status, _body, context, headers) => {
+        const location = status === 302 ? headers.location : undefined;
+        context.code = location ? new URL(location).searchParams.get("code") : null;
+      },
+    };
+    const exchange = {
+      method: "POST",
+      path: "/token",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      setupRequest: (req, context) => {
+        if (!context.code) {
+          failures++;
+          return null; // back to /authorize
+        }
+        const body = new URLSearchParams({ grant_type: "authorization_code", code: context.code, code_verifier: context.verifier, redirect_uri: BENCH_REDIRECT_URI, client_id: clientId });
+        return { ...req, body: body.toString() };
+      },
+      onResponse: (status, body) => {
+        if (status === 200 && typeof json(body)?.access_token === "string") flows++;
+        else failures++;
+      },
+    };
+    const r = await autocannon({ url: base, connections: FLOW_WORKERS, pipelining: 1, duration, requests: [authorize, exchange] });
+    // autocannon counts the 302s as non-2xx; what matters is whether each flow completed.
+    return { ...r, requests: { ...r.requests, mean: flows / r.duration, total: flows }, non2xx: failures };
+  };
+}
+
+const decodeHtml = (text) =>
+  text.replace(/&(?:#x([0-9a-f]+)|#(\d+)|(amp|lt|gt|quot|apos));/gi, (_m, hex, dec, name) =>
+    hex ? String.fromCodePoint(parseInt(hex, 16)) : dec ? String.fromCodePoint(Number(dec)) : { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" }[name.toLowerCase()]);
+const attributes = (tag) => Object.fromEntries([...tag.matchAll(/\b([a-z-]+)="([^"]*)"/gi)].map(([, k, v]) => [k.toLowerCase(), decodeHtml(v)]));
+
+/**
+ * What a person does once in a browser, done with fetch: GET /authorize, fill tessera's sign-in form
+ * (its hidden fields, such as the CSRF token, kept), then allow on the consent page, following
+ * redirects and keeping cookies, until tessera redirects to the client with a code. Returns the
+ * Cookie header that now carries the browser session (consent is remembered server-side).
+ */
+async function signInAndConsent(base, clientId) {
+  const jar = new Map();
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+  let request = { url: base + authorizePath(clientId).path };
+  for (let step = 0; step < 10; step++) {
+    const res = await fetch(request.url, {
+      method: request.body ? "POST" : "GET",
+      headers: { cookie: cookie(), ...(request.body && { "content-type": "application/x-www-form-urlencoded" }) },
+      body: request.body,
+      redirect: "manual",
+    });
+    for (const header of res.headers.getSetCookie()) {
+      const pair = header.split(";")[0];
+      jar.set(pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1));
+    }
+    const location = res.headers.get("location");
+    if (location?.startsWith(BENCH_REDIRECT_URI)) {
+      if (!new URL(location).searchParams.get("code")) throw new Error(`sign-in for the code flow ended without a code: ${location}`);
+      return cookie();
+    }
+    if (location) {
+      request = { url: new URL(location, request.url).href };
+      continue;
+    }
+    const html = await res.text();
+    if (res.status !== 200) throw new Error(`sign-in for the code flow: ${res.status} at ${request.url}`);
+    const forms = [...html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)].map(([, tag, inner]) => ({
+      action: attributes(tag).action ?? "",
+      inputs: [...inner.matchAll(/<input\b[^>]*>/gi)].map(([t]) => attributes(t)),
+      buttons: [...inner.matchAll(/<button\b[^>]*>/gi)].map(([t]) => attributes(t)),
+    }));
+    const signIn = forms.find((f) => f.inputs.some((i) => i.name === "password"));
+    const consent = forms.find((f) => f.buttons.some((b) => b.name === "decision" && b.value === "allow"));
+    const form = signIn ?? consent;
+    if (!form) throw new Error(`sign-in for the code flow: no sign-in or consent form at ${request.url}`);
+    const fields = new URLSearchParams(form.inputs.filter((i) => i.type === "hidden" && i.name).map((i) => [i.name, i.value ?? ""]));
+    if (signIn) {
+      fields.set("username", "bench");
+      fields.set("password", BENCH_PASSWORD);
+    } else fields.set("decision", "allow");
+    request = { url: new URL(form.action || request.url, request.url).href, body: fields.toString() };
+  }
+  throw new Error("sign-in for the code flow: more than 10 steps");
+}
+
 const json = (text) => { try { return JSON.parse(text); } catch {} }; // undefined when not JSON
 const loadavg = () => os.loadavg().map((n) => n.toFixed(2)).join(" ");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -128,6 +253,12 @@ function cli(env, args, input) {
   } catch (e) {
     throw new Error(`tessera ${args.slice(0, 2).join(" ")} failed (exit ${e.status})`); // e.stdout is not shown
   }
+}
+
+/** Creates a public client (no secret) with the real CLI and returns its client_id. */
+function createPublicClient(env, ...flags) {
+  const out = cli(env, ["clients", "create", "--audience", "https://api.bench.test", "--scope", "read write", "--json", "--public", ...flags]);
+  return JSON.parse(out).client_id;
 }
 
 /** Creates a client with the real CLI and returns its Basic credentials; the secret is never printed. */
@@ -196,6 +327,8 @@ async function main(state) {
   cli(env, ["migrate"]); // the CLI creates no database; migrate (like serve) does
   const basic = createClient(env, "--name", "bench", "--grant", "client_credentials");
   const webBasic = createClient(env, "--name", "bench-web", "--first-party", "--grant", "password", "--grant", "refresh_token");
+  // Only authorization_code: the exchange then writes and signs once, as a refresh rotation does.
+  const spaClientId = createPublicClient(env, "--name", "bench-spa", "--grant", "authorization_code", "--redirect-uri", BENCH_REDIRECT_URI);
   cli(env, ["users", "create", "--username", "bench", "--password-stdin"], BENCH_PASSWORD);
   state.server = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...NODE_ARGS, "dist/server.js"], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
   await waitReady(base, state.server);
@@ -205,6 +338,12 @@ async function main(state) {
   const list = scenarios({ basic, accessToken });
   for (const s of list) await check(base, s);
   list.push({ name: `refresh rotations c${ROTATION_WORKERS}`, connections: ROTATION_WORKERS, run: rotations(base, webBasic) });
+  const flowName = `code flows c${FLOW_WORKERS}`;
+  if (!ONLY || ONLY.some((word) => flowName.startsWith(word))) {
+    // signed in once, outside the measured time; the session and the consent last the whole run
+    const session = { clientId: spaClientId, cookie: await signInAndConsent(base, spaClientId) };
+    list.push({ name: flowName, connections: FLOW_WORKERS, run: codeFlows(base, session) });
+  }
   const startLoad = loadavg();
   const runs = [];
   for (const s of list.filter((s) => !ONLY || ONLY.some((word) => s.name.startsWith(word)))) {
@@ -235,6 +374,11 @@ async function main(state) {
   const reqPerSec = (name) => runs.find((r) => r.scenario === name)?.reqPerSec;
   for (const name of ["statuslist c50", "statuslist gzip c50"]) {
     if (reqPerSec(name) && reqPerSec("jwks c50")) console.log(`${name} / jwks c50 (same run): ${(reqPerSec(name) / reqPerSec("jwks c50")).toFixed(2)}x`);
+  }
+  const rate = (prefix) => runs.find((r) => r.scenario.startsWith(prefix))?.reqPerSec;
+  const [flowRate, rotationRate] = [rate("code flows"), rate("refresh rotations")];
+  if (flowRate !== undefined && rotationRate) {
+    console.log(`code flows (GET /authorize + code exchange, per s) / refresh rotations: ${(flowRate / rotationRate).toFixed(2)} (target >= 0.8)`);
   }
   console.log(`written to ${path.relative(ROOT, RESULTS)}`);
   const failed = runs.filter((r) => r.errors + r.non2xx > 0);
