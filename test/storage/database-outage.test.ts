@@ -23,6 +23,10 @@ if (TEST_PROVIDER !== "postgresql") {
   const signIn = await post("/token", web, { grant_type: "password", username: "alice", password: "alice-password-1" });
   t.equal(signIn.statusCode, 200);
   const committed = signIn.json() as { refresh_token: string };
+  // Before the outage: this instance reserves the client's block of status-list entries (one write
+  // per block), from which its tokens are then numbered in memory.
+  t.equal((await post("/token", service, { grant_type: "client_credentials" })).statusCode, 200);
+  const unreserved = await createClient();
 
   const other = new Database(url.slice("file:".length));
   t.teardown(() => other.close());
@@ -35,6 +39,9 @@ if (TEST_PROVIDER !== "postgresql") {
     t.equal(refresh.headers["retry-after"], "2");
     const token = await post("/token", service, { grant_type: "client_credentials" });
     t.equal(token.statusCode, 200, "client credentials are served from memory and keep working");
+    const first = await post("/token", unreserved, { grant_type: "client_credentials" });
+    t.equal(first.statusCode, 503, "a client with no reserved status-list block yet: reserving one is a write, 503");
+    t.equal(first.headers["retry-after"], "2");
     t.equal((await app.inject({ method: "GET", url: "/healthz" })).statusCode, 200, "/healthz: the process is alive");
     other.exec("ROLLBACK");
   });
