@@ -12,12 +12,12 @@ import { describeStartFailure } from "../src/errors/start-failure.js";
 import { applyMigrations } from "../src/storage/migrate.js";
 import { freshDatabaseUrl, TEST_PROVIDER } from "./helpers/database.js";
 import { freePort, spawnTessera, type TesseraProcess } from "./helpers/server-process.js";
+import { TS_LOADER_ARGS } from "./helpers/ts-loader.js";
 
-// Several real processes, each compiling tessera with tsx (and one `npm start` that may compile dist/).
+// Several real processes, each compiling tessera on start (and one `npm start` that may compile dist/).
 t.setTimeout(600_000);
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 const { NODE_OPTIONS: _instrumentation, TESSERA_ISSUER: _issuer, ...parentEnv } = process.env;
 
 const tmpDir = (prefix: string) => {
@@ -39,9 +39,9 @@ async function baseEnv(extra: Record<string, string> = {}): Promise<NodeJS.Proce
   };
 }
 
-/** `node --import tsx ENTRY` from `cwd`. */
+/** `node <TypeScript loader> ENTRY` from `cwd`. */
 const tessera = (entry: string, cwd: string, env: NodeJS.ProcessEnv): TesseraProcess =>
-  spawnTessera(t, process.execPath, ["--import", TSX, entry], { cwd, env });
+  spawnTessera(t, process.execPath, [...TS_LOADER_ARGS, entry], { cwd, env });
 
 const SERVING = /tessera is serving on ([\d.]+):(\d+)/;
 
