@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import t from "tap";
+import t, { type Test } from "tap";
 import { runCli, type CliRun } from "../helpers/cli.js";
 import { freshDatabaseUrl, TEST_PROVIDER } from "../helpers/database.js";
 
@@ -52,6 +52,34 @@ t.test("every command answers --help with its usage on stdout and exit 0", async
     t.match(run.stdout, usage, `${args.join(" ")}: its usage`);
     t.equal(run.stderr, "", `${args.join(" ")}: nothing on stderr`);
   }
+});
+
+/** The whole usage: every command's, then the lines that hold for all of them. */
+function assertFullUsage(t: Test, text: string, what: string) {
+  t.match(text, /^usage:\ntessera serve\n/, `${what}: starts with the list of commands`);
+  for (const command of ["tessera migrate", "tessera clients create", "tessera keys list", "tessera users create", "tessera prune", "tessera audit"]) {
+    t.ok(text.includes(`\n${command}`), `${what}: lists ${command}`);
+  }
+  t.ok(text.endsWith("never created here (only serve and migrate create it).\n"), `${what}: ends with where settings come from`);
+}
+
+t.test("with no command, help or -h, the whole usage on stdout and exit 0", async (t) => {
+  for (const args of [[], ["help"], ["-h"]]) {
+    const run = await tessera(...args);
+    const what = `tessera ${args.join(" ")}`.trim();
+    t.equal(run.code, 0, `${what}: exit 0 ${run.stderr}`);
+    assertFullUsage(t, run.stdout, what);
+    t.equal(run.stderr, "", `${what}: nothing on stderr`);
+  }
+});
+
+t.test("an unknown command without --json: its name and the whole usage on stderr, exit 2", async (t) => {
+  const run = await tessera("frobnicate");
+  t.equal(run.code, 2);
+  t.equal(run.stdout, "");
+  const [first, ...usage] = run.stderr.split("\n");
+  t.equal(first, 'tessera: unknown command "frobnicate"');
+  assertFullUsage(t, usage.join("\n"), "stderr");
 });
 
 t.test("with --json an error is one JSON object on stderr and the exit is non-zero", async (t) => {
