@@ -1,9 +1,10 @@
 // What an operator meets at the command line, as real processes: --help on every command, errors
-// as JSON with --json, durations as the environment spells them, the database it opened (and never
-// a new one made by accident), and a prune with nothing to do.
+// as JSON with --json, output for people without it, durations as the environment spells them,
+// the database it opened (and never a new one made by accident), and a prune with nothing to do.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { exportJWK, generateKeyPair } from "jose";
 import t, { type Test } from "tap";
 import { runCli, type CliRun } from "../helpers/cli.js";
 import { freshDatabaseUrl, TEST_PROVIDER } from "../helpers/database.js";
@@ -107,6 +108,38 @@ t.test("with --json an error is one JSON object on stderr and the exit is non-ze
   const unknown = await tessera("frobnicate", "--json");
   t.equal(unknown.code, 2);
   t.same(JSON.parse(unknown.stderr), { error: "invalid_request", error_description: 'unknown command "frobnicate"' });
+});
+
+t.test("without --json: a 'name: value' line per field, entries separated by a blank line, (none) for no entries", async (t) => {
+  const none = await tessera("users", "list");
+  t.equal(none.code, 0, none.stderr);
+  t.equal(none.stdout, "(none)\n");
+
+  const plain = await tessera("clients", "create", "--name", "Plain", "--audience", "https://a.acme.test", "--grant", "client_credentials");
+  t.equal(plain.code, 0, plain.stderr);
+  const { publicKey } = await generateKeyPair("ES256");
+  const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: "people-1", alg: "ES256", use: "sig" }] };
+  const jwksFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tessera-operator-")), "jwks.json");
+  t.teardown(() => fs.rmSync(path.dirname(jwksFile), { recursive: true, force: true }));
+  fs.writeFileSync(jwksFile, JSON.stringify(jwks));
+  const created = await tessera("clients", "create", "--name", "People", "--audience", "https://a.acme.test", "--audience", "https://b.acme.test",
+    "--grant", "client_credentials", "--jwks-file", jwksFile);
+  t.equal(created.code, 0, created.stderr);
+  const lines = created.stdout.split("\n");
+  t.equal(lines.at(-1), "", "ends with a newline");
+  t.ok(lines.includes("client_name: People"));
+  t.ok(lines.includes("audiences: https://a.acme.test https://b.acme.test"), "a list on one line, space-separated");
+  t.ok(lines.includes("token_ttl: null"));
+  const jwksLine = lines.find((line) => line.startsWith("jwks: "));
+  t.same(JSON.parse(jwksLine?.slice("jwks: ".length) ?? "null"), jwks, "an object as one line of JSON");
+
+  const audit = await tessera("audit", "--limit", "2");
+  t.equal(audit.code, 0, audit.stderr);
+  const entries = audit.stdout.trimEnd().split("\n\n");
+  t.equal(entries.length, 2);
+  for (const [i, name] of ["People", "Plain"].entries()) {
+    t.match(entries[i], new RegExp(`^id: \\d+\nat: \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\nactor: cli\naction: client\\.create\ntarget: client:[\\w-]+\ndetails: \\{"name":"${name}"\\}$`), `entry ${i}: ${name}, its time as ISO 8601`);
+  }
 });
 
 t.test("--token-ttl and --grace take the environment's duration forms", async (t) => {
