@@ -142,6 +142,32 @@ t.test("without --json: a 'name: value' line per field, entries separated by a b
   }
 });
 
+t.test("--jwks-file: a file that cannot be read as JSON is refused, naming it; none removes the keys", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tessera-operator-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const missing = path.join(dir, "missing.json");
+  const notJson = path.join(dir, "not.json");
+  fs.writeFileSync(notJson, "keys: none");
+  for (const file of [missing, notJson]) {
+    const run = await tessera("clients", "create", "--name", "Keys", "--audience", "https://a.acme.test", "--grant", "client_credentials", "--jwks-file", file, "--json");
+    t.equal(run.code, 1, file);
+    const error = JSON.parse(run.stderr.trim().split("\n").at(-1)!) as { error: string; error_description: string };
+    t.equal(error.error, "invalid_request");
+    t.ok(error.error_description.startsWith(`jwks-file: cannot read a JSON JWK Set from ${file}: `), error.error_description);
+  }
+
+  const { publicKey } = await generateKeyPair("ES256");
+  const jwksFile = path.join(dir, "jwks.json");
+  fs.writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "keys-1", alg: "ES256", use: "sig" }] }));
+  const created = await tessera("clients", "create", "--name", "Keys", "--audience", "https://a.acme.test", "--grant", "client_credentials", "--jwks-file", jwksFile, "--json");
+  t.equal(created.code, 0, created.stderr);
+  const { client_id: id, jwks } = JSON.parse(created.stdout) as { client_id: string; jwks: unknown };
+  t.not(jwks, null);
+  const removed = await tessera("clients", "update", id, "--jwks-file", "none", "--json");
+  t.equal(removed.code, 0, removed.stderr);
+  t.equal((JSON.parse(removed.stdout) as { jwks: unknown }).jwks, null);
+});
+
 t.test("--token-ttl and --grace take the environment's duration forms", async (t) => {
   const created = await tessera("clients", "create", "--name", "Durations", "--audience", "https://api.acme.test", "--grant", "client_credentials", "--token-ttl", "15m", "--json");
   t.equal(created.code, 0, created.stderr);
