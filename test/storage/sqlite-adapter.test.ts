@@ -202,6 +202,15 @@ t.test("a transaction begun by raw SQL holds nothing up", async (t) => {
   await server.$executeRawUnsafe("ROLLBACK");
 });
 
+t.test("a BEGIN that fails (a raw transaction is already open) is thrown and gives the connection back", async (t) => {
+  await server.$executeRawUnsafe("BEGIN");
+  const failed = await server.$transaction(async (tx) => tx.client.count()).catch((e: unknown) => e);
+  t.match(failed, { message: /cannot start a transaction within a transaction/ });
+  t.equal(await settledSoon(server.client.count({ where: { id: "a" } })), 1, "the next query runs");
+  await server.$executeRawUnsafe("ROLLBACK");
+  t.equal(await server.$transaction(async (tx) => tx.client.count({ where: { id: "a" } })), 1, "and the next transaction");
+});
+
 t.test("the cache is bounded: past 500 statements the oldest is compiled again", async (t) => {
   const conn = new Database(":memory:");
   t.teardown(() => conn.close());
