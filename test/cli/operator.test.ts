@@ -6,6 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
 import t, { type Test } from "tap";
+import { applyMigrations } from "../../src/storage/migrate.js";
+import { openDb } from "../../src/storage/prisma.js";
 import { runCli, type CliRun } from "../helpers/cli.js";
 import { freshDatabaseUrl, TEST_PROVIDER } from "../helpers/database.js";
 
@@ -214,4 +216,26 @@ t.test("from another directory a relative SQLite path is refused, not created em
   t.equal(json.code, 1);
   t.equal((JSON.parse(json.stderr) as { error: string }).error, "invalid_configuration");
   t.notOk(fs.existsSync(file), "still no database file");
+});
+
+t.test("a failure that is no operator's mistake: the error and its stack on stderr, exit 1; with --json, server_error", async (t) => {
+  // Injected at the outer edge: a database whose users table was renamed (a damaged schema).
+  const damaged = await freshDatabaseUrl(t);
+  await applyMigrations(damaged);
+  const db = await openDb(damaged);
+  await db.$executeRawUnsafe(`ALTER TABLE "User" RENAME TO "UserMoved"`);
+  await db.$disconnect();
+
+  const plain = await runCli(["users", "list"], { env: { ...env, DATABASE_URL: damaged } });
+  t.equal(plain.code, 1);
+  t.equal(plain.stdout, "");
+  const [located, ...rest] = plain.stderr.split("\n");
+  t.equal(located, `tessera: database ${location(damaged)}`);
+  t.match(rest.join("\n"), /User[^]*\n\s+at /, "the error, then its stack");
+
+  const json = await runCli(["users", "list", "--json"], { env: { ...env, DATABASE_URL: damaged } });
+  t.equal(json.code, 1);
+  const error = JSON.parse(json.stderr.trim().split("\n").at(-1)!) as { error: string; error_description: string };
+  t.equal(error.error, "server_error");
+  t.match(error.error_description, /User/);
 });
