@@ -265,3 +265,12 @@ t.test("start-up failures are one line naming the cause and the setting, exit 1"
     t.equal(describeStartFailure(new TypeError("x is undefined"), { ...config, databaseUrl: "file:x.db" }), undefined);
   });
 });
+
+t.test("a start-up failure with no one-line description (a SQLite path under a file): the error and its stack, exit 1", async (t) => {
+  const file = path.join(tmpDir("tessera-not-a-dir-"), "file");
+  fs.writeFileSync(file, "");
+  // PORT=0 with a derived issuer: the port held for the issuer is let go when building the app fails.
+  const server = tessera("src/server.ts", ROOT, { ...(await baseEnv()), DATABASE_URL: `file:${path.join(file, "tessera.db")}` });
+  t.same(await server.exited, { code: 1, signal: null });
+  t.match(server.output(), new RegExp(`^Error: EEXIST: file already exists, mkdir '${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}'\\n\\s+at `));
+});
