@@ -85,6 +85,18 @@ t.test("an unknown command without --json: its name and the whole usage on stder
   assertFullUsage(t, usage.join("\n"), "stderr");
 });
 
+t.test("an unknown subcommand: refused with exit 1, naming it, then the command's usage", async (t) => {
+  for (const [command, usage] of [["clients", /^tessera clients create /], ["keys", /^tessera keys list\n/], ["users", /^tessera users create /]] as const) {
+    const run = await tessera(command, "frobnicate", "--json");
+    t.equal(run.code, 1, `${command}: exit 1`);
+    const { error, error_description: description } = JSON.parse(run.stderr.trim().split("\n").at(-1)!) as { error: string; error_description: string };
+    t.equal(error, "invalid_request", `${command}: invalid_request`);
+    const [first, ...rest] = description.split("\n");
+    t.equal(first, `unknown ${command} command "frobnicate"`);
+    t.match(rest.join("\n"), usage, `${command}: then its usage`);
+  }
+});
+
 t.test("with --json an error is one JSON object on stderr and the exit is non-zero", async (t) => {
   const missing = await tessera("clients", "show", "no-such-client", "--json");
   t.equal(missing.code, 3);
