@@ -6,7 +6,4 @@ export type Metrics = {
   keyCreated(): void;
 };
 
-// Coverage: no-ops (the CLI, and an app built with metrics off): a call has no effect a test could
-// assert, and no test needs tokens issued with metrics off.
-/* c8 ignore next */
 export const NO_METRICS: Metrics = { tokenIssued() {}, refreshReuseDetected() {}, keyCreated() {} };
