@@ -185,3 +185,9 @@ t.test("a token setting's rejected value is never echoed either (e.g. a metrics 
   t.equal(shownFor("RATE_LIMIT_TOKEN"), true, "but not the rate limit of /token");
   t.equal(shownFor("LOG_LEVEL"), true);
 });
+
+t.test("an on/off setting takes on, true, 1 and off, false, 0 in any case; anything else stops the start", async (t) => {
+  for (const raw of ["on", "TRUE", " 1 "]) t.equal(loadConfig({ METRICS: raw }).metrics, true, JSON.stringify(raw));
+  for (const raw of ["Off", "false", "0"]) t.equal(loadConfig({ METRICS: raw }).metrics, false, JSON.stringify(raw));
+  t.throws(() => loadConfig({ METRICS: "maybe" }), { name: "ConfigError", message: /METRICS: must be on or off/ });
+});
