@@ -266,3 +266,11 @@ t.test("savepoints: rolling back to one undoes only what came after it", async (
   await tx.commit();
   t.same((await raw.queryRaw(query(`SELECT "y" FROM "ScriptB" ORDER BY "y"`))).rows, [["kept"]]);
 });
+
+t.test("the adapter's own commit(): a failing COMMIT is rolled back, thrown, and gives the connection back", async (t) => {
+  const tx = await raw.startTransaction();
+  await tx.executeRaw(query("PRAGMA defer_foreign_keys = ON"));
+  await tx.executeRaw(query(`INSERT INTO "RefreshFamily" ("id", "clientId", "userId", "createdAt", "expiresAt") VALUES ('orphan-2', 'nobody', 'nobody', 0, 0)`));
+  t.match(await failure(tx.commit()), { name: "DriverAdapterError", cause: { kind: "ForeignKeyConstraintViolation" } });
+  t.same(await settledSoon(raw.queryRaw(query(`SELECT count(*) AS "n" FROM "RefreshFamily" WHERE "id" = 'orphan-2'`)).then((r) => r.rows)), [[0]], "rolled back, and the next query runs");
+});
