@@ -1,23 +1,24 @@
 // The server process itself, as an operator starts and stops it: real processes through a symlinked
 // path and a directory with a space, PORT=0, what a first start logs, graceful close with connections
 // in every state, SHUTDOWN_TIMEOUT, `npm start` and its SIGTERM, and one-line start-up failures.
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import t from "tap";
 import { describeStartFailure } from "../src/errors/start-failure.js";
 import { applyMigrations } from "../src/storage/migrate.js";
 import { freshDatabaseUrl, TEST_PROVIDER } from "./helpers/database.js";
 import { freePort, spawnTessera, type TesseraProcess } from "./helpers/server-process.js";
+import { TS_LOADER_ARGS } from "./helpers/ts-loader.js";
 
-// Several real processes, each compiling tessera with tsx (and one `npm start` that may compile dist/).
+// Several real processes, each compiling tessera on start (and one `npm start` that may compile dist/).
 t.setTimeout(600_000);
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 const { NODE_OPTIONS: _instrumentation, TESSERA_ISSUER: _issuer, ...parentEnv } = process.env;
 
 const tmpDir = (prefix: string) => {
@@ -39,9 +40,9 @@ async function baseEnv(extra: Record<string, string> = {}): Promise<NodeJS.Proce
   };
 }
 
-/** `node --import tsx ENTRY` from `cwd`. */
+/** `node <TypeScript loader> ENTRY` from `cwd`. */
 const tessera = (entry: string, cwd: string, env: NodeJS.ProcessEnv): TesseraProcess =>
-  spawnTessera(t, process.execPath, ["--import", TSX, entry], { cwd, env });
+  spawnTessera(t, process.execPath, [...TS_LOADER_ARGS, entry], { cwd, env });
 
 const SERVING = /tessera is serving on ([\d.]+):(\d+)/;
 
@@ -195,7 +196,6 @@ t.test("SHUTDOWN_TIMEOUT bounds the wait for a request that never completes", as
 });
 
 t.test("npm start: compiled once, node is npm's direct child, SIGTERM to npm stops the server gracefully", async (t) => {
-  const { spawnSync } = await import("node:child_process");
   // Compiles dist/ if a source is newer (as `npm start` itself would), outside the measured start.
   const build = spawnSync(process.execPath, ["scripts/build-if-stale.mjs"], { cwd: ROOT, encoding: "utf8" });
   t.equal(build.status, 0, build.stderr);
@@ -264,4 +264,21 @@ t.test("start-up failures are one line naming the cause and the setting, exit 1"
   t.test("a bug is no start-up failure: its stack trace is printed", async (t) => {
     t.equal(describeStartFailure(new TypeError("x is undefined"), { ...config, databaseUrl: "file:x.db" }), undefined);
   });
+});
+
+t.test("a start-up failure with no one-line description (a SQLite path under a file): the error and its stack, exit 1", async (t) => {
+  const file = path.join(tmpDir("tessera-not-a-dir-"), "file");
+  fs.writeFileSync(file, "");
+  // PORT=0 with a derived issuer: the port held for the issuer is let go when building the app fails.
+  const server = tessera("src/server.ts", ROOT, { ...(await baseEnv()), DATABASE_URL: `file:${path.join(file, "tessera.db")}` });
+  t.same(await server.exited, { code: 1, signal: null });
+  t.match(server.output(), new RegExp(`^Error: EEXIST: file already exists, mkdir '${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}'\\n\\s+at `));
+});
+
+t.test("imported by a program that has no file of its own (node -), src/server.ts starts nothing", async (t) => {
+  const program = `import(${JSON.stringify(pathToFileURL(path.join(ROOT, "src", "server.ts")).href)}).then((m) => console.log(typeof m.listen))`;
+  const run = spawnSync(process.execPath, [...TS_LOADER_ARGS, "-"], { cwd: ROOT, input: program, encoding: "utf8", env: await baseEnv(), timeout: 60_000 });
+  t.equal(run.status, 0, run.stderr);
+  t.equal(run.stdout, "function\n", "the module loaded, and the program ended: nothing listens");
+  t.equal(run.stderr, "");
 });

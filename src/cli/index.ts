@@ -103,7 +103,7 @@ async function main(argv: string[]): Promise<void> {
     }
     await found.run(loadConfig(), rest);
   } catch (error) {
-    await fail(error, json);
+    return fail(error, json); // never returns: fail exits the process
   }
 }
 

@@ -3,7 +3,6 @@ export type Printer = (value: unknown) => void;
 
 const human = (value: unknown): string => {
   if (Array.isArray(value)) return value.map(human).join("\n\n") || "(none)";
-  if (value instanceof Date) return value.toISOString();
   if (value && typeof value === "object") {
     return Object.entries(value)
       .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : v instanceof Date ? v.toISOString() : v && typeof v === "object" ? JSON.stringify(v) : String(v)}`)

@@ -1,10 +1,13 @@
 // What an operator meets at the command line, as real processes: --help on every command, errors
-// as JSON with --json, durations as the environment spells them, the database it opened (and never
-// a new one made by accident), and a prune with nothing to do.
+// as JSON with --json, output for people without it, durations as the environment spells them,
+// the database it opened (and never a new one made by accident), and a prune with nothing to do.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import t from "tap";
+import { exportJWK, generateKeyPair } from "jose";
+import t, { type Test } from "tap";
+import { applyMigrations } from "../../src/storage/migrate.js";
+import { openDb } from "../../src/storage/prisma.js";
 import { runCli, type CliRun } from "../helpers/cli.js";
 import { freshDatabaseUrl, TEST_PROVIDER } from "../helpers/database.js";
 
@@ -54,6 +57,46 @@ t.test("every command answers --help with its usage on stdout and exit 0", async
   }
 });
 
+/** The whole usage: every command's, then the lines that hold for all of them. */
+function assertFullUsage(t: Test, text: string, what: string) {
+  t.match(text, /^usage:\ntessera serve\n/, `${what}: starts with the list of commands`);
+  for (const command of ["tessera migrate", "tessera clients create", "tessera keys list", "tessera users create", "tessera prune", "tessera audit"]) {
+    t.ok(text.includes(`\n${command}`), `${what}: lists ${command}`);
+  }
+  t.ok(text.endsWith("never created here (only serve and migrate create it).\n"), `${what}: ends with where settings come from`);
+}
+
+t.test("with no command, help or -h, the whole usage on stdout and exit 0", async (t) => {
+  for (const args of [[], ["help"], ["-h"]]) {
+    const run = await tessera(...args);
+    const what = `tessera ${args.join(" ")}`.trim();
+    t.equal(run.code, 0, `${what}: exit 0 ${run.stderr}`);
+    assertFullUsage(t, run.stdout, what);
+    t.equal(run.stderr, "", `${what}: nothing on stderr`);
+  }
+});
+
+t.test("an unknown command without --json: its name and the whole usage on stderr, exit 2", async (t) => {
+  const run = await tessera("frobnicate");
+  t.equal(run.code, 2);
+  t.equal(run.stdout, "");
+  const [first, ...usage] = run.stderr.split("\n");
+  t.equal(first, 'tessera: unknown command "frobnicate"');
+  assertFullUsage(t, usage.join("\n"), "stderr");
+});
+
+t.test("an unknown subcommand: refused with exit 1, naming it, then the command's usage", async (t) => {
+  for (const [command, usage] of [["clients", /^tessera clients create /], ["keys", /^tessera keys list\n/], ["users", /^tessera users create /]] as const) {
+    const run = await tessera(command, "frobnicate", "--json");
+    t.equal(run.code, 1, `${command}: exit 1`);
+    const { error, error_description: description } = JSON.parse(run.stderr.trim().split("\n").at(-1)!) as { error: string; error_description: string };
+    t.equal(error, "invalid_request", `${command}: invalid_request`);
+    const [first, ...rest] = description.split("\n");
+    t.equal(first, `unknown ${command} command "frobnicate"`);
+    t.match(rest.join("\n"), usage, `${command}: then its usage`);
+  }
+});
+
 t.test("with --json an error is one JSON object on stderr and the exit is non-zero", async (t) => {
   const missing = await tessera("clients", "show", "no-such-client", "--json");
   t.equal(missing.code, 3);
@@ -79,6 +122,64 @@ t.test("with --json an error is one JSON object on stderr and the exit is non-ze
   const unknown = await tessera("frobnicate", "--json");
   t.equal(unknown.code, 2);
   t.same(JSON.parse(unknown.stderr), { error: "invalid_request", error_description: 'unknown command "frobnicate"' });
+});
+
+t.test("without --json: a 'name: value' line per field, entries separated by a blank line, (none) for no entries", async (t) => {
+  const none = await tessera("users", "list");
+  t.equal(none.code, 0, none.stderr);
+  t.equal(none.stdout, "(none)\n");
+
+  const plain = await tessera("clients", "create", "--name", "Plain", "--audience", "https://a.acme.test", "--grant", "client_credentials");
+  t.equal(plain.code, 0, plain.stderr);
+  const { publicKey } = await generateKeyPair("ES256");
+  const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: "people-1", alg: "ES256", use: "sig" }] };
+  const jwksFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tessera-operator-")), "jwks.json");
+  t.teardown(() => fs.rmSync(path.dirname(jwksFile), { recursive: true, force: true }));
+  fs.writeFileSync(jwksFile, JSON.stringify(jwks));
+  const created = await tessera("clients", "create", "--name", "People", "--audience", "https://a.acme.test", "--audience", "https://b.acme.test",
+    "--grant", "client_credentials", "--jwks-file", jwksFile);
+  t.equal(created.code, 0, created.stderr);
+  const lines = created.stdout.split("\n");
+  t.equal(lines.at(-1), "", "ends with a newline");
+  t.ok(lines.includes("client_name: People"));
+  t.ok(lines.includes("audiences: https://a.acme.test https://b.acme.test"), "a list on one line, space-separated");
+  t.ok(lines.includes("token_ttl: null"));
+  const jwksLine = lines.find((line) => line.startsWith("jwks: "));
+  t.same(JSON.parse(jwksLine?.slice("jwks: ".length) ?? "null"), jwks, "an object as one line of JSON");
+
+  const audit = await tessera("audit", "--limit", "2");
+  t.equal(audit.code, 0, audit.stderr);
+  const entries = audit.stdout.trimEnd().split("\n\n");
+  t.equal(entries.length, 2);
+  for (const [i, name] of ["People", "Plain"].entries()) {
+    t.match(entries[i], new RegExp(`^id: \\d+\nat: \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\nactor: cli\naction: client\\.create\ntarget: client:[\\w-]+\ndetails: \\{"name":"${name}"\\}$`), `entry ${i}: ${name}, its time as ISO 8601`);
+  }
+});
+
+t.test("--jwks-file: a file that cannot be read as JSON is refused, naming it; none removes the keys", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tessera-operator-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const missing = path.join(dir, "missing.json");
+  const notJson = path.join(dir, "not.json");
+  fs.writeFileSync(notJson, "keys: none");
+  for (const file of [missing, notJson]) {
+    const run = await tessera("clients", "create", "--name", "Keys", "--audience", "https://a.acme.test", "--grant", "client_credentials", "--jwks-file", file, "--json");
+    t.equal(run.code, 1, file);
+    const error = JSON.parse(run.stderr.trim().split("\n").at(-1)!) as { error: string; error_description: string };
+    t.equal(error.error, "invalid_request");
+    t.ok(error.error_description.startsWith(`jwks-file: cannot read a JSON JWK Set from ${file}: `), error.error_description);
+  }
+
+  const { publicKey } = await generateKeyPair("ES256");
+  const jwksFile = path.join(dir, "jwks.json");
+  fs.writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "keys-1", alg: "ES256", use: "sig" }] }));
+  const created = await tessera("clients", "create", "--name", "Keys", "--audience", "https://a.acme.test", "--grant", "client_credentials", "--jwks-file", jwksFile, "--json");
+  t.equal(created.code, 0, created.stderr);
+  const { client_id: id, jwks } = JSON.parse(created.stdout) as { client_id: string; jwks: unknown };
+  t.not(jwks, null);
+  const removed = await tessera("clients", "update", id, "--jwks-file", "none", "--json");
+  t.equal(removed.code, 0, removed.stderr);
+  t.equal((JSON.parse(removed.stdout) as { jwks: unknown }).jwks, null);
 });
 
 t.test("--token-ttl and --grace take the environment's duration forms", async (t) => {
@@ -127,4 +228,26 @@ t.test("from another directory a relative SQLite path is refused, not created em
   t.equal(json.code, 1);
   t.equal((JSON.parse(json.stderr) as { error: string }).error, "invalid_configuration");
   t.notOk(fs.existsSync(file), "still no database file");
+});
+
+t.test("a failure that is no operator's mistake: the error and its stack on stderr, exit 1; with --json, server_error", async (t) => {
+  // Injected at the outer edge: a database whose users table was renamed (a damaged schema).
+  const damaged = await freshDatabaseUrl(t);
+  await applyMigrations(damaged);
+  const db = await openDb(damaged);
+  await db.$executeRawUnsafe(`ALTER TABLE "User" RENAME TO "UserMoved"`);
+  await db.$disconnect();
+
+  const plain = await runCli(["users", "list"], { env: { ...env, DATABASE_URL: damaged } });
+  t.equal(plain.code, 1);
+  t.equal(plain.stdout, "");
+  const [located, ...rest] = plain.stderr.split("\n");
+  t.equal(located, `tessera: database ${location(damaged)}`);
+  t.match(rest.join("\n"), /User[^]*\n\s+at /, "the error, then its stack");
+
+  const json = await runCli(["users", "list", "--json"], { env: { ...env, DATABASE_URL: damaged } });
+  t.equal(json.code, 1);
+  const error = JSON.parse(json.stderr.trim().split("\n").at(-1)!) as { error: string; error_description: string };
+  t.equal(error.error, "server_error");
+  t.match(error.error_description, /User/);
 });

@@ -202,3 +202,9 @@ t.test("browser sessions and branding: SESSION_TTL 1 day, SESSION_IDLE_TTL 1 hou
   t.throws(() => loadConfig({ SESSION_IDLE_TTL: "30s" }), { name: "ConfigError", message: /SESSION_IDLE_TTL: must be at least 60 seconds/ });
   t.throws(() => loadConfig({ BRAND_NAME: "" }), { name: "ConfigError", message: /BRAND_NAME: must not be empty/ });
 });
+
+t.test("an on/off setting takes on, true, 1 and off, false, 0 in any case; anything else stops the start", async (t) => {
+  for (const raw of ["on", "TRUE", " 1 "]) t.equal(loadConfig({ METRICS: raw }).metrics, true, JSON.stringify(raw));
+  for (const raw of ["Off", "false", "0"]) t.equal(loadConfig({ METRICS: raw }).metrics, false, JSON.stringify(raw));
+  t.throws(() => loadConfig({ METRICS: "maybe" }), { name: "ConfigError", message: /METRICS: must be on or off/ });
+});

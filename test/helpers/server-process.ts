@@ -1,8 +1,9 @@
-// Real tessera server processes (`node --import tsx src/server.ts`), for multi-instance tests:
+// Real tessera server processes (`node <TypeScript loader> src/server.ts`), for multi-instance tests:
 // each on its own port, waited for through /readyz, stopped with SIGTERM in teardown.
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
+import { TS_LOADER_ARGS } from "./ts-loader.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -45,12 +46,12 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
 /**
  * Starts `tessera serve` with `env` on top of this process's environment (HOST, PORT and LOG_LEVEL
  * are set here) and resolves once /readyz answers 200. Rejects with the process's output if it
- * exits first or is not ready within `readyTimeoutMs` (tsx compiles on start; busy machines are slow).
+ * exits first or is not ready within `readyTimeoutMs` (the loader compiles on start; busy machines are slow).
  */
 export async function startServer(t: Teardown, env: Record<string, string>, readyTimeoutMs = 90_000): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+  const child = spawn(process.execPath, [...TS_LOADER_ARGS, "src/server.ts"], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", ...env, HOST: "127.0.0.1", PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],

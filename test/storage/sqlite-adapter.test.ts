@@ -14,6 +14,7 @@ import { PrismaClient } from "../../src/generated/sqlite/client.js";
 import { isDatabaseUnavailable } from "../../src/errors/internal.js";
 import { applyMigrations } from "../../src/storage/migrate.js";
 import { directSqlOf, isUniqueViolation, openDb } from "../../src/storage/prisma.js";
+import { ColumnTypeEnum } from "@prisma/driver-adapter-utils";
 import { SqliteAdapterFactory, StatementCache } from "../../src/storage/sqlite-adapter.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tessera-sqlite-adapter-"));
@@ -201,6 +202,15 @@ t.test("a transaction begun by raw SQL holds nothing up", async (t) => {
   await server.$executeRawUnsafe("ROLLBACK");
 });
 
+t.test("a BEGIN that fails (a raw transaction is already open) is thrown and gives the connection back", async (t) => {
+  await server.$executeRawUnsafe("BEGIN");
+  const failed = await server.$transaction(async (tx) => tx.client.count()).catch((e: unknown) => e);
+  t.match(failed, { message: /cannot start a transaction within a transaction/ });
+  t.equal(await settledSoon(server.client.count({ where: { id: "a" } })), 1, "the next query runs");
+  await server.$executeRawUnsafe("ROLLBACK");
+  t.equal(await server.$transaction(async (tx) => tx.client.count({ where: { id: "a" } })), 1, "and the next transaction");
+});
+
 t.test("the cache is bounded: past 500 statements the oldest is compiled again", async (t) => {
   const conn = new Database(":memory:");
   t.teardown(() => conn.close());
@@ -213,4 +223,54 @@ t.test("the cache is bounded: past 500 statements the oldest is compiled again",
   t.equal(cache.compiled, 501, "a recent statement is still cached");
   t.same(select(0), [[1]]);
   t.equal(cache.compiled, 502, "the oldest was dropped and is compiled again");
+});
+
+// The adapter itself, as Prisma's client calls it: what the client's own API does not reach here
+// (tessera's models have no REAL or BLOB column, and Prisma runs no script or savepoint on SQLite).
+const raw = await new SqliteAdapterFactory({ url }).connect();
+t.teardown(() => raw.dispose());
+const query = (sqlText: string, args: unknown[] = []) => ({ sql: sqlText, args, argTypes: args.map(() => ({ scalarType: "unknown" as const, arity: "scalar" as const })) });
+const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (e: { name?: string; cause?: unknown }) => ({ name: e.name, cause: e.cause }));
+
+t.test("an expression column takes its type from its first value: REAL a number, a blob bytes", async (t) => {
+  const result = await raw.queryRaw(query(`SELECT 1.5 AS "real", x'00ff' AS "blob", NULL AS "none"`));
+  t.same(result.columnNames, ["real", "blob", "none"]);
+  t.same(result.columnTypes, [ColumnTypeEnum.UnknownNumber, ColumnTypeEnum.Bytes, ColumnTypeEnum.Int32]);
+});
+
+t.test("a statement that returns no rows, sent as a query, answers an empty result", async (t) => {
+  const result = await raw.queryRaw(query(`UPDATE "Client" SET "name" = ? WHERE "id" = ?`, ["renamed again", "t4"]));
+  t.same(result, { columnNames: [], columnTypes: [], rows: [] });
+  t.equal((await db.client.findUnique({ where: { id: "t4" } }))?.name, "renamed again", "and it ran");
+});
+
+t.test("executeScript runs every statement; a failing script is the adapter's error", async (t) => {
+  await raw.executeScript(`CREATE TABLE "ScriptA" ("x" INTEGER); CREATE TABLE "ScriptB" ("y" TEXT NOT NULL);`);
+  t.same((await raw.queryRaw(query(`SELECT count(*) AS "n" FROM sqlite_master WHERE name IN ('ScriptA', 'ScriptB')`))).rows, [[2]]);
+  t.match(await failure(raw.executeScript(`CREATE TABLE "ScriptA" ("x" INTEGER)`)), { name: "DriverAdapterError", cause: { kind: "sqlite", message: "table \"ScriptA\" already exists" } });
+});
+
+t.test("NOT NULL and unknown-column failures are Prisma's kinds, naming the column", async (t) => {
+  t.match(await failure(raw.executeRaw(query(`INSERT INTO "ScriptB" ("y") VALUES (NULL)`))), { cause: { kind: "NullConstraintViolation", constraint: { fields: ["y"] } } });
+  t.match(await failure(raw.queryRaw(query(`SELECT "nope" FROM "ScriptB"`))), { cause: { kind: "ColumnNotFound", column: "nope" } });
+  t.match(await failure(raw.executeRaw(query(`INSERT INTO "ScriptB" ("nope") VALUES (1)`))), { cause: { kind: "ColumnNotFound", column: "nope" } });
+});
+
+t.test("savepoints: rolling back to one undoes only what came after it", async (t) => {
+  const tx = await raw.startTransaction();
+  await tx.executeRaw(query(`INSERT INTO "ScriptB" ("y") VALUES ('kept')`));
+  await tx.createSavepoint!("s1");
+  await tx.executeRaw(query(`INSERT INTO "ScriptB" ("y") VALUES ('undone')`));
+  await tx.rollbackToSavepoint!("s1");
+  await tx.releaseSavepoint!("s1");
+  await tx.commit();
+  t.same((await raw.queryRaw(query(`SELECT "y" FROM "ScriptB" ORDER BY "y"`))).rows, [["kept"]]);
+});
+
+t.test("the adapter's own commit(): a failing COMMIT is rolled back, thrown, and gives the connection back", async (t) => {
+  const tx = await raw.startTransaction();
+  await tx.executeRaw(query("PRAGMA defer_foreign_keys = ON"));
+  await tx.executeRaw(query(`INSERT INTO "RefreshFamily" ("id", "clientId", "userId", "createdAt", "expiresAt") VALUES ('orphan-2', 'nobody', 'nobody', 0, 0)`));
+  t.match(await failure(tx.commit()), { name: "DriverAdapterError", cause: { kind: "ForeignKeyConstraintViolation" } });
+  t.same(await settledSoon(raw.queryRaw(query(`SELECT count(*) AS "n" FROM "RefreshFamily" WHERE "id" = 'orphan-2'`)).then((r) => r.rows)), [[0]], "rolled back, and the next query runs");
 });

@@ -106,6 +106,23 @@ t.test("METRICS=off: no /metrics", async (t) => {
   expectOAuthError(t, await off.app.inject({ method: "GET", url: "/metrics" }), 404, "invalid_request");
 });
 
+t.test("METRICS=off: tokens are still issued, and a replayed refresh token still ends its family", async (t) => {
+  const off = await buildTestApp(t, { METRICS: "off" });
+  const web = await off.createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
+  await off.app.services.users.create("off-user", "off-password-1");
+  const auth = basic(web.clientId, web.clientSecret);
+  const post = (params: Record<string, string>) =>
+    off.app.inject({ method: "POST", url: "/token", headers: { ...FORM, authorization: auth }, payload: form(params) });
+  const signIn = await post({ grant_type: "password", username: "off-user", password: "off-password-1" });
+  t.equal(signIn.statusCode, 200);
+  const first = signIn.json().refresh_token as string;
+  const rotated = await post({ grant_type: "refresh_token", refresh_token: first });
+  t.equal(rotated.statusCode, 200);
+  off.clock.advance(2); // a replay, not a request concurrent with the rotation
+  expectOAuthError(t, await post({ grant_type: "refresh_token", refresh_token: first }), 400, "invalid_grant");
+  expectOAuthError(t, await post({ grant_type: "refresh_token", refresh_token: rotated.json().refresh_token as string }), 400, "invalid_grant");
+});
+
 t.test("METRICS_TOKEN: /metrics (whose series name clients) wants that Bearer token", async (t) => {
   const TOKEN = randomBytes(32).toString("base64");
   const guarded = await buildTestApp(t, { METRICS_TOKEN: TOKEN });
