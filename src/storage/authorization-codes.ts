@@ -168,11 +168,15 @@ export class AuthorizationCodeRepository {
    * grant was revoked; also when the family's client or user was deleted meanwhile.
    */
   async exchange(code: Pick<AuthorizationCodeRecord, "digest" | "grantId">, now: Date, issued: Issued): Promise<boolean> {
-    const statements = [consumeStatement(this.#direct.provider, code.digest, code.grantId, now, issued)];
+    const consume = consumeStatement(this.#direct.provider, code.digest, code.grantId, now, issued);
+    const statements = [consume];
     if (issued.family) statements.push(insertFamilyStatement(issued.family.record), insertTokenStatement(issued.family.first));
     const direct = this.#direct;
-    const run =
-      direct.provider === "sqlite"
+    // Without a family the consumption is the only write, atomic by itself: no transaction around it
+    // (on PostgreSQL one round trip instead of BEGIN, UPDATE and COMMIT).
+    const run = !issued.family
+      ? direct.changes(consume).then((changed) => changed === 1)
+      : direct.provider === "sqlite"
         ? direct.transaction((changes) => {
             if (!statements.every((statement) => changes(statement) === 1)) throw new Rollback();
             return true;
