@@ -140,6 +140,28 @@ t.test("exchange consumes the code, records what it issued and stores the family
   t.equal(await codes.exchange(code, NOW, issued()), false, "a second exchange: false");
 });
 
+t.test("exchange without a family (one statement, no transaction): once, never for an expired code or a revoked grant", async (t) => {
+  const grantId = await grantOf();
+  const code = await newCode(grantId);
+  const what = issued(alice.id, false);
+  t.equal(await codes.exchange(code, at(60_000), what), false, "at its expiry");
+  t.equal(await codes.exchange(code, NOW, what), true);
+  const found = (await codes.findByDigest(code.digest))!;
+  t.strictSame(
+    { usedAt: found.usedAt, familyId: found.familyId, accessTokenJti: found.accessTokenJti, accessTokenExpiresAt: found.accessTokenExpiresAt, accessTokenStatus: found.accessTokenStatus },
+    { usedAt: NOW, familyId: null, accessTokenJti: what.accessTokenJti, accessTokenExpiresAt: what.accessTokenExpiresAt, accessTokenStatus: what.accessTokenStatus },
+  );
+  t.equal(await codes.exchange(code, NOW, issued(alice.id, false)), false, "a second exchange: false");
+  t.equal((await codes.findByDigest(code.digest))!.accessTokenJti, what.accessTokenJti, "and the first one's record stays");
+  const concurrent = await newCode(grantId);
+  const results = await Promise.all(Array.from({ length: 6 }, () => codes.exchange(concurrent, NOW, issued(alice.id, false))));
+  t.equal(results.filter(Boolean).length, 1, "of concurrent exchanges exactly one wins");
+  const live = await newCode(grantId);
+  t.equal(await grants.revoke(grantId, NOW), true);
+  t.equal(await codes.exchange(live, NOW, issued(alice.id, false)), false, "its grant is revoked");
+  t.equal((await codes.findByDigest(live.digest))!.usedAt, null, "not consumed");
+});
+
 t.test("of many concurrent exchanges of one code exactly one wins, and only its family exists", async (t) => {
   const code = await newCode(await grantOf());
   const attempts = Array.from({ length: 8 }, () => issued());
