@@ -1,9 +1,11 @@
 // Authorization codes, known only by their SHA-256 digest. The exchange is one transaction of
 // hand-written statements (direct-sql.ts, as a refresh rotation): the conditional consumption of the
 // code, which records what it issues, and the insert of the refresh family that comes with it. A
-// second exchange thus always finds what the first one issued, and can revoke it.
+// second exchange thus always finds what the first one issued, and can revoke it. The code's insert
+// (/authorize) and its read (/token) are hand-written statements too: each flow runs them once, and
+// Prisma's client cost several times their CPU (bench/run.mjs, "code flows").
 import { sqltag as sql } from "@prisma/client/runtime/client";
-import type { DirectSql } from "./direct-sql.js";
+import { asDate, asFlag, type DirectSql } from "./direct-sql.js";
 import { directSqlOf, isForeignKeyViolation, type Db } from "./prisma.js";
 import { insertFamilyStatement, insertTokenStatement, type NewRefreshFamily, type NewRefreshToken } from "./refresh-tokens.js";
 import { BUMP_STATUS_LISTS } from "./status-lists.js";
@@ -49,6 +51,56 @@ export type Issued = {
 };
 
 const split = (list: string): string[] => (list === "" ? [] : list.split(" "));
+const orNull = (value: unknown): Date | null => (value === null ? null : asDate(value));
+
+/** One row of findByDigest's join, as the driver returns it (see asDate, asFlag). */
+type CodeRow = {
+  digest: string;
+  clientId: string;
+  userId: string;
+  grantId: string;
+  sessionId: string;
+  redirectUri: string;
+  redirectUriSent: unknown;
+  codeChallenge: string;
+  scope: string;
+  audience: string;
+  nonce: string | null;
+  authTime: unknown;
+  issuedAt: unknown;
+  expiresAt: unknown;
+  usedAt: unknown;
+  familyId: string | null;
+  accessTokenJti: string | null;
+  accessTokenExpiresAt: unknown;
+  /** a number, or a bigint from SQLite; null when none was recorded */
+  accessTokenStatus: unknown;
+  /** null when the user row is gone (the foreign key cascades, so only in a race with its deletion) */
+  userEnabled: unknown;
+};
+
+const toRecord = (r: CodeRow): AuthorizationCodeRecord => ({
+  digest: r.digest,
+  clientId: r.clientId,
+  userId: r.userId,
+  grantId: r.grantId,
+  sessionId: r.sessionId,
+  redirectUri: r.redirectUri,
+  redirectUriSent: asFlag(r.redirectUriSent),
+  codeChallenge: r.codeChallenge,
+  scope: split(r.scope),
+  audience: split(r.audience),
+  nonce: r.nonce,
+  authTime: asDate(r.authTime),
+  issuedAt: asDate(r.issuedAt),
+  expiresAt: asDate(r.expiresAt),
+  usedAt: orNull(r.usedAt),
+  familyId: r.familyId,
+  accessTokenJti: r.accessTokenJti,
+  accessTokenExpiresAt: orNull(r.accessTokenExpiresAt),
+  accessTokenStatus: r.accessTokenStatus === null ? null : Number(r.accessTokenStatus),
+  userEnabled: asFlag(r.userEnabled),
+});
 
 /**
  * Consumes the code if it is unused, unexpired and its grant is live, and records what it issues.
@@ -85,20 +137,29 @@ export class AuthorizationCodeRepository {
   /** false when the client, user or grant named no longer exists (deleted meanwhile), and nothing is written. */
   async insert(code: NewAuthorizationCode): Promise<boolean> {
     try {
-      await this.#db.authorizationCode.create({ data: { ...code, scope: code.scope.join(" "), audience: code.audience.join(" ") } });
-      return true;
+      const inserted = await this.#direct.changes(sql`
+        INSERT INTO "AuthorizationCode" ("digest", "clientId", "userId", "grantId", "sessionId", "redirectUri", "redirectUriSent",
+                                         "codeChallenge", "scope", "audience", "nonce", "authTime", "issuedAt", "expiresAt")
+        VALUES (${code.digest}, ${code.clientId}, ${code.userId}, ${code.grantId}, ${code.sessionId}, ${code.redirectUri}, ${code.redirectUriSent},
+                ${code.codeChallenge}, ${code.scope.join(" ")}, ${code.audience.join(" ")}, ${code.nonce}, ${code.authTime}, ${code.issuedAt}, ${code.expiresAt})`);
+      return inserted === 1;
     } catch (e) {
-      if (isForeignKeyViolation(e)) return false;
+      if (isForeignKeyCode(e)) return false;
       throw e;
     }
   }
 
   /** The code, whatever its state, with whether its user may still use it; null when unknown. */
   async findByDigest(digest: string): Promise<AuthorizationCodeRecord | null> {
-    const row = await this.#db.authorizationCode.findUnique({ where: { digest }, include: { user: { select: { enabled: true } } } });
-    if (!row) return null;
-    const { user, ...code } = row;
-    return { ...code, scope: split(code.scope), audience: split(code.audience), userEnabled: user.enabled };
+    const rows = await this.#direct.rows<CodeRow>(sql`
+      SELECT c."digest", c."clientId", c."userId", c."grantId", c."sessionId", c."redirectUri", c."redirectUriSent", c."codeChallenge",
+             c."scope", c."audience", c."nonce", c."authTime", c."issuedAt", c."expiresAt", c."usedAt", c."familyId",
+             c."accessTokenJti", c."accessTokenExpiresAt", c."accessTokenStatus", u."enabled" AS "userEnabled"
+      FROM "AuthorizationCode" c
+      LEFT JOIN "User" u ON u."id" = c."userId"
+      WHERE c."digest" = ${digest}`);
+    const row = rows[0];
+    return row ? toRecord(row) : null;
   }
 
   /**
@@ -107,11 +168,15 @@ export class AuthorizationCodeRepository {
    * grant was revoked; also when the family's client or user was deleted meanwhile.
    */
   async exchange(code: Pick<AuthorizationCodeRecord, "digest" | "grantId">, now: Date, issued: Issued): Promise<boolean> {
-    const statements = [consumeStatement(this.#direct.provider, code.digest, code.grantId, now, issued)];
+    const consume = consumeStatement(this.#direct.provider, code.digest, code.grantId, now, issued);
+    const statements = [consume];
     if (issued.family) statements.push(insertFamilyStatement(issued.family.record), insertTokenStatement(issued.family.first));
     const direct = this.#direct;
-    const run =
-      direct.provider === "sqlite"
+    // Without a family the consumption is the only write, atomic by itself: no transaction around it
+    // (on PostgreSQL one round trip instead of BEGIN, UPDATE and COMMIT).
+    const run = !issued.family
+      ? direct.changes(consume).then((changed) => changed === 1)
+      : direct.provider === "sqlite"
         ? direct.transaction((changes) => {
             if (!statements.every((statement) => changes(statement) === 1)) throw new Rollback();
             return true;

@@ -1,5 +1,10 @@
 // Browser sessions (the tessera_session cookie): stored only by the SHA-256 digest of the cookie value.
-import type { Db } from "./prisma.js";
+// findByDigest, read on every /authorize, is one hand-written statement (direct-sql.ts) that brings
+// the session's user along: the code flow's redirect needs both, and Prisma's client would cost two
+// queries and about twice the CPU (bench/run.mjs, "code flows"). Everything else uses Prisma.
+import { sqltag as sql } from "@prisma/client/runtime/client";
+import { asDate, asFlag, type DirectSql } from "./direct-sql.js";
+import { directSqlOf, type Db } from "./prisma.js";
 
 export type BrowserSessionRecord = {
   id: string;
@@ -12,19 +17,62 @@ export type BrowserSessionRecord = {
   endedAt: Date | null;
 };
 
+/** The session's user as read with it (no password hash). */
+export type SessionUserRecord = { id: string; username: string; enabled: boolean; createdAt: Date; updatedAt: Date };
+
+export type BrowserSessionWithUser = BrowserSessionRecord & { user: SessionUserRecord };
+
+/** One row of findByDigest's join, as the driver returns it (see asDate, asFlag). */
+type SessionRow = {
+  id: string;
+  digest: string;
+  userId: string;
+  authTime: unknown;
+  createdAt: unknown;
+  lastSeenAt: unknown;
+  expiresAt: unknown;
+  endedAt: unknown;
+  username: string;
+  enabled: unknown;
+  userCreatedAt: unknown;
+  userUpdatedAt: unknown;
+};
+
+const toRecord = (r: SessionRow): BrowserSessionWithUser => ({
+  id: r.id,
+  digest: r.digest,
+  userId: r.userId,
+  authTime: asDate(r.authTime),
+  createdAt: asDate(r.createdAt),
+  lastSeenAt: asDate(r.lastSeenAt),
+  expiresAt: asDate(r.expiresAt),
+  endedAt: r.endedAt === null ? null : asDate(r.endedAt),
+  user: { id: r.userId, username: r.username, enabled: asFlag(r.enabled), createdAt: asDate(r.userCreatedAt), updatedAt: asDate(r.userUpdatedAt) },
+});
+
 export class BrowserSessionRepository {
   readonly #db: Db;
+  readonly #direct: DirectSql;
 
   constructor(db: Db) {
     this.#db = db;
+    this.#direct = directSqlOf(db);
   }
 
   async create(session: Omit<BrowserSessionRecord, "endedAt">): Promise<BrowserSessionRecord> {
     return this.#db.browserSession.create({ data: session });
   }
 
-  findByDigest(digest: string): Promise<BrowserSessionRecord | null> {
-    return this.#db.browserSession.findUnique({ where: { digest } });
+  /** The session, whatever its state, with its user; null when unknown (a user's deletion takes its sessions). */
+  async findByDigest(digest: string): Promise<BrowserSessionWithUser | null> {
+    const rows = await this.#direct.rows<SessionRow>(sql`
+      SELECT s."id", s."digest", s."userId", s."authTime", s."createdAt", s."lastSeenAt", s."expiresAt", s."endedAt",
+             u."username", u."enabled", u."createdAt" AS "userCreatedAt", u."updatedAt" AS "userUpdatedAt"
+      FROM "BrowserSession" s
+      JOIN "User" u ON u."id" = s."userId"
+      WHERE s."digest" = ${digest}`);
+    const row = rows[0];
+    return row ? toRecord(row) : null;
   }
 
   /** Moves lastSeenAt forward (never back: another instance may have moved it further). */

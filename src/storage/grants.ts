@@ -1,7 +1,11 @@
 // Grants: what a user let a client do (remembered consent), one row per user and client.
-// Nothing caches them, so no cache version is bumped.
+// Nothing caches them, so no cache version is bumped. findByUserAndClient, read on every /authorize,
+// is a hand-written statement (direct-sql.ts: Prisma's client costs several times its CPU); the rest
+// uses Prisma.
+import { sqltag as sql } from "@prisma/client/runtime/client";
 import { randomUUID } from "node:crypto";
-import { isUniqueViolation, type Db } from "./prisma.js";
+import { asDate, type DirectSql } from "./direct-sql.js";
+import { directSqlOf, isUniqueViolation, type Db } from "./prisma.js";
 
 export type GrantRecord = {
   id: string;
@@ -22,6 +26,15 @@ export type ConsentInput = { userId: string; clientId: string; scope: string[]; 
 
 type Row = Awaited<ReturnType<Db["grant"]["findFirstOrThrow"]>>;
 
+/** A grant row as the driver returns it (see asDate). */
+type DirectRow = Omit<Row, "createdAt" | "updatedAt" | "revokedAt"> & { createdAt: unknown; updatedAt: unknown; revokedAt: unknown };
+const fromDirect = (r: DirectRow): Row => ({
+  ...r,
+  createdAt: asDate(r.createdAt),
+  updatedAt: asDate(r.updatedAt),
+  revokedAt: r.revokedAt === null ? null : asDate(r.revokedAt),
+});
+
 const split = (list: string): string[] => (list === "" ? [] : list.split(" "));
 const toRecord = (row: Row): GrantRecord => ({ ...row, scope: split(row.scope), audience: split(row.audience) });
 const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a, ...b])];
@@ -32,15 +45,20 @@ const MAX_ATTEMPTS = 5;
 
 export class GrantRepository {
   readonly #db: Db;
+  readonly #direct: DirectSql;
 
   constructor(db: Db) {
     this.#db = db;
+    this.#direct = directSqlOf(db);
   }
 
   /** The user's grant to the client, revoked or not; null when there never was one (or it was pruned). */
   async findByUserAndClient(userId: string, clientId: string): Promise<GrantRecord | null> {
-    const row = await this.#db.grant.findUnique({ where: { userId_clientId: { userId, clientId } } });
-    return row && toRecord(row);
+    const rows = await this.#direct.rows<DirectRow>(sql`
+      SELECT "id", "userId", "clientId", "scope", "audience", "createdAt", "updatedAt", "revokedAt"
+      FROM "Grant" WHERE "userId" = ${userId} AND "clientId" = ${clientId}`);
+    const row = rows[0];
+    return row ? toRecord(fromDirect(row)) : null;
   }
 
   async findById(id: string): Promise<GrantRecord | null> {

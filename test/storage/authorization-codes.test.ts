@@ -73,6 +73,53 @@ t.test("findByDigest reads back what insert wrote, dates to the millisecond", as
   t.equal(await codes.findByDigest(randomBytes(32).toString("base64url")), null);
 });
 
+t.test("insert writes what Prisma's model queries read: dates to the millisecond, null nonce, false flag, empty lists", async (t) => {
+  const code = { ...(await newCode(await grantOf())), digest: randomBytes(32).toString("base64url"), nonce: null, redirectUriSent: false, audience: [] };
+  t.equal(await codes.insert(code), true);
+  t.strictSame(await db.authorizationCode.findUnique({ where: { digest: code.digest } }), {
+    ...code,
+    scope: "read write",
+    audience: "",
+    usedAt: null,
+    familyId: null,
+    accessTokenJti: null,
+    accessTokenExpiresAt: null,
+    accessTokenStatus: null,
+  });
+  t.strictSame(await codes.findByDigest(code.digest), { ...code, usedAt: null, familyId: null, accessTokenJti: null, accessTokenExpiresAt: null, accessTokenStatus: null, userEnabled: true });
+});
+
+t.test("findByDigest reads a row Prisma's model query wrote: what the exchange recorded, and the user's enabled flag", async (t) => {
+  const frank = await app.services.users.create("frank", "frank-password-1");
+  const grantId = await grantOf(frank.id);
+  const row = {
+    digest: randomBytes(32).toString("base64url"),
+    clientId,
+    userId: frank.id,
+    grantId,
+    sessionId: randomUUID(),
+    redirectUri: "http://127.0.0.1:8080/cb",
+    redirectUriSent: false,
+    codeChallenge: randomBytes(32).toString("base64url"),
+    scope: "",
+    audience: "https://api.example.test",
+    nonce: null,
+    authTime: at(-1),
+    issuedAt: NOW,
+    expiresAt: at(60_001),
+    usedAt: at(7),
+    familyId: randomUUID(),
+    accessTokenJti: randomUUID(),
+    accessTokenExpiresAt: at(900_003),
+    accessTokenStatus: 2 ** 20 + 17,
+  };
+  await db.authorizationCode.create({ data: row });
+  const expected = { ...row, scope: [], audience: ["https://api.example.test"], userEnabled: true };
+  t.strictSame(await codes.findByDigest(row.digest), expected);
+  await app.services.users.setEnabled("frank", false);
+  t.strictSame(await codes.findByDigest(row.digest), { ...expected, userEnabled: false }, "a disabled user: false");
+});
+
 t.test("insert: a code for a deleted client or user is refused with false", async (t) => {
   const code = await newCode(await grantOf());
   t.equal(await codes.insert({ ...code, digest: randomBytes(32).toString("base64url"), userId: randomUUID() }), false);
@@ -91,6 +138,28 @@ t.test("exchange consumes the code, records what it issued and stores the family
   t.strictSame({ grantId: family.grantId, sessionId: family.sessionId, viaLogin: family.viaLogin, expiresAt: family.expiresAt }, { grantId: "g", sessionId: "s", viaLogin: false, expiresAt: at(86_400_000) });
   t.equal(await db.refreshToken.count({ where: { familyId: family.id } }), 1);
   t.equal(await codes.exchange(code, NOW, issued()), false, "a second exchange: false");
+});
+
+t.test("exchange without a family (one statement, no transaction): once, never for an expired code or a revoked grant", async (t) => {
+  const grantId = await grantOf();
+  const code = await newCode(grantId);
+  const what = issued(alice.id, false);
+  t.equal(await codes.exchange(code, at(60_000), what), false, "at its expiry");
+  t.equal(await codes.exchange(code, NOW, what), true);
+  const found = (await codes.findByDigest(code.digest))!;
+  t.strictSame(
+    { usedAt: found.usedAt, familyId: found.familyId, accessTokenJti: found.accessTokenJti, accessTokenExpiresAt: found.accessTokenExpiresAt, accessTokenStatus: found.accessTokenStatus },
+    { usedAt: NOW, familyId: null, accessTokenJti: what.accessTokenJti, accessTokenExpiresAt: what.accessTokenExpiresAt, accessTokenStatus: what.accessTokenStatus },
+  );
+  t.equal(await codes.exchange(code, NOW, issued(alice.id, false)), false, "a second exchange: false");
+  t.equal((await codes.findByDigest(code.digest))!.accessTokenJti, what.accessTokenJti, "and the first one's record stays");
+  const concurrent = await newCode(grantId);
+  const results = await Promise.all(Array.from({ length: 6 }, () => codes.exchange(concurrent, NOW, issued(alice.id, false))));
+  t.equal(results.filter(Boolean).length, 1, "of concurrent exchanges exactly one wins");
+  const live = await newCode(grantId);
+  t.equal(await grants.revoke(grantId, NOW), true);
+  t.equal(await codes.exchange(live, NOW, issued(alice.id, false)), false, "its grant is revoked");
+  t.equal((await codes.findByDigest(live.digest))!.usedAt, null, "not consumed");
 });
 
 t.test("of many concurrent exchanges of one code exactly one wins, and only its family exists", async (t) => {
@@ -155,6 +224,18 @@ t.test("recordConsent widens the grant; a revoked grant starts afresh with what 
   const fresh = await grants.recordConsent({ userId: carol.id, clientId, scope: ["read"], audience: ["https://api.example.test"] }, at(3000));
   t.strictSame({ id: fresh.id, scope: fresh.scope, audience: fresh.audience, revokedAt: fresh.revokedAt }, { id: first.id, scope: ["read"], audience: ["https://api.example.test"], revokedAt: null });
   t.strictSame((await grants.liveGrantsOfUser(carol.id)).map((g) => g.id), [first.id]);
+});
+
+t.test("findByUserAndClient reads what Prisma's model query wrote: dates to the millisecond, revokedAt null or set, empty lists", async (t) => {
+  const gina = await app.services.users.create("gina", "gina-password-1");
+  const row = { id: randomUUID(), userId: gina.id, clientId, scope: "", audience: "https://api.example.test https://other.example.test", createdAt: at(-3), updatedAt: at(5), revokedAt: null };
+  await db.grant.create({ data: row });
+  const expected = { ...row, scope: [], audience: ["https://api.example.test", "https://other.example.test"] };
+  t.strictSame(await grants.findByUserAndClient(gina.id, clientId), expected);
+  await db.grant.update({ where: { id: row.id }, data: { revokedAt: at(9) } });
+  t.strictSame(await grants.findByUserAndClient(gina.id, clientId), { ...expected, revokedAt: at(9) });
+  t.equal(await grants.findByUserAndClient(gina.id, randomUUID()), null, "another client: none");
+  t.equal(await grants.findByUserAndClient(randomUUID(), clientId), null, "another user: none");
 });
 
 t.test("concurrent consents of one user to one client: one grant, holding every scope", async (t) => {

@@ -10,8 +10,8 @@ import { AccessDenied, ConsentRequired, LoginRequired } from "../../errors/oauth
 import type { ClientRecord } from "../../storage/clients.js";
 import type { ClientRegistry } from "../clients/client-registry.js";
 import type { Clock } from "../clock.js";
-import type { UserService, UserView } from "../users/user-service.js";
-import type { BrowserSession } from "./browser-session.js";
+import type { UserView } from "../users/user-service.js";
+import type { BrowserSession, SignedInSession } from "./browser-session.js";
 import { issueAuthorizationCode, type AuthorizationCodeDeps } from "./code.js";
 import { covers, type ConsentService } from "./consent.js";
 import { InteractionRefused, type Interaction } from "./interaction.js";
@@ -21,7 +21,6 @@ export type AuthorizeDeps = {
   issuer: string;
   clock: Clock;
   clients: ClientRegistry;
-  users: UserService;
   grants: ConsentService;
   codes: AuthorizationCodeDeps;
 };
@@ -39,13 +38,10 @@ export function clientOf(deps: AuthorizeDeps, interaction: Interaction): ClientR
 }
 
 /**
- * The session's user when enabled; null when disabled (the session then counts for nothing). A
- * deleted user's sessions go with the user's row, so a session always has its user.
+ * The session's user (read with the session) when enabled; null when disabled (the session then
+ * counts for nothing). A deleted user's sessions go with the user's row, so a session always has its user.
  */
-async function userOf(deps: AuthorizeDeps, session: BrowserSession): Promise<UserView | null> {
-  const user = await deps.users.show(session.userId);
-  return user.enabled ? user : null;
-}
+const userOf = (session: SignedInSession): UserView | null => (session.user.enabled ? session.user : null);
 
 function mustSignIn(deps: AuthorizeDeps, interaction: Interaction, session: BrowserSession): boolean {
   const { request } = interaction;
@@ -59,10 +55,10 @@ function mustSignIn(deps: AuthorizeDeps, interaction: Interaction, session: Brow
  * `justSignedIn`: the password was typed in this very request, which answers prompt=login and
  * max_age whatever the clocks of the instances that began the interaction and took the form say.
  */
-export async function nextStep(deps: AuthorizeDeps, interaction: Interaction, session: BrowserSession | null, justSignedIn = false): Promise<Step> {
+export async function nextStep(deps: AuthorizeDeps, interaction: Interaction, session: SignedInSession | null, justSignedIn = false): Promise<Step> {
   const { request } = interaction;
   const client = clientOf(deps, interaction);
-  const user = session && (await userOf(deps, session));
+  const user = session && userOf(session);
   if (!session || !user || (!justSignedIn && mustSignIn(deps, interaction, session))) {
     if (request.prompt.includes("none")) throw new LoginRequired("the user is not signed in");
     return { step: "sign-in", client };

@@ -6,11 +6,15 @@ import { randomUUID } from "node:crypto";
 import { randomToken, sha256 } from "../../crypto/secrets.js";
 import type { BrowserSessionRecord, BrowserSessionRepository } from "../../storage/browser-sessions.js";
 import type { Clock } from "../clock.js";
+import type { UserView } from "../users/user-service.js";
 
 /** lastSeenAt is written at most this often per session: not one write per page view. */
 export const TOUCH_INTERVAL_MS = 60_000;
 
 export type BrowserSession = { id: string; userId: string; authTime: Date; createdAt: Date; lastSeenAt: Date; expiresAt: Date };
+
+/** A live session with its user as stored now (enabled or not: the caller decides what a disabled one means). */
+export type SignedInSession = BrowserSession & { user: UserView };
 
 export type BrowserSessionOptions = {
   repo: BrowserSessionRepository;
@@ -35,7 +39,8 @@ export class BrowserSessionService {
   }
 
   /** A new session for a user who just proved who they are; `cookie` goes to the browser only. */
-  async start(userId: string): Promise<{ cookie: string; session: BrowserSession }> {
+  async start(user: UserView): Promise<{ cookie: string; session: SignedInSession }> {
+    const userId = user.id;
     const cookie = randomToken(32);
     const now = new Date(this.#clock.now());
     const record = await this.#repo.create({
@@ -47,21 +52,26 @@ export class BrowserSessionService {
       lastSeenAt: now,
       expiresAt: new Date(now.getTime() + this.#ttlMs),
     });
-    return { cookie, session: viewOf(record) };
+    return { cookie, session: { ...viewOf(record), user } };
   }
 
-  /** The live session the cookie names, its lastSeenAt moved on (at most once a minute); else null. */
-  async resume(cookie: string | undefined): Promise<BrowserSession | null> {
+  /**
+   * The live session the cookie names, with its user (read in the same query), its lastSeenAt moved on
+   * (at most once a minute); else null.
+   */
+  async resume(cookie: string | undefined): Promise<SignedInSession | null> {
     if (!cookie) return null;
-    const record = await this.#repo.findByDigest(sha256(cookie));
+    const found = await this.#repo.findByDigest(sha256(cookie));
+    if (!found) return null;
+    const { user, ...record } = found;
     const now = this.#clock.now();
-    if (!record || record.endedAt !== null || record.expiresAt.getTime() <= now) return null;
+    if (record.endedAt !== null || record.expiresAt.getTime() <= now) return null;
     if (now - record.lastSeenAt.getTime() >= this.#idleMs) return null;
     if (now - record.lastSeenAt.getTime() >= TOUCH_INTERVAL_MS) {
       record.lastSeenAt = new Date(now);
       await this.#repo.touch(record.id, record.lastSeenAt);
     }
-    return viewOf(record);
+    return { ...viewOf(record), user };
   }
 
   /** Ends the session the cookie names, if any (sign in as someone else, a new sign-in). */

@@ -10,7 +10,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { RawParams } from "../../domain/authorization/authorization-request.js";
 import { allow, clientOf, deny, nextStep, type AuthorizeDeps, type Step } from "../../domain/authorization/authorize.js";
-import type { BrowserSession } from "../../domain/authorization/browser-session.js";
+import type { SignedInSession } from "../../domain/authorization/browser-session.js";
 import { InteractionRefused, type Interaction } from "../../domain/authorization/interaction.js";
 import { errorRedirect } from "../../domain/authorization/redirect.js";
 import { checkClient, checkRedirectUri, checkRequest } from "../../domain/authorization/request-checks.js";
@@ -63,7 +63,6 @@ const authorize: FastifyPluginAsyncTypebox = async (app) => {
     issuer: config.issuer,
     clock: services.clock,
     clients: services.clients,
-    users: services.users,
     grants: services.grants,
     codes: { authorizationCodes: services.authorizationCodes, clock: services.clock },
   };
@@ -213,7 +212,7 @@ const authorize: FastifyPluginAsyncTypebox = async (app) => {
       }
       // A new session for every sign-in (no session fixation); the one the browser had ends.
       await services.browserSessions.endByCookie(request.cookies[sessionCookie]);
-      const { cookie: value, session } = await services.browserSessions.start(user.id);
+      const { cookie: value, session } = await services.browserSessions.start(user);
       reply.setCookie(sessionCookie, value, { ...cookieOptions, maxAge: config.sessionTtlSeconds });
       return proceed(request, reply, interaction, () => nextStep(deps, interaction, session, true));
     },
@@ -224,7 +223,7 @@ const authorize: FastifyPluginAsyncTypebox = async (app) => {
     { preValidation: requireForm, schema: { summary: "The consent page's form: decision=allow or deny", body: ConsentForm, response: { 303: REDIRECT, ...PAGE_RESPONSES } } },
     async (request, reply) => {
       const interaction = formInteraction(request);
-      const session: BrowserSession | null = await currentSession(request);
+      const session: SignedInSession | null = await currentSession(request);
       // Signed out, or someone else signed in since the page was shown: ask again from the start.
       if (!session || session.userId !== interaction.userId) {
         const { userId: _shownTo, ...fresh } = interaction;

@@ -1,0 +1,58 @@
+// BrowserSessionRepository on a real database (both providers): findByDigest is a hand-written
+// statement (direct-sql.ts) that must read what Prisma's model queries wrote, dates to the
+// millisecond, endedAt null or set, and the session's user with it.
+import { randomBytes, randomUUID } from "node:crypto";
+import t from "tap";
+import { BrowserSessionRepository } from "../../src/storage/browser-sessions.js";
+import { buildTestApp } from "../helpers/app.js";
+
+const { app } = await buildTestApp(t);
+const db = app.services.db;
+const sessions = new BrowserSessionRepository(db);
+const alice = await app.services.users.create("alice", "alice-password-1");
+
+// Odd milliseconds: a date that lost its milliseconds on the way would show.
+const NOW = new Date(Date.UTC(2031, 4, 6, 7, 8, 9, 123));
+const at = (offsetMs: number) => new Date(NOW.getTime() + offsetMs);
+
+const newSession = (userId = alice.id) => ({
+  id: randomUUID(),
+  digest: randomBytes(32).toString("base64url"),
+  userId,
+  authTime: at(-1),
+  createdAt: at(-3),
+  lastSeenAt: at(5),
+  expiresAt: at(3_600_007),
+});
+
+t.test("findByDigest reads what create wrote, dates to the millisecond, with the session's user", async (t) => {
+  const session = newSession();
+  await sessions.create(session);
+  const user = (await db.user.findUniqueOrThrow({ where: { id: alice.id } }))!;
+  t.strictSame(await sessions.findByDigest(session.digest), {
+    ...session,
+    endedAt: null,
+    user: { id: alice.id, username: "alice", enabled: true, createdAt: user.createdAt, updatedAt: user.updatedAt },
+  });
+  t.equal(await sessions.findByDigest(randomBytes(32).toString("base64url")), null, "an unknown digest: null");
+});
+
+t.test("findByDigest: endedAt once ended, and the user's enabled flag as it is now", async (t) => {
+  const bob = await app.services.users.create("bob", "bob-password-1");
+  const session = newSession(bob.id);
+  await sessions.create(session);
+  t.equal(await sessions.endIfActive(session.id, at(11)), true);
+  await app.services.users.setEnabled("bob", false);
+  const found = await sessions.findByDigest(session.digest);
+  t.strictSame(found?.endedAt, at(11));
+  t.equal(found?.user.enabled, false);
+  t.equal(found?.user.username, "bob");
+});
+
+t.test("findByDigest: a deleted user's sessions are gone with the user", async (t) => {
+  const carol = await app.services.users.create("carol", "carol-password-1");
+  const session = newSession(carol.id);
+  await sessions.create(session);
+  await db.user.delete({ where: { id: carol.id } });
+  t.equal(await sessions.findByDigest(session.digest), null);
+});
