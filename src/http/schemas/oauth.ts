@@ -44,6 +44,7 @@ export const TokenResponse = Type.Object(
     expires_in: Type.Integer(),
     scope: Type.Optional(Type.String()),
     refresh_token: Type.Optional(Type.String()),
+    id_token: Type.Optional(Type.String({ description: "OpenID Connect Core §3.1.3.3: with scope openid (the code flow and its refreshes)" })),
   },
   { additionalProperties: false },
 );
