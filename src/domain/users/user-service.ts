@@ -29,6 +29,7 @@ export const MAX_PAGE = 500;
 
 const viewOf = ({ passwordHash: _h, ...view }: UserRecord): UserView => view;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const USERNAME = /^[\p{L}\p{N}._@+-]{1,128}$/u;
 const MIN_PASSWORD = 8; // NIST SP 800-63B's floor for chosen passwords
 const MAX_PASSWORD = 1024; // argon2 takes any length; a cap stops megabyte "passwords"
@@ -136,6 +137,14 @@ export class UserService {
 
   async show(id: string): Promise<UserView> {
     return viewOf(await this.#byId(id));
+  }
+
+  /** The user by id if it exists and is enabled, else null (/userinfo: a token outlives neither). */
+  async findEnabled(id: string): Promise<UserView | null> {
+    // Never a UUID (a client-credentials token's sub is a client_id): no query, and no bytes a database refuses.
+    if (!UUID.test(id)) return null;
+    const user = await this.#repo.findById(id);
+    return user?.enabled ? viewOf(user) : null;
   }
 
   async byUsername(username: string): Promise<UserView> {

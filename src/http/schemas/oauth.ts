@@ -122,3 +122,17 @@ const ServerMetadata = Type.Object(
 );
 
 export const METADATA_SCHEMA: FastifySchema = { response: { 200: ServerMetadata } };
+
+// OpenID Connect UserInfo (OIDC Core §5.3): POST may carry the token as a form parameter (RFC 6750 §2.2).
+export const UserInfoForm = Type.Object({ access_token: Type.Optional(param) }, { additionalProperties: false });
+
+export const UserInfoResponse = Type.Object(
+  {
+    sub: Type.String(),
+    name: Type.Optional(Type.String()),
+    preferred_username: Type.Optional(Type.String()),
+    email: Type.Optional(Type.String()),
+    email_verified: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
