@@ -40,4 +40,14 @@ t.test("create --name --email --email-verified, then update changes and clears t
   t.equal(run.code, 1, "fails");
   t.match(run.stderr, /email: an email address/);
   t.match(await stored("grace"), { email: "grace@navy.example.test" }, "nothing written");
+
+  run = await users(["update", "--username", "grace", "--email-verified", "--email-unverified"]);
+  t.equal(run.code, 1);
+  t.match(run.stderr, /give --email-verified or --email-unverified, not both/);
+
+  await users(["update", "--username", "grace", "--email-verified"]);
+  run = await users(["update", "--username", "grace", "--email-unverified", "--json"]);
+  t.equal(run.code, 0, run.stderr);
+  t.match(JSON.parse(run.stdout), { email: "grace@navy.example.test", email_verified: false });
+  t.match(await stored("grace"), { emailVerified: false });
 });

@@ -13,7 +13,7 @@ export type IdTokenContext = {
   /** the authorization request's nonce, echoed exactly; never on refresh (§12.2: SHOULD NOT) */
   nonce: string | null;
   /** the browser session that signed in (sid) */
-  sessionId: string | null;
+  sessionId: string;
 };
 
 export type IdTokenClaims = {
@@ -44,7 +44,7 @@ export function signIdToken(signer: Signer, c: IdTokenClaims): Promise<string> {
     ...(authTime !== null && { auth_time: Math.floor(authTime.getTime() / 1000) }),
     ...(nonce !== null && { nonce }),
     at_hash: tokenHash(signer.alg, c.accessToken),
-    ...(sessionId !== null && { sid: sessionId }),
+    sid: sessionId,
   };
   return signJwt(signer, ID_TOKEN_TYP, claims);
 }

@@ -137,6 +137,18 @@ t.test("refresh: a new ID token, same iss/sub/aud/sid, the original auth_time, n
   t.notOk("id_token" in narrowed, "a refresh that narrows openid away gets none");
 });
 
+t.test("a family started before migration 0012 (no stored authTime): the refreshed ID token has no auth_time", async (t) => {
+  const { app, rp, user } = await setUp(t);
+  const issued = await issueCode(app, user.id, rp.clientId, { redirectUri: CALLBACK, audience: [API], scope: ["openid"] });
+  const first = (await exchange(app, rp, issued)).json() as Answer;
+  const { count } = await app.services.db.refreshFamily.updateMany({ where: { userId: user.id }, data: { authTime: null } });
+  t.equal(count, 1);
+  const claims = decodeJwt(((await refresh(app, rp, first.refresh_token!)).json() as Answer).id_token!);
+  t.notOk("auth_time" in claims, "never a made-up time");
+  t.equal(claims.sub, user.id);
+  t.equal(claims.sid, issued.sessionId);
+});
+
 t.test("the password grant gets no ID token, even with scope openid (no OpenID sign-in)", async (t) => {
   const { app, createClient } = await setUp(t);
   const web = await createClient({ firstParty: true, grantTypes: ["password", "refresh_token"], scopes: ["openid"] });
