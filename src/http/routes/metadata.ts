@@ -68,6 +68,8 @@ export function openidConfiguration(issuer: string, statusLists: boolean): Recor
     subject_types_supported: ["public"],
     scopes_supported: OPENID_SCOPES,
     claims_supported: CLAIMS,
+    // Discovery §3 defaults this to true; tessera takes no request_uri (nor request objects, default false).
+    request_uri_parameter_supported: false,
   };
 }
 

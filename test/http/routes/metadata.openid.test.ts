@@ -6,7 +6,7 @@ import { buildTestApp } from "../../helpers/app.js";
 const OPENID = "/.well-known/openid-configuration";
 const RFC8414 = "/.well-known/oauth-authorization-server";
 
-const OPENID_ONLY = ["userinfo_endpoint", "end_session_endpoint", "id_token_signing_alg_values_supported", "subject_types_supported", "scopes_supported", "claims_supported"];
+const OPENID_ONLY = ["userinfo_endpoint", "end_session_endpoint", "id_token_signing_alg_values_supported", "subject_types_supported", "scopes_supported", "claims_supported", "request_uri_parameter_supported"];
 
 for (const STATUS_LIST of ["on", "off"]) {
   t.test(`STATUS_LIST=${STATUS_LIST}: every field of the RFC 8414 document is in the OpenID one, equal`, async (t) => {
@@ -34,6 +34,7 @@ t.test("the OpenID fields", async (t) => {
   t.strictSame(openid.scopes_supported, ["openid", "profile", "email"]);
   t.strictSame(openid.claims_supported, ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "name", "preferred_username", "email", "email_verified"]);
   t.strictSame(openid.response_types_supported, ["code"]);
+  t.equal(openid.request_uri_parameter_supported, false, "Discovery's default is true: said explicitly");
 });
 
 t.test("CORS: a listed origin may read it", async (t) => {
