@@ -173,6 +173,7 @@ export class UserService {
     const changed = (Object.keys(profile) as (keyof UserProfile)[]).filter((k) => profile[k] !== user[k]);
     if (changed.length > 0) {
       const updated = await this.#repo.update(id, profile);
+      /* c8 ignore next -- deleted between the read above and this write: a race no test reaches */
       if (!updated) throw new NotFoundError(`user ${id} not found`);
       // Which fields changed, never their values: an audit log is no place for personal data.
       await this.#record(actor, "user.update_profile", updated, { changed });
