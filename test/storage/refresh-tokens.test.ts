@@ -33,11 +33,12 @@ const token = (familyId: string, expiresAt = at(HOUR_MS)): NewRefreshToken => ({
 });
 
 /** A family of alice's (unless told otherwise) with its first token. */
-async function family(options: { expiresAt?: Date; tokenExpiresAt?: Date; userId?: string } = {}) {
+async function family(options: { expiresAt?: Date; tokenExpiresAt?: Date; userId?: string; sessionId?: string; authTime?: Date } = {}) {
   const id = randomUUID();
   const first = token(id, options.tokenExpiresAt);
+  const { sessionId, authTime } = options;
   await repo.startFamily(
-    { id, clientId, userId: options.userId ?? alice.id, createdAt: at(-HOUR_MS), expiresAt: options.expiresAt ?? at(24 * HOUR_MS), viaLogin: true },
+    { id, clientId, userId: options.userId ?? alice.id, createdAt: at(-HOUR_MS), expiresAt: options.expiresAt ?? at(24 * HOUR_MS), viaLogin: true, sessionId, authTime },
     first,
   );
   return { id, first };
@@ -52,10 +53,18 @@ t.test("findByDigest reads what the model queries wrote: dates to the millisecon
     ...first,
     usedAt: null,
     successorDigest: null,
-    family: { id, clientId, userId: alice.id, createdAt: at(-HOUR_MS), expiresAt: at(24 * HOUR_MS), revokedAt: null, viaLogin: true, userEnabled: true },
+    family: { id, clientId, userId: alice.id, createdAt: at(-HOUR_MS), expiresAt: at(24 * HOUR_MS), revokedAt: null, viaLogin: true, userEnabled: true, sessionId: null, authTime: null },
   });
   t.equal(found!.issuedAt.getTime(), NOW.getTime(), "a Date, to the millisecond");
   t.equal(await repo.findByDigest(randomBytes(32).toString("base64url")), null, "an unknown digest: null");
+});
+
+t.test("findByDigest reads a code family's browser session and sign-in time (the ID token's sid and auth_time)", async (t) => {
+  const sessionId = randomUUID();
+  const { first } = await family({ sessionId, authTime: at(-7 * 60_000 - 456) });
+  const found = (await repo.findByDigest(first.digest))!;
+  t.equal(found.family.sessionId, sessionId);
+  t.equal(found.family.authTime?.getTime(), at(-7 * 60_000 - 456).getTime(), "a Date, to the millisecond");
 });
 
 t.test("findByDigest: the flag follows the user's enabled column", async (t) => {
