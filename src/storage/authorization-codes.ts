@@ -2,7 +2,7 @@
 // hand-written statements (direct-sql.ts, as a refresh rotation): the conditional consumption of the
 // code, which records what it issues, and the insert of the refresh family that comes with it. A
 // second exchange thus always finds what the first one issued, and can revoke it.
-import { sqltag as sql } from "@prisma/client/runtime/client";
+import { sqltag as sql, type Sql } from "@prisma/client/runtime/client";
 import type { DirectSql } from "./direct-sql.js";
 import { directSqlOf, isForeignKeyViolation, type Db } from "./prisma.js";
 import { insertFamilyStatement, insertTokenStatement, type NewRefreshFamily, type NewRefreshToken } from "./refresh-tokens.js";
@@ -133,12 +133,21 @@ export class AuthorizationCodeRepository {
    * started a family are blocklisted with it already, and keep their entry). Returns how many it added.
    */
   blocklistAccessTokensOfGrant(grantId: string, now: Date): Promise<number> {
+    return this.#blocklistAccessTokensWhere(sql`c."grantId" = ${grantId}`, now);
+  }
+
+  /** The same for the codes issued in a browser session (RP-initiated logout ends what it issued). */
+  blocklistAccessTokensOfSession(sessionId: string, now: Date): Promise<number> {
+    return this.#blocklistAccessTokensWhere(sql`c."sessionId" = ${sessionId}`, now);
+  }
+
+  #blocklistAccessTokensWhere(codes: Sql, now: Date): Promise<number> {
     // With each token's status-list entry, and the lists' counter bumped in the same transaction.
     const blocklist = sql`
       INSERT INTO "RevokedAccessToken" ("jti", "clientId", "expiresAt", "revokedAt", "status")
       SELECT c."accessTokenJti", c."clientId", c."accessTokenExpiresAt", ${now}, c."accessTokenStatus"
       FROM "AuthorizationCode" c
-      WHERE c."grantId" = ${grantId} AND c."accessTokenJti" IS NOT NULL AND c."accessTokenExpiresAt" > ${now}
+      WHERE ${codes} AND c."accessTokenJti" IS NOT NULL AND c."accessTokenExpiresAt" > ${now}
       ON CONFLICT ("jti") DO NOTHING`;
     const direct = this.#direct;
     if (direct.provider === "sqlite") {
