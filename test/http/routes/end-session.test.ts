@@ -7,7 +7,7 @@ import * as oidc from "openid-client";
 import t, { type Test } from "tap";
 import { sha256 } from "../../../src/crypto/secrets.js";
 import { basic, form } from "../../helpers/app.js";
-import { authorizeFixture, CookieJar, hidden, locationParams, PASSWORD, REDIRECT_URI, USERNAME, VERIFIER } from "../../helpers/authorize.js";
+import { authorizeFixture, CookieJar, type AuthorizeFixture, hidden, locationParams, PASSWORD, REDIRECT_URI, USERNAME, VERIFIER } from "../../helpers/authorize.js";
 import { setCookies } from "../../helpers/cookies.js";
 import { idTokenHint } from "../../helpers/id-token.js";
 import { expectOAuthError, FORM } from "../../helpers/oauth.js";
@@ -21,17 +21,18 @@ const apiServer = await f.createClient({ canIntrospect: true, audiences: [API] }
 const other = await f.createClient({ name: "Other", grantTypes: ["authorization_code"], redirectUris: [REDIRECT_URI], postLogoutRedirectUris: ["https://other.example.test/bye"] });
 
 /** Signs in through /authorize in a fresh browser, allows, exchanges the code: the tokens and the session. */
-async function signedIn() {
+async function signedIn(fx: AuthorizeFixture = f) {
+  const { app } = fx;
   const jar = new CookieJar();
-  const signIn = await f.signIn(await f.authorize({}, jar), USERNAME, PASSWORD, jar);
+  const signIn = await fx.signIn(await fx.authorize({}, jar), USERNAME, PASSWORD, jar);
   // The consent page the first time; remembered (a grant) after that.
-  const back = signIn.statusCode === 200 ? await f.post("/authorize/consent", signIn, { decision: "allow" }, jar) : signIn;
+  const back = signIn.statusCode === 200 ? await fx.post("/authorize/consent", signIn, { decision: "allow" }, jar) : signIn;
   const { code } = locationParams(back);
   const sessionId = (await app.services.authorizationCodes.findByDigest(sha256(code!)))!.sessionId;
   const tokens = await app.inject({
     method: "POST",
     url: "/token",
-    headers: { ...FORM, authorization: basic(f.clientId, f.clientSecret) },
+    headers: { ...FORM, authorization: basic(fx.clientId, fx.clientSecret) },
     payload: form({ grant_type: "authorization_code", code: code!, code_verifier: VERIFIER, redirect_uri: REDIRECT_URI }),
   });
   t.equal(tokens.statusCode, 200, tokens.body);
@@ -233,4 +234,19 @@ t.test("openid-client's buildEndSessionUrl makes a request /end-session accepts"
 t.test("POST /end-session needs a form body", async (t) => {
   const res = await app.inject({ method: "POST", url: "/end-session", headers: { "content-type": "application/json" }, payload: "{}" });
   expectErrorPage(t, res, "content type must be application/x-www-form-urlencoded");
+});
+
+t.test("under an http issuer the session cookie has no __Host- prefix and is cleared by its own name", async (t) => {
+  const plain = await authorizeFixture(t, { TESSERA_ISSUER: "http://127.0.0.1:3000" }, { postLogoutRedirectUris: [LOGGED_OUT] });
+  const s = await signedIn(plain);
+  t.ok(s.jar.cookies.has("tessera_session"));
+  const hint = await idTokenHint(plain.app, { sub: plain.userId, aud: plain.clientId, sid: s.sessionId });
+  const res = s.jar.take(await plain.app.inject({ method: "GET", url: `/end-session?${form({ id_token_hint: hint, post_logout_redirect_uri: LOGGED_OUT })}`, headers: s.jar.header() }));
+  t.equal(res.statusCode, 302);
+  const [c, ...more] = setCookies(res);
+  t.equal(more.length, 0);
+  t.equal(c!.name, "tessera_session");
+  t.equal(c!.value, "");
+  t.equal(c!.attributes.secure, undefined, "not Secure over http");
+  t.notOk(s.jar.cookies.has("tessera_session"));
 });
