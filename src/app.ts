@@ -30,6 +30,7 @@ import metadata from "./http/routes/metadata.js";
 import revocation from "./http/routes/revocation.js";
 import statusLists from "./http/routes/status-lists.js";
 import token from "./http/routes/token.js";
+import userinfo from "./http/routes/userinfo.js";
 
 export type AppOptions = {
   clock?: Clock;
@@ -81,6 +82,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(token);
   await app.register(revocation);
   await app.register(introspection);
+  await app.register(userinfo);
   await app.register(firstParty);
   await app.register(authorize);
   await app.register(endSession);

@@ -1,5 +1,5 @@
 // Signs and verifies JWTs (RFC 7515 compact serialisation) with tessera's own keys.
-import { constants, sign, type SignKeyObjectInput } from "node:crypto";
+import { constants, createHash, sign, type SignKeyObjectInput } from "node:crypto";
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { SIGNING_ALGS, type SigningAlg } from "../config/schema.js";
 import type { Signer } from "./keys.js";
@@ -76,4 +76,15 @@ export function unverifiedClaims(token: string): JWTPayload | null {
   } catch {
     return null;
   }
+}
+
+// OIDC Core §3.1.3.6: at_hash hashes with the hash of the ID token's JWS alg; EdDSA (Ed25519, the
+// only curve our keys use) with SHA-512, as node-oidc-provider (oidc-token-hash) and openid-client
+// (oauth4webapi) do (OpenID Connect Core errata set 2 says the same for Ed25519).
+const TOKEN_HASHES: Record<SigningAlg, string> = { RS256: "sha256", PS256: "sha256", ES256: "sha256", EdDSA: "sha512" };
+
+/** The left-most half of the hash of `value`'s ASCII octets, base64url: at_hash (and c_hash) for `alg`. */
+export function tokenHash(alg: SigningAlg, value: string): string {
+  const digest = createHash(TOKEN_HASHES[alg]).update(value, "ascii").digest();
+  return digest.subarray(0, digest.length / 2).toString("base64url");
 }

@@ -24,10 +24,18 @@ export type RefreshFamilyRecord = {
   viaLogin: boolean;
   /** the family's user exists and is enabled (read with the token: rotation needs no user query) */
   userEnabled: boolean;
+  /** the browser session an authorization code signed in with (the ID token's sid); null otherwise */
+  sessionId: string | null;
+  /** when that sign-in authenticated (the ID token's auth_time); null otherwise and before 0012 */
+  authTime: Date | null;
 };
 
-/** A new family: started by /login, the password grant or an authorization code (grantId, sessionId). */
-export type NewRefreshFamily = Omit<RefreshFamilyRecord, "revokedAt" | "userEnabled"> & { grantId?: string | null; sessionId?: string | null };
+/** A new family: started by /login, the password grant or an authorization code (grantId, sessionId, authTime). */
+export type NewRefreshFamily = Omit<RefreshFamilyRecord, "revokedAt" | "userEnabled" | "sessionId" | "authTime"> & {
+  grantId?: string | null;
+  sessionId?: string | null;
+  authTime?: Date | null;
+};
 
 export type NewRefreshToken = {
   digest: string;
@@ -75,6 +83,8 @@ type TokenRow = {
   familyExpiresAt: unknown;
   familyRevokedAt: unknown;
   viaLogin: unknown;
+  sessionId: string | null;
+  authTime: unknown;
   /** null when the user row is gone (the foreign key cascades, so only in a race with its deletion) */
   userEnabled: unknown;
 };
@@ -102,6 +112,8 @@ const toRecord = (r: TokenRow): RefreshTokenRecord => ({
     revokedAt: orNull(r.familyRevokedAt),
     viaLogin: asFlag(r.viaLogin),
     userEnabled: asFlag(r.userEnabled),
+    sessionId: r.sessionId,
+    authTime: orNull(r.authTime),
   },
 });
 
@@ -156,8 +168,8 @@ export const insertTokenStatement = (token: NewRefreshToken) => {
 
 /** The INSERT of a new family, for a transaction of another repository (authorization-codes.ts). */
 export const insertFamilyStatement = (f: NewRefreshFamily) => sql`
-  INSERT INTO "RefreshFamily" ("id", "clientId", "userId", "createdAt", "expiresAt", "viaLogin", "grantId", "sessionId")
-  VALUES (${f.id}, ${f.clientId}, ${f.userId}, ${f.createdAt}, ${f.expiresAt}, ${f.viaLogin}, ${f.grantId ?? null}, ${f.sessionId ?? null})`;
+  INSERT INTO "RefreshFamily" ("id", "clientId", "userId", "createdAt", "expiresAt", "viaLogin", "grantId", "sessionId", "authTime")
+  VALUES (${f.id}, ${f.clientId}, ${f.userId}, ${f.createdAt}, ${f.expiresAt}, ${f.viaLogin}, ${f.grantId ?? null}, ${f.sessionId ?? null}, ${f.authTime ?? null})`;
 
 /** A family as an administrator sees it (see unrevokedFamiliesOfUser). */
 export type FamilySummary = Pick<RefreshFamilyRecord, "id" | "clientId" | "userId" | "createdAt" | "expiresAt"> & {
@@ -199,7 +211,7 @@ export class RefreshTokenRepository {
       SELECT t."digest", t."familyId", t."scope", t."audience", t."issuedAt", t."expiresAt", t."usedAt", t."successorDigest",
              t."accessTokenJti", t."accessTokenExpiresAt", t."accessTokenStatus", f."clientId", f."userId",
              f."createdAt" AS "familyCreatedAt", f."expiresAt" AS "familyExpiresAt",
-             f."revokedAt" AS "familyRevokedAt", f."viaLogin", u."enabled" AS "userEnabled"
+             f."revokedAt" AS "familyRevokedAt", f."viaLogin", f."sessionId", f."authTime", u."enabled" AS "userEnabled"
       FROM "RefreshToken" t
       JOIN "RefreshFamily" f ON f."id" = t."familyId"
       LEFT JOIN "User" u ON u."id" = f."userId"

@@ -8,7 +8,14 @@ export type UserRecord = {
   enabled: boolean;
   createdAt: Date;
   updatedAt: Date;
+  /** OpenID Connect profile claims (/userinfo): optional, emailVerified false unless an admin set it */
+  name: string | null;
+  email: string | null;
+  emailVerified: boolean;
 };
+
+/** The profile fields, as written: null clears one. */
+export type UserProfile = Partial<Pick<UserRecord, "name" | "email" | "emailVerified">>;
 
 export class UserRepository {
   readonly #db: Db;
@@ -18,7 +25,7 @@ export class UserRepository {
   }
 
   /** null when the username is taken. */
-  async createIfUsernameFree(user: Pick<UserRecord, "id" | "username" | "passwordHash">): Promise<UserRecord | null> {
+  async createIfUsernameFree(user: Pick<UserRecord, "id" | "username" | "passwordHash"> & UserProfile): Promise<UserRecord | null> {
     try {
       return await this.#db.user.create({ data: user });
     } catch (e) {
@@ -66,7 +73,7 @@ export class UserRepository {
   }
 
   /** null when there is no such user. */
-  async update(id: string, changes: Partial<Pick<UserRecord, "passwordHash" | "enabled" | "username">>): Promise<UserRecord | null> {
+  async update(id: string, changes: Partial<Pick<UserRecord, "passwordHash" | "enabled" | "username">> & UserProfile): Promise<UserRecord | null> {
     const { count } = await this.#db.user.updateMany({ where: { id }, data: changes });
     return count === 1 ? this.findById(id) : null;
   }

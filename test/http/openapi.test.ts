@@ -96,7 +96,7 @@ t.test("the admin API: bearer scheme, request bodies, responses", async (t) => {
 
   const patch = doc.paths["/admin/users/{id}"]!.patch!;
   t.same(Object.keys(patch.requestBody!.content), ["application/json"]);
-  t.same(Object.keys(patch.requestBody!.content["application/json"]!.schema.properties!).sort(), ["enabled", "password", "username"]);
+  t.same(Object.keys(patch.requestBody!.content["application/json"]!.schema.properties!).sort(), ["email", "email_verified", "enabled", "name", "password", "username"]);
   t.match(patch.parameters, [{ in: "path", name: "id" }]);
   const create = doc.paths["/admin/clients"]!.post!;
   t.same(create.requestBody!.content["application/json"]!.schema.required, ["grant_types", "audiences"], "client_name (or its older spelling, name) is checked by the route");

@@ -45,6 +45,9 @@ export async function handle({ client, params, deps }: GrantContext): Promise<To
     audience,
     grantId: code.grantId,
     sessionId: code.sessionId,
+    // OpenID Connect Core §3.1.3.3: with scope openid the answer carries an ID token (id-token.ts);
+    // auth_time always (so max_age needs nothing more, §3.1.2.1), the nonce exactly as it was sent.
+    idToken: { authTime: code.authTime, nonce: code.nonce, sessionId: code.sessionId },
   });
   const issued = {
     accessTokenJti: planned.access.jti,

@@ -5,6 +5,7 @@ import { signJwt } from "../../crypto/jwt.js";
 import { TemporarilyUnavailable } from "../../errors/oauth.js";
 import type { ClientRecord } from "../../storage/clients.js";
 import { epochSeconds, type Clock } from "../clock.js";
+import type { Signer } from "../../crypto/keys.js";
 import type { KeyRing } from "../keys/key-ring.js";
 import type { Metrics } from "../metrics.js";
 import { idxOfEntry, listOfEntry, type StatusIndexAllocator } from "./status-index-allocator.js";
@@ -18,6 +19,8 @@ export type TokenResponse = {
   expires_in: number;
   scope?: string;
   refresh_token?: string;
+  /** OpenID Connect Core §3.1.3.3: with scope openid */
+  id_token?: string;
 };
 
 export type AccessTokenDeps = {
@@ -43,7 +46,7 @@ export type AccessTokenGrant = {
  * A signed access token and the facts about it that revocation needs: `status` is its Token Status
  * List entry (list × 2^20 + idx; null when STATUS_LIST is off), to be recorded beside its jti.
  */
-export type SignedAccessToken = { response: TokenResponse; jti: string; expiresAtMs: number; status: number | null };
+export type SignedAccessToken = { response: TokenResponse; jti: string; expiresAtMs: number; status: number | null; signer: Signer; iat: number };
 
 /**
  * What the next access token for a grant will say about itself, fixed before it is signed: refresh
@@ -99,5 +102,7 @@ export async function signAccessToken(
     jti,
     expiresAtMs: plan.expiresAtMs,
     status,
+    signer,
+    iat,
   };
 }

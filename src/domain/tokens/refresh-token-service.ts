@@ -11,7 +11,8 @@ import type { RevokedAccessTokenRepository } from "../../storage/revoked-access-
 import type { Logger } from "../logger.js";
 import type { UserView } from "../users/user-service.js";
 import type { StatusListRegistry } from "./status-list-registry.js";
-import { planAccessToken, signAccessToken, type AccessTokenDeps, type AccessTokenPlan, type TokenResponse } from "./access-token.js";
+import { planAccessToken, signAccessToken, type AccessTokenDeps, type AccessTokenGrant, type AccessTokenPlan, type SignedAccessToken, type TokenResponse } from "./access-token.js";
+import { signIdToken, wantsIdToken, type IdTokenContext } from "./id-token.js";
 
 /**
  * Requests with one refresh token that begin less than this apart (by the clocks of the instances
@@ -40,8 +41,11 @@ export type RefreshTokenDeps = AccessTokenDeps & {
 
 export type Session = { grantType: string; client: ClientRecord; user: UserView; scope: string[]; audience: string | string[] };
 
-/** A session by user id, optionally started under a grant and a browser session (the code flow). */
-export type PlannedSession = Omit<Session, "user"> & { userId: string; grantId?: string | null; sessionId?: string | null };
+/**
+ * A session by user id, optionally started under a grant and a browser session (the code flow), with
+ * what its ID tokens say about the sign-in (`idToken`: the code flow, when the scope has openid).
+ */
+export type PlannedSession = Omit<Session, "user"> & { userId: string; grantId?: string | null; sessionId?: string | null; idToken?: IdTokenContext };
 
 export type SessionPlan = {
   access: AccessTokenPlan;
@@ -86,9 +90,9 @@ export class RefreshTokenService {
   async planSession(session: PlannedSession): Promise<SessionPlan> {
     const grant = { grantType: session.grantType, subject: session.userId, client: session.client, scope: session.scope, audience: session.audience };
     const access = await planAccessToken(this.#d, grant);
-    const sign = () => signAccessToken(this.#d, grant, access);
+    const sign = async () => this.#withIdToken(await signAccessToken(this.#d, grant, access), grant, session.idToken ?? null);
     if (!session.client.grantTypes.includes("refresh_token")) {
-      return { access, family: null, issue: async () => (await sign()).response };
+      return { access, family: null, issue: async () => await sign() };
     }
     const now = this.#d.clock.now();
     const familyId = randomUUID();
@@ -103,12 +107,31 @@ export class RefreshTokenService {
       viaLogin: session.grantType === "login",
       grantId: session.grantId ?? null,
       sessionId: session.sessionId ?? null,
+      authTime: session.idToken?.authTime ?? null,
     };
     return {
       access,
       family: { record, first: this.#record(refreshToken, familyId, familyExpiresAt, session, access, now) },
-      issue: async () => ({ ...(await sign()).response, refresh_token: refreshToken }),
+      issue: async () => ({ ...(await sign()), refresh_token: refreshToken }),
     };
+  }
+
+  /**
+   * The answer, with an ID token when the sign-in has an ID-token context (the code flow) and this
+   * access token's scope has openid (a refresh that narrows openid away gets none).
+   */
+  async #withIdToken(access: SignedAccessToken, grant: AccessTokenGrant, context: IdTokenContext | null): Promise<TokenResponse> {
+    if (context === null || !wantsIdToken(grant.scope)) return access.response;
+    const idToken = await signIdToken(access.signer, {
+      issuer: this.#d.config.issuer,
+      subject: grant.subject,
+      clientId: grant.client.id,
+      iat: access.iat,
+      exp: Math.floor(access.expiresAtMs / 1000),
+      accessToken: access.response.access_token,
+      context,
+    });
+    return { ...access.response, id_token: idToken };
   }
 
   /**
@@ -192,8 +215,12 @@ export class RefreshTokenService {
     return {
       record,
       issue: async (): Promise<TokenResponse> => {
+        // OIDC Core §12.2: the same iss, sub and aud, the original auth_time, no nonce. Only families a
+        // code started (they have a browser session) are OpenID sign-ins; a password-grant family is not.
+        const family = token.family;
+        const context = family.sessionId === null ? null : { authTime: family.authTime, nonce: null, sessionId: family.sessionId };
         const access = await signAccessToken(this.#d, grant, plan);
-        return { ...access.response, refresh_token: refreshToken };
+        return { ...(await this.#withIdToken(access, grant, context)), refresh_token: refreshToken };
       },
     };
   }

@@ -7,6 +7,9 @@ export const userJson = (u: UserView) => ({
   id: u.id,
   username: u.username,
   enabled: u.enabled,
+  name: u.name,
+  email: u.email,
+  email_verified: u.emailVerified,
   created_at: u.createdAt.toISOString(),
   updated_at: u.updatedAt.toISOString(),
 });

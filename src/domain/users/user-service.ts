@@ -6,7 +6,7 @@ import { InvalidGrant } from "../../errors/oauth.js";
 import type { AuditRepository } from "../../storage/audit.js";
 import type { BrowserSessionRepository } from "../../storage/browser-sessions.js";
 import type { FamilySummary, RefreshTokenRepository } from "../../storage/refresh-tokens.js";
-import type { UserRecord, UserRepository } from "../../storage/users.js";
+import type { UserProfile, UserRecord, UserRepository } from "../../storage/users.js";
 import type { Clock } from "../clock.js";
 import { SignInThrottle } from "./sign-in-throttle.js";
 
@@ -16,18 +16,45 @@ export type UserView = Omit<UserRecord, "passwordHash">;
 export type UserSession = { id: string; clientId: string; clientName: string; createdAt: Date; lastUsedAt: Date; expiresAt: Date };
 
 /** What an administrator may change on a user (PATCH /admin/users/:id); absent fields stay as they are. */
-export type UserChanges = { username?: string; enabled?: boolean; password?: string };
+export type UserChanges = { username?: string; enabled?: boolean; password?: string } & ProfileChanges;
+
+/**
+ * OpenID Connect profile fields as the admin API and the CLI name them; null clears name or email.
+ * A new email is unverified unless email_verified is given with it: tessera sends no mail, so only an
+ * administrator who checked the address can say it is verified.
+ */
+export type ProfileChanges = { name?: string | null; email?: string | null; email_verified?: boolean };
 
 export const MAX_PAGE = 500;
 
 const viewOf = ({ passwordHash: _h, ...view }: UserRecord): UserView => view;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const USERNAME = /^[\p{L}\p{N}._@+-]{1,128}$/u;
 const MIN_PASSWORD = 8; // NIST SP 800-63B's floor for chosen passwords
 const MAX_PASSWORD = 1024; // argon2 takes any length; a cap stops megabyte "passwords"
 
 function checkUsername(username: string): void {
   if (!USERNAME.test(username)) throw new ValidationError("username: 1 to 128 letters, digits or . _ @ + -");
+}
+
+// The profile is shown to relying parties as claims: printable text, bounded. An email address is
+// checked for its shape only (one @, no spaces), as RFC 5322 allows far more than anyone types.
+const NAME = /^[^\p{Cc}]{1,256}$/u;
+export const EMAIL = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]{1,189}$/u;
+
+/** The profile fields to write, checked: name and email as given (null clears), emailVerified as decided above. */
+function profileOf(changes: ProfileChanges, current?: UserRecord): UserProfile {
+  const { name, email, email_verified: verified } = changes;
+  if (name !== undefined && name !== null && !NAME.test(name)) throw new ValidationError("name: 1 to 256 characters, no control characters");
+  if (email !== undefined && email !== null && !EMAIL.test(email)) throw new ValidationError("email: an email address (local@domain, no spaces)");
+  if (verified === true && (email === null || (email === undefined && !current?.email))) throw new ValidationError("email_verified: the user has no email");
+  const emailChanged = email !== undefined && email !== (current?.email ?? null);
+  return {
+    ...(name !== undefined && { name }),
+    ...(email !== undefined && { email }),
+    ...(verified !== undefined ? { emailVerified: verified } : emailChanged && { emailVerified: false }),
+  };
 }
 
 function checkPassword(password: string): void {
@@ -64,10 +91,11 @@ export class UserService {
     this.#browserSessions = options.browserSessions;
   }
 
-  async create(username: string, password: string, actor = "system"): Promise<UserView> {
+  async create(username: string, password: string, actor = "system", profile: ProfileChanges = {}): Promise<UserView> {
     checkUsername(username);
     checkPassword(password);
-    const user = await this.#repo.createIfUsernameFree({ id: randomUUID(), username, passwordHash: await hashPassword(password) });
+    const fields = profileOf(profile);
+    const user = await this.#repo.createIfUsernameFree({ id: randomUUID(), username, passwordHash: await hashPassword(password), ...fields });
     if (!user) throw new ValidationError(`username: ${username} is taken`);
     return this.#written(actor, "user.create", user);
   }
@@ -111,26 +139,44 @@ export class UserService {
     return viewOf(await this.#byId(id));
   }
 
+  /** The user by id if it exists and is enabled, else null (/userinfo: a token outlives neither). */
+  async findEnabled(id: string): Promise<UserView | null> {
+    // Never a UUID (a client-credentials token's sub is a client_id): no query, and no bytes a database refuses.
+    if (!UUID.test(id)) return null;
+    const user = await this.#repo.findById(id);
+    return user?.enabled ? viewOf(user) : null;
+  }
+
   async byUsername(username: string): Promise<UserView> {
     return viewOf(await this.#byUsername(username));
   }
 
   /**
-   * Renames, enables or disables, and sets the password, in that order, each audited as its own
-   * change; all fields are checked before anything is written. A field equal to what is stored is
-   * no change. The password goes through setPassword, so whatever a new password does to the
-   * user's sessions, it does here too.
+   * Renames, sets the profile (name, email, email_verified), enables or disables, and sets the
+   * password, in that order, each audited as its own change; all fields are checked before anything
+   * is written. A field equal to what is stored is no change. The password goes through setPassword,
+   * so whatever a new password does to the user's sessions, it does here too.
    */
   async update(id: string, changes: UserChanges, actor = "system"): Promise<UserView> {
     if (changes.username !== undefined) checkUsername(changes.username);
     if (changes.password !== undefined) checkPassword(changes.password);
-    let user = viewOf(await this.#byId(id));
+    const stored = await this.#byId(id);
+    const profile = profileOf(changes, stored);
+    let user = viewOf(stored);
     if (changes.username !== undefined && changes.username !== user.username) {
       const renamed = await this.#repo.rename(id, changes.username);
       if (renamed === false) throw new ValidationError(`username: ${changes.username} is taken`);
       if (renamed === null) throw new NotFoundError(`user ${id} not found`);
       await this.#record(actor, "user.rename", renamed, { previousUsername: user.username });
       user = viewOf(renamed);
+    }
+    const changed = (Object.keys(profile) as (keyof UserProfile)[]).filter((k) => profile[k] !== user[k]);
+    if (changed.length > 0) {
+      const updated = await this.#repo.update(id, profile);
+      if (!updated) throw new NotFoundError(`user ${id} not found`);
+      // Which fields changed, never their values: an audit log is no place for personal data.
+      await this.#record(actor, "user.update_profile", updated, { changed });
+      user = viewOf(updated);
     }
     if (changes.enabled !== undefined && changes.enabled !== user.enabled) user = await this.setEnabled(user.username, changes.enabled, actor);
     if (changes.password !== undefined) user = await this.setPassword(user.username, changes.password, actor);

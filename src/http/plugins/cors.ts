@@ -15,6 +15,8 @@ const PREFLIGHT_MAX_AGE = 600;
 
 // Client authentication may come as an Authorization header (client_secret_basic).
 const OAUTH: Policy = { methods: "POST", allowedHeaders: "Authorization, Content-Type", exposedHeaders: "Retry-After, WWW-Authenticate", credentials: false };
+// OpenID Connect UserInfo: a Bearer token from a browser app, no cookies; the challenge is readable.
+const USERINFO: Policy = { methods: "GET, POST", allowedHeaders: "Authorization, Content-Type", exposedHeaders: "WWW-Authenticate", credentials: false };
 // Documents: a conditional request (If-None-Match) is the only header worth sending.
 const DOCUMENT: Policy = { methods: "GET", allowedHeaders: "If-None-Match", exposedHeaders: "ETag", credentials: false };
 // The refresh token travels as an HttpOnly cookie: credentials, for listed origins only.
@@ -30,7 +32,7 @@ const POLICIES = new Map<string, Policy>([
   ["/login", FIRST_PARTY],
   ["/refresh", FIRST_PARTY],
   ["/logout", FIRST_PARTY],
-  // /userinfo, when it comes, belongs here too: a Bearer token from a browser app (GET and POST).
+  ["/userinfo", USERINFO],
 ]);
 
 // Token Status Lists (/statuslists/<id>): documents that browser-based resource servers fetch too.

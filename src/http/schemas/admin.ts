@@ -137,13 +137,33 @@ export const KeyBody = Type.Object(
 
 export const KeyRotation = Type.Object({ now: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 
+// OpenID Connect profile claims (/userinfo with scopes profile and email); the service checks them further.
+const UserName = Type.String({ minLength: 1, maxLength: 256, description: "the user's full name (claim name)" });
+const UserEmail = Type.String({ minLength: 3, maxLength: 254, pattern: "^[^\\s@]+@[^\\s@]+$", [EXPECTED]: "an email address (local@domain, no spaces)" });
+const EmailVerified = Type.Boolean({ description: "the address was checked (claim email_verified); false unless set, and reset when the email changes" });
+
 export const UserCreate = Type.Object(
-  { username: Type.String({ minLength: 1, maxLength: 128 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+  {
+    username: Type.String({ minLength: 1, maxLength: 128 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    name: Type.Optional(UserName),
+    email: Type.Optional(UserEmail),
+    email_verified: Type.Optional(EmailVerified),
+  },
   { additionalProperties: false },
 );
 
 export const UserBody = Type.Object(
-  { id: Type.String(), username: Type.String(), enabled: Type.Boolean(), created_at: Type.String(), updated_at: Type.String() },
+  {
+    id: Type.String(),
+    username: Type.String(),
+    enabled: Type.Boolean(),
+    name: nullable(Type.String()),
+    email: nullable(Type.String()),
+    email_verified: Type.Boolean(),
+    created_at: Type.String(),
+    updated_at: Type.String(),
+  },
   { additionalProperties: false },
 );
 
@@ -173,6 +193,9 @@ export const UserPatch = Type.Object(
     username: Type.Optional(UserCreate.properties.username),
     enabled: Type.Optional(Type.Boolean({ description: "false: no sign-in or refresh until enabled again" })),
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: "the new password, 8 to 1024 characters" })),
+    name: Type.Optional(nullable(UserName)),
+    email: Type.Optional(nullable(UserEmail)),
+    email_verified: Type.Optional(EmailVerified),
   },
   { additionalProperties: false },
 );

@@ -44,6 +44,7 @@ export const TokenResponse = Type.Object(
     expires_in: Type.Integer(),
     scope: Type.Optional(Type.String()),
     refresh_token: Type.Optional(Type.String()),
+    id_token: Type.Optional(Type.String({ description: "OpenID Connect Core §3.1.3.3: with scope openid (the code flow and its refreshes)" })),
   },
   { additionalProperties: false },
 );
@@ -121,3 +122,17 @@ const ServerMetadata = Type.Object(
 );
 
 export const METADATA_SCHEMA: FastifySchema = { response: { 200: ServerMetadata } };
+
+// OpenID Connect UserInfo (OIDC Core §5.3): POST may carry the token as a form parameter (RFC 6750 §2.2).
+export const UserInfoForm = Type.Object({ access_token: Type.Optional(param) }, { additionalProperties: false });
+
+export const UserInfoResponse = Type.Object(
+  {
+    sub: Type.String(),
+    name: Type.Optional(Type.String()),
+    preferred_username: Type.Optional(Type.String()),
+    email: Type.Optional(Type.String()),
+    email_verified: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);

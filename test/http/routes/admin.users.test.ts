@@ -80,7 +80,7 @@ const erin = await createUser("erin");
 
 t.test("POST /admin/users answers the user as GET does", async (t) => {
   t.match(alice.id, UUID);
-  t.same(Object.keys(alice).sort(), ["created_at", "enabled", "id", "updated_at", "username"], "no password or hash");
+  t.same(Object.keys(alice).sort(), ["created_at", "email", "email_verified", "enabled", "id", "name", "updated_at", "username"], "no password or hash");
   t.same((await call("GET", `/admin/users/${alice.id}`)).json(), alice);
 });
 

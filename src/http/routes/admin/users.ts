@@ -31,7 +31,8 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.post("/admin/users", { schema: { summary: "Register a user", body: UserCreate, response: { 201: UserBody, ...ERROR_RESPONSES } } }, async (request, reply) => {
-    const user = await service.create(request.body.username, request.body.password, request.admin!.actor);
+    const { username, password, ...profile } = request.body;
+    const user = await service.create(username, password, request.admin!.actor, profile);
     return reply.code(201).send(userJson(user));
   });
 
@@ -43,7 +44,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     "/admin/users/:id",
     {
       schema: {
-        summary: "Rename, enable or disable a user, or set their password",
+        summary: "Rename, enable or disable a user, set their password, name or email",
         description: "The password is taken from the JSON body only; one in the query string is refused.",
         params: UserId,
         body: UserPatch,
