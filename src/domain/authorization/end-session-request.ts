@@ -6,6 +6,7 @@
 import type { ClientRecord } from "../../storage/clients.js";
 import type { Clock } from "../clock.js";
 import type { KeyRing } from "../keys/key-ring.js";
+import { ID_TOKEN_TYP } from "../tokens/id-token.js";
 import type { RawParams } from "./authorization-request.js";
 
 /** The request cannot be honoured as sent: shown to the user on a 400 page. */
@@ -31,8 +32,6 @@ export type EndSessionRequest = {
   state: string | undefined;
 };
 
-// OpenID Connect Core §2: an ID token's header typ, when present, is JWT (h9's tokens set it).
-const ID_TOKEN_TYP = "JWT";
 const PARAMETERS = ["id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales", "logout_hint"] as const;
 
 function single(params: RawParams): Partial<Record<(typeof PARAMETERS)[number], string>> {

@@ -15,16 +15,16 @@ import { expectOAuthError, FORM } from "../../helpers/oauth.js";
 const API = "https://api.example.test";
 const LOGGED_OUT = "https://app.example.test/logged-out";
 
-const f = await authorizeFixture(t, {}, { postLogoutRedirectUris: [LOGGED_OUT, "com.example.app:/bye"] });
+const f = await authorizeFixture(t, {}, { postLogoutRedirectUris: [LOGGED_OUT, "com.example.app:/bye"], scopes: ["openid", "read", "write"] });
 const { app } = f;
 const apiServer = await f.createClient({ canIntrospect: true, audiences: [API] });
 const other = await f.createClient({ name: "Other", grantTypes: ["authorization_code"], redirectUris: [REDIRECT_URI], postLogoutRedirectUris: ["https://other.example.test/bye"] });
 
 /** Signs in through /authorize in a fresh browser, allows, exchanges the code: the tokens and the session. */
-async function signedIn(fx: AuthorizeFixture = f) {
+async function signedIn(fx: AuthorizeFixture = f, scope = "read") {
   const { app } = fx;
   const jar = new CookieJar();
-  const signIn = await fx.signIn(await fx.authorize({}, jar), USERNAME, PASSWORD, jar);
+  const signIn = await fx.signIn(await fx.authorize({ scope }, jar), USERNAME, PASSWORD, jar);
   // The consent page the first time; remembered (a grant) after that.
   const back = signIn.statusCode === 200 ? await fx.post("/authorize/consent", signIn, { decision: "allow" }, jar) : signIn;
   const { code } = locationParams(back);
@@ -36,8 +36,8 @@ async function signedIn(fx: AuthorizeFixture = f) {
     payload: form({ grant_type: "authorization_code", code: code!, code_verifier: VERIFIER, redirect_uri: REDIRECT_URI }),
   });
   t.equal(tokens.statusCode, 200, tokens.body);
-  const { access_token: accessToken, refresh_token: refreshToken } = tokens.json() as { access_token: string; refresh_token: string };
-  return { jar, sessionId, accessToken, refreshToken };
+  const { access_token: accessToken, refresh_token: refreshToken, id_token: idToken } = tokens.json() as { access_token: string; refresh_token: string; id_token?: string };
+  return { jar, sessionId, accessToken, refreshToken, idToken };
 }
 
 const hintFor = (sessionId: string, claims: Record<string, unknown> = {}) => idTokenHint(app, { sub: f.userId, aud: f.clientId, sid: sessionId, ...claims });
@@ -229,6 +229,20 @@ t.test("openid-client's buildEndSessionUrl makes a request /end-session accepts"
   t.equal(res.statusCode, 302);
   t.equal(res.headers.location, `${LOGGED_OUT}?state=from-openid-client`);
   t.equal(await sessionLive(s.sessionId), false);
+});
+
+t.test("a real ID token from the code exchange (scope openid) is a hint that signs out at once", async (t) => {
+  const s = await signedIn(f, "openid read");
+  t.type(s.idToken, "string");
+  const claims = JSON.parse(Buffer.from(s.idToken!.split(".")[1]!, "base64url").toString());
+  t.match(claims, { sub: f.userId, aud: f.clientId, sid: s.sessionId });
+  const res = await endSession(s.jar, { id_token_hint: s.idToken!, post_logout_redirect_uri: LOGGED_OUT, state: "real" });
+  t.equal(res.statusCode, 302);
+  t.equal(res.headers.location, `${LOGGED_OUT}?state=real`);
+  expectSessionCookieCleared(t, res);
+  t.equal(await sessionLive(s.sessionId), false);
+  expectOAuthError(t, await refresh(s.refreshToken), 400, "invalid_grant");
+  t.strictSame(await introspect(s.accessToken), { active: false });
 });
 
 t.test("POST /end-session needs a form body", async (t) => {
