@@ -28,6 +28,7 @@ const POLICIES = new Map<string, Policy>([
   ["/introspect", OAUTH],
   ["/.well-known/jwks.json", DOCUMENT],
   ["/.well-known/oauth-authorization-server", DOCUMENT],
+  ["/.well-known/openid-configuration", DOCUMENT],
   ["/statuslists", DOCUMENT], // and each /statuslists/<id> (STATUS_LISTS below)
   ["/login", FIRST_PARTY],
   ["/refresh", FIRST_PARTY],

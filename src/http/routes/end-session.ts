@@ -25,6 +25,7 @@ import type { Brand } from "../pages/layout.js";
 import { loggedOutPage } from "../pages/logged-out.js";
 import { logoutConfirmPage } from "../pages/logout-confirm.js";
 import { requireForm } from "../plugins/content-type.js";
+import { END_SESSION_PATH } from "./metadata.js";
 
 // Repeats pass the schema so that the checks refuse them with their own page; unknown ones are ignored.
 const PARAMETERS = ["id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales", "logout_hint"];
@@ -123,20 +124,20 @@ const endSession: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get(
-    "/end-session",
+    END_SESSION_PATH,
     { schema: { summary: "End-session endpoint (OpenID RP-Initiated Logout 1.0)", querystring: Params, response: { 302: REDIRECT, ...PAGE_RESPONSES } } },
     // The query is parsed again as OAuth reads parameters (form.ts): an empty one is omitted, a repeated one stays an array.
     async (request, reply) => start(request, reply, parseForm(request.url.slice(request.url.indexOf("?") + 1 || request.url.length))),
   );
 
   app.post(
-    "/end-session",
+    END_SESSION_PATH,
     { preValidation: requireForm, schema: { summary: "End-session endpoint with the request in a form body", body: Params, response: { 303: REDIRECT, ...PAGE_RESPONSES } } },
     async (request, reply) => start(request, reply, request.body),
   );
 
   app.post(
-    "/end-session/confirm",
+    `${END_SESSION_PATH}/confirm`,
     { preValidation: requireForm, schema: { summary: "The logout confirmation page's form", body: ConfirmForm, response: { 303: REDIRECT, ...PAGE_RESPONSES } } },
     async (request, reply) => {
       const confirmation = services.logoutConfirmations.open(request.body.confirmation, request.cookies[csrfCookie], request.body.csrf_token);

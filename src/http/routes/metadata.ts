@@ -1,23 +1,35 @@
-// GET /.well-known/oauth-authorization-server (RFC 8414), built once at start.
+// GET /.well-known/oauth-authorization-server (RFC 8414) and /.well-known/openid-configuration
+// (OpenID Connect Discovery 1.0 §3), built once at start from one source: the OpenID document is the
+// RFC 8414 one plus the OpenID fields, so the two cannot disagree on a field they share.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply } from "fastify";
 import { CLIENT_ASSERTION_ALGS } from "../../domain/clients/authenticate.js";
 import { SIGNING_ALGS } from "../../config/schema.js";
 import { GRANT_TYPES } from "../../domain/grants/index.js";
 import { STATIC_DOCUMENT } from "../plugins/metrics.js";
-import { METADATA_SCHEMA } from "../schemas/oauth.js";
+import { METADATA_SCHEMA, OPENID_CONFIGURATION_SCHEMA } from "../schemas/oauth.js";
 
 const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
 // Public clients (auth method none) may use /token and, for their own tokens, /revoke (RFC 7009 §2.1);
 // never /introspect.
 const WITH_PUBLIC_CLIENTS = [...AUTH_METHODS, "none"];
 const WELL_KNOWN = "/.well-known/oauth-authorization-server";
+export const OPENID_CONFIGURATION = "/.well-known/openid-configuration";
 
-const metadata: FastifyPluginAsyncTypebox = async (app) => {
-  const { issuer } = app.services.config;
+/** Where RP-initiated logout (OpenID RP-Initiated Logout 1.0) is served: end_session_endpoint. */
+export const END_SESSION_PATH = "/end-session";
+
+// The OpenID Connect scopes tessera gives meaning to (OIDC Core §5.4); clients register them like any
+// other scope. Clients' own scopes (read, write, …) are theirs to advertise, not ours.
+const OPENID_SCOPES = ["openid", "profile", "email"];
+// The ID token's claims (id-token.ts) and /userinfo's (userinfo.ts).
+const CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "name", "preferred_username", "email", "email_verified"];
+
+/** RFC 8414 §2 metadata: the fields both documents carry. */
+export function authorizationServerMetadata(issuer: string, statusLists: boolean): Record<string, unknown> {
   // RFC 8414 §2: each *_auth_signing_alg_values_supported is REQUIRED where private_key_jwt is offered;
   // all three name the list the assertion verifier itself accepts.
-  const body = JSON.stringify({
+  return {
     issuer,
     authorization_endpoint: `${issuer}/authorize`,
     token_endpoint: `${issuer}/token`,
@@ -39,11 +51,37 @@ const metadata: FastifyPluginAsyncTypebox = async (app) => {
     // access token may be signed with (every SIGNING_ALG, since a retired key of another alg stays published)
     access_token_signing_alg_values_supported: SIGNING_ALGS,
     // draft-ietf-oauth-status-list §9.3: where resource servers find every Token Status List
-    ...(app.services.statusLists && { status_list_aggregation_endpoint: `${issuer}/statuslists` }),
-  });
-  const send = (reply: FastifyReply) =>
-    reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(body);
+    ...(statusLists && { status_list_aggregation_endpoint: `${issuer}/statuslists` }),
+  };
+}
+
+/** OpenID Connect Discovery 1.0 §3: the RFC 8414 fields plus the OpenID ones. */
+export function openidConfiguration(issuer: string, statusLists: boolean): Record<string, unknown> {
+  return {
+    ...authorizationServerMetadata(issuer, statusLists),
+    userinfo_endpoint: `${issuer}/userinfo`,
+    end_session_endpoint: `${issuer}${END_SESSION_PATH}`,
+    // ID tokens are signed by the active key, of SIGNING_ALG; a key of another alg may still be active
+    // during an alg change (key-states.ts), so every alg tessera signs with is listed (RS256 first, as
+    // Discovery §3 requires it).
+    id_token_signing_alg_values_supported: SIGNING_ALGS,
+    subject_types_supported: ["public"],
+    scopes_supported: OPENID_SCOPES,
+    claims_supported: CLAIMS,
+  };
+}
+
+const metadata: FastifyPluginAsyncTypebox = async (app) => {
+  const { issuer } = app.services.config;
+  const statusLists = app.services.statusLists !== null;
+  const body = JSON.stringify(authorizationServerMetadata(issuer, statusLists));
+  const openid = JSON.stringify(openidConfiguration(issuer, statusLists));
+  const send = (reply: FastifyReply, document = body) =>
+    reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(document);
   app.get(WELL_KNOWN, { config: STATIC_DOCUMENT, schema: METADATA_SCHEMA }, (_request, reply) => send(reply));
+  // Discovery §4: at the issuer plus /.well-known/openid-configuration. With an issuer path, the
+  // proxy that strips it for every other endpoint strips it here too.
+  app.get(OPENID_CONFIGURATION, { config: STATIC_DOCUMENT, schema: OPENID_CONFIGURATION_SCHEMA }, (_request, reply) => send(reply, openid));
 
   // RFC 8414 §3: an issuer with a path component (https://h/tenant) has its metadata at the
   // well-known URI with that path appended (https://h/.well-known/oauth-authorization-server/tenant).

@@ -123,6 +123,21 @@ const ServerMetadata = Type.Object(
 
 export const METADATA_SCHEMA: FastifySchema = { response: { 200: ServerMetadata } };
 
+const OpenIdConfiguration = Type.Object(
+  {
+    ...ServerMetadata.properties,
+    userinfo_endpoint: Type.String(),
+    end_session_endpoint: Type.String(),
+    id_token_signing_alg_values_supported: Type.Array(Type.String()),
+    subject_types_supported: Type.Array(Type.String()),
+    scopes_supported: Type.Array(Type.String()),
+    claims_supported: Type.Array(Type.String()),
+  },
+  { additionalProperties: true, description: "OpenID Connect Discovery 1.0 provider metadata: the RFC 8414 document plus these" },
+);
+
+export const OPENID_CONFIGURATION_SCHEMA: FastifySchema = { response: { 200: OpenIdConfiguration } };
+
 // OpenID Connect UserInfo (OIDC Core §5.3): POST may carry the token as a form parameter (RFC 6750 §2.2).
 export const UserInfoForm = Type.Object({ access_token: Type.Optional(param) }, { additionalProperties: false });
 

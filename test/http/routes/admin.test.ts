@@ -390,7 +390,7 @@ t.test("POST /admin/users", async (t) => {
     const res = await call("POST", "/admin/users", { username: "alice", password: PASSWORD });
     t.equal(res.statusCode, 201);
     const user = res.json() as { id: string; username: string; enabled: boolean; created_at: string };
-    t.same(Object.keys(user).sort(), ["created_at", "enabled", "id", "updated_at", "username"], "no password or hash in the answer");
+    t.same(Object.keys(user).sort(), ["created_at", "email", "email_verified", "enabled", "id", "name", "updated_at", "username"], "no password or hash in the answer");
     t.match(user, { username: "alice", enabled: true });
     const signIn = await app.inject({
       method: "POST",

@@ -179,7 +179,7 @@ t.test("PATCH /admin/users/:id", async (t) => {
   t.test("password from the body replaces the password", async (t) => {
     const res = await call("PATCH", `/admin/users/${dave.id}`, { password: "a new password 2" });
     t.equal(res.statusCode, 200);
-    t.same(Object.keys(res.json() as Json).sort(), ["created_at", "enabled", "id", "updated_at", "username"]);
+    t.same(Object.keys(res.json() as Json).sort(), ["created_at", "email", "email_verified", "enabled", "id", "name", "updated_at", "username"]);
     expectOAuthError(t, await signIn("dave"), 400, "invalid_grant");
     t.equal((await signIn("dave", "a new password 2")).statusCode, 200);
     const events = await audit("user.set_password", `user:${dave.id}`);

@@ -219,9 +219,12 @@ t.test("nobody signed in: straight to the registered URI, or the signed-out page
   t.ok(page.body.includes("<h1>You are signed out</h1>"));
 });
 
-t.test("openid-client's buildEndSessionUrl makes a request /end-session accepts", async (t) => {
+t.test("openid-client's buildEndSessionUrl, from the discovery document, makes a request /end-session accepts", async (t) => {
   const s = await signedIn();
-  const config = new oidc.Configuration({ issuer: f.config.issuer, end_session_endpoint: `${f.config.issuer}/end-session` }, f.clientId, f.clientSecret);
+  // The discovery document as served (openid-client takes it as the server metadata).
+  const discovery = (await app.inject({ method: "GET", url: "/.well-known/openid-configuration" })).json() as oidc.ServerMetadata;
+  t.equal(discovery.end_session_endpoint, `${f.config.issuer}/end-session`);
+  const config = new oidc.Configuration(discovery, f.clientId, f.clientSecret);
   const url = oidc.buildEndSessionUrl(config, { id_token_hint: await hintFor(s.sessionId), post_logout_redirect_uri: LOGGED_OUT, state: "from-openid-client" });
   t.equal(url.origin + url.pathname, `${f.config.issuer}/end-session`);
   t.equal(url.searchParams.get("client_id"), f.clientId, "it sends client_id too");

@@ -103,6 +103,17 @@ t.test("RFC 6750 §3 errors", async (t) => {
     clock.advance(3601);
     expectBearerError(t, await getInfo(bearer(token)), 401, "invalid_token", INVALID_TOKEN);
   });
+  t.test("an ID token is not an access token (typ JWT, not at+jwt): 401 invalid_token", async (t) => {
+    const issued = await issueCode(app, alice.id, rp.clientId, { redirectUri: CALLBACK, audience: [API], scope: ["openid"] });
+    const res = await app.inject({
+      method: "POST",
+      url: "/token",
+      headers: { ...FORM, authorization: basic(rp.clientId, rp.clientSecret) },
+      payload: form({ grant_type: "authorization_code", code: issued.code, code_verifier: issued.verifier, redirect_uri: CALLBACK }),
+    });
+    const { id_token: idToken } = res.json() as { id_token: string };
+    expectBearerError(t, await getInfo(bearer(idToken)), 401, "invalid_token", INVALID_TOKEN);
+  });
   t.test("a revoked token: 401 invalid_token", async (t) => {
     const token = await accessToken(["openid"]);
     const revoked = await app.inject({ method: "POST", url: "/revoke", headers: { ...FORM, authorization: basic(rp.clientId, rp.clientSecret) }, payload: form({ token }) });
