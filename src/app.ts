@@ -21,6 +21,7 @@ import servicesPlugin from "./http/plugins/services.js";
 import { EXPECTED } from "./http/schemas/expected.js";
 import admin from "./http/routes/admin/index.js";
 import authorize from "./http/routes/authorize.js";
+import endSession from "./http/routes/end-session.js";
 import firstParty from "./http/routes/first-party.js";
 import health from "./http/routes/health.js";
 import introspection from "./http/routes/introspection.js";
@@ -84,6 +85,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(userinfo);
   await app.register(firstParty);
   await app.register(authorize);
+  await app.register(endSession);
   await app.register(admin);
   await app.register(jwks);
   await app.register(statusLists);

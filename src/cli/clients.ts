@@ -30,17 +30,18 @@ const OPTIONS = {
   grace: { type: "string" },
   "jwks-file": { type: "string" },
   "redirect-uri": { type: "string", multiple: true },
+  "post-logout-redirect-uri": { type: "string", multiple: true },
   public: { type: "boolean" },
   confidential: { type: "boolean" },
 } as const;
 
 export const CLIENTS_USAGE = `tessera clients create --name NAME --audience URI... [--scope "a b"] --grant TYPE... [--token-ttl DURATION] [--first-party] [--introspect] [--jwks-file FILE]
-                       [--redirect-uri URI...] [--public]
+                       [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--public]
 tessera clients list
 tessera clients show CLIENT_ID
 tessera clients update CLIENT_ID [--name N] [--audience URI...] [--scope "a b"] [--grant T...] [--token-ttl DURATION|none]
                                  [--first-party|--third-party] [--enable|--disable] [--introspect|--no-introspect] [--jwks-file FILE|none]
-                                 [--redirect-uri URI...|none] [--public|--confidential]
+                                 [--redirect-uri URI...|none] [--post-logout-redirect-uri URI...|none] [--public|--confidential]
 tessera clients rotate-secret CLIENT_ID [--grace DURATION]
 tessera clients disable CLIENT_ID
 tessera clients delete CLIENT_ID
@@ -48,6 +49,8 @@ tessera clients delete CLIENT_ID
   --grant authorization_code needs a --redirect-uri (repeat it for several; update replaces the list):
     https, http on 127.0.0.1/[::1]/localhost (any port matches on 127.0.0.1 and [::1]), or a private-use
     scheme such as com.example.app:/callback; exact match, no fragment.
+  --post-logout-redirect-uri: where /end-session (RP-initiated logout) may send the browser back; the
+    same rules as --redirect-uri, repeat it for several, update replaces the list, none clears it.
   --public: no secret (a browser or mobile app); only --grant authorization_code and refresh_token.
     A client made public loses its secret; made --confidential again, it gets one with rotate-secret.`;
 
@@ -65,13 +68,17 @@ function seconds(flag: string, raw: string | undefined, min: number): number | u
   }
 }
 
+/** A repeatable option's values; a lone "none" is the empty list. */
+const listOrNone = (list: string[] | undefined) => (list?.length === 1 && list[0] === "none" ? [] : list);
+
 function changesFrom(values: Values): ClientUpdate {
   if (values["first-party"] && values["third-party"]) throw new ValidationError("use --first-party or --third-party, not both");
   if (values.enable && values.disable) throw new ValidationError("use --enable or --disable, not both");
   if (values.introspect && values["no-introspect"]) throw new ValidationError("use --introspect or --no-introspect, not both");
   if (values.public && values.confidential) throw new ValidationError("use --public or --confidential, not both");
   const isPublic = values.public ? true : values.confidential ? false : undefined;
-  const redirectUris = values["redirect-uri"]?.length === 1 && values["redirect-uri"][0] === "none" ? [] : values["redirect-uri"];
+  const redirectUris = listOrNone(values["redirect-uri"]);
+  const postLogoutRedirectUris = listOrNone(values["post-logout-redirect-uri"]);
   const ttl = values["token-ttl"] === "none" ? null : seconds("token-ttl", values["token-ttl"], 1);
   const firstParty = values["first-party"] ? true : values["third-party"] ? false : undefined;
   const enabled = values.enable ? true : values.disable ? false : undefined;
@@ -87,6 +94,7 @@ function changesFrom(values: Values): ClientUpdate {
     ...(canIntrospect !== undefined && { canIntrospect }),
     ...(values["jwks-file"] !== undefined && { jwks: readJwks(values["jwks-file"]) }),
     ...(redirectUris !== undefined && { redirectUris }),
+    ...(postLogoutRedirectUris !== undefined && { postLogoutRedirectUris }),
     ...(isPublic !== undefined && { public: isPublic }),
   };
 }
@@ -126,6 +134,7 @@ export async function clientsCommand(config: Config, args: string[]): Promise<vo
           canIntrospect: changes.canIntrospect ?? false,
           jwks: changes.jwks ?? null,
           redirectUris: changes.redirectUris ?? [],
+          postLogoutRedirectUris: changes.postLogoutRedirectUris ?? [],
           public: changes.public ?? false,
         }, ACTOR);
         return print(newClientJson(client, clientSecret));

@@ -32,7 +32,8 @@ export function signJwt(signer: Signer, typ: string, claims: JWTPayload): Promis
   });
 }
 
-export type VerifyOptions = { issuer: string; typ: string; now: Date };
+/** clockToleranceSeconds: how long past its exp a token is still taken (an id_token_hint may be expired). */
+export type VerifyOptions = { issuer: string; typ: string; now: Date; clockToleranceSeconds?: number };
 export type JwtVerifier = (token: string, options: VerifyOptions) => Promise<JWTPayload>;
 
 /**
@@ -42,8 +43,8 @@ export type JwtVerifier = (token: string, options: VerifyOptions) => Promise<JWT
  */
 export function jwtVerifier(jwks: JSONWebKeySet): JwtVerifier {
   const keys = createLocalJWKSet(jwks);
-  return async (token, { issuer, typ, now }) => {
-    const { payload } = await jwtVerify(token, keys, { issuer, typ, currentDate: now, algorithms: [...SIGNING_ALGS] });
+  return async (token, { issuer, typ, now, clockToleranceSeconds = 0 }) => {
+    const { payload } = await jwtVerify(token, keys, { issuer, typ, currentDate: now, clockTolerance: clockToleranceSeconds, algorithms: [...SIGNING_ALGS] });
     return payload;
   };
 }

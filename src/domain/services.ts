@@ -20,6 +20,8 @@ import { UserRepository } from "../storage/users.js";
 import { BrowserSessionService } from "./authorization/browser-session.js";
 import { ConsentService } from "./authorization/consent.js";
 import { InteractionSealer } from "./authorization/interaction.js";
+import { LogoutConfirmationSealer } from "./authorization/logout-confirmation.js";
+import { LogoutService } from "./authorization/logout.js";
 import { ClientRegistry } from "./clients/client-registry.js";
 import { ClientService } from "./clients/client-service.js";
 import type { Clock } from "./clock.js";
@@ -55,6 +57,10 @@ export type Services = {
   browserSessions: BrowserSessionService;
   /** seals /authorize's request into its forms and makes their CSRF tokens */
   interactions: InteractionSealer;
+  /** RP-initiated logout (/end-session): ends a browser session and what was issued in it */
+  logout: LogoutService;
+  /** seals /end-session's confirmation form and makes its CSRF token */
+  logoutConfirmations: LogoutConfirmationSealer;
   audit: AuditRepository;
   blocklist: RevokedAccessTokenRepository;
   assertions: UsedClientAssertionRepository;
@@ -168,6 +174,8 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       authorizationCodes,
       browserSessions,
       interactions: new InteractionSealer(deriveKey(kek, "authorization interaction"), clock),
+      logout: new LogoutService({ clock, sessions: browserSessionRepo, refreshTokens: new RefreshTokenRepository(db), codes: authorizationCodes, audit, statusLists }),
+      logoutConfirmations: new LogoutConfirmationSealer(deriveKey(kek, "logout confirmation"), clock),
       audit,
       blocklist,
       assertions: new UsedClientAssertionRepository(db),

@@ -4,7 +4,7 @@
 // second exchange thus always finds what the first one issued, and can revoke it. The code's insert
 // (/authorize) and its read (/token) are hand-written statements too: each flow runs them once, and
 // Prisma's client cost several times their CPU (bench/run.mjs, "code flows").
-import { sqltag as sql } from "@prisma/client/runtime/client";
+import { sqltag as sql, type Sql } from "@prisma/client/runtime/client";
 import { asDate, asFlag, type DirectSql } from "./direct-sql.js";
 import { directSqlOf, isForeignKeyViolation, type Db } from "./prisma.js";
 import { insertFamilyStatement, insertTokenStatement, type NewRefreshFamily, type NewRefreshToken } from "./refresh-tokens.js";
@@ -198,12 +198,21 @@ export class AuthorizationCodeRepository {
    * started a family are blocklisted with it already, and keep their entry). Returns how many it added.
    */
   blocklistAccessTokensOfGrant(grantId: string, now: Date): Promise<number> {
+    return this.#blocklistAccessTokensWhere(sql`c."grantId" = ${grantId}`, now);
+  }
+
+  /** The same for the codes issued in a browser session (RP-initiated logout ends what it issued). */
+  blocklistAccessTokensOfSession(sessionId: string, now: Date): Promise<number> {
+    return this.#blocklistAccessTokensWhere(sql`c."sessionId" = ${sessionId}`, now);
+  }
+
+  #blocklistAccessTokensWhere(codes: Sql, now: Date): Promise<number> {
     // With each token's status-list entry, and the lists' counter bumped in the same transaction.
     const blocklist = sql`
       INSERT INTO "RevokedAccessToken" ("jti", "clientId", "expiresAt", "revokedAt", "status")
       SELECT c."accessTokenJti", c."clientId", c."accessTokenExpiresAt", ${now}, c."accessTokenStatus"
       FROM "AuthorizationCode" c
-      WHERE c."grantId" = ${grantId} AND c."accessTokenJti" IS NOT NULL AND c."accessTokenExpiresAt" > ${now}
+      WHERE ${codes} AND c."accessTokenJti" IS NOT NULL AND c."accessTokenExpiresAt" > ${now}
       ON CONFLICT ("jti") DO NOTHING`;
     const direct = this.#direct;
     if (direct.provider === "sqlite") {

@@ -18,7 +18,16 @@ export type BrowserSessionRecord = {
 };
 
 /** The session's user as read with it (no password hash). */
-export type SessionUserRecord = { id: string; username: string; enabled: boolean; createdAt: Date; updatedAt: Date };
+export type SessionUserRecord = {
+  id: string;
+  username: string;
+  name: string | null;
+  email: string | null;
+  emailVerified: boolean;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+};
 
 export type BrowserSessionWithUser = BrowserSessionRecord & { user: SessionUserRecord };
 
@@ -33,6 +42,9 @@ type SessionRow = {
   expiresAt: unknown;
   endedAt: unknown;
   username: string;
+  name: string | null;
+  email: string | null;
+  emailVerified: unknown;
   enabled: unknown;
   userCreatedAt: unknown;
   userUpdatedAt: unknown;
@@ -47,7 +59,16 @@ const toRecord = (r: SessionRow): BrowserSessionWithUser => ({
   lastSeenAt: asDate(r.lastSeenAt),
   expiresAt: asDate(r.expiresAt),
   endedAt: r.endedAt === null ? null : asDate(r.endedAt),
-  user: { id: r.userId, username: r.username, enabled: asFlag(r.enabled), createdAt: asDate(r.userCreatedAt), updatedAt: asDate(r.userUpdatedAt) },
+  user: {
+    id: r.userId,
+    username: r.username,
+    name: r.name,
+    email: r.email,
+    emailVerified: asFlag(r.emailVerified),
+    enabled: asFlag(r.enabled),
+    createdAt: asDate(r.userCreatedAt),
+    updatedAt: asDate(r.userUpdatedAt),
+  },
 });
 
 export class BrowserSessionRepository {
@@ -67,7 +88,7 @@ export class BrowserSessionRepository {
   async findByDigest(digest: string): Promise<BrowserSessionWithUser | null> {
     const rows = await this.#direct.rows<SessionRow>(sql`
       SELECT s."id", s."digest", s."userId", s."authTime", s."createdAt", s."lastSeenAt", s."expiresAt", s."endedAt",
-             u."username", u."enabled", u."createdAt" AS "userCreatedAt", u."updatedAt" AS "userUpdatedAt"
+             u."username", u."name", u."email", u."emailVerified", u."enabled", u."createdAt" AS "userCreatedAt", u."updatedAt" AS "userUpdatedAt"
       FROM "BrowserSession" s
       JOIN "User" u ON u."id" = s."userId"
       WHERE s."digest" = ${digest}`);

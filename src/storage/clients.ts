@@ -21,6 +21,8 @@ export type ClientRecord = {
   previousSecretExpiresAt: Date | null;
   /** registered redirect URIs (authorization code flow), matched exactly (redirect-uris.ts) */
   redirectUris: string[];
+  /** where RP-initiated logout may send the browser afterwards, matched as redirect URIs are */
+  postLogoutRedirectUris: string[];
   /** a public client: no secret, token endpoint auth method none (authorization_code and refresh_token only) */
   public: boolean;
   createdAt: Date;
@@ -43,12 +45,13 @@ function toRecord(row: Row): ClientRecord {
     scopes: split(row.scopes),
     audiences: split(row.audiences),
     redirectUris: split(row.redirectUris),
+    postLogoutRedirectUris: split(row.postLogoutRedirectUris),
     jwks: row.jwks === null ? null : (JSON.parse(row.jwks) as JsonWebKeySet),
   };
 }
 
 function toRow(changes: ClientChanges) {
-  const { grantTypes, scopes, audiences, redirectUris, jwks, ...rest } = changes;
+  const { grantTypes, scopes, audiences, redirectUris, postLogoutRedirectUris, jwks, ...rest } = changes;
   return {
     ...rest,
     ...(jwks !== undefined && { jwks: jwks === null ? null : JSON.stringify(jwks) }),
@@ -56,6 +59,7 @@ function toRow(changes: ClientChanges) {
     ...(scopes && { scopes: scopes.join(" ") }),
     ...(audiences && { audiences: audiences.join(" ") }),
     ...(redirectUris && { redirectUris: redirectUris.join(" ") }),
+    ...(postLogoutRedirectUris && { postLogoutRedirectUris: postLogoutRedirectUris.join(" ") }),
   };
 }
 

@@ -322,6 +322,11 @@ export class RefreshTokenRepository {
     return this.#revokeFamiliesWhere(sql`"grantId" = ${grantId}`, sql`f."grantId" = ${grantId}`, reason, now);
   }
 
+  /** Revokes every family started in the browser session (RP-initiated logout), as revokeUserFamilies does. */
+  revokeSessionFamilies(sessionId: string, reason: string, now: Date): Promise<{ families: number; accessTokensRevoked: number }> {
+    return this.#revokeFamiliesWhere(sql`"sessionId" = ${sessionId}`, sql`f."sessionId" = ${sessionId}`, reason, now);
+  }
+
   /** `families` on the family table; `joined` the same condition on f, the family, in blocklistAccessTokens. */
   async #revokeFamiliesWhere(families: Sql, joined: Sql, reason: string, now: Date): Promise<{ families: number; accessTokensRevoked: number }> {
     const revoke = sql`

@@ -15,7 +15,7 @@ const SECRET = /^[A-Za-z0-9_-]{43,}$/; // base64url of at least 32 bytes (256 bi
 const DIGEST_FIELDS = ["client_secret", "secretDigest", "previousSecretDigest", "secret_digest", "previous_secret_digest"];
 /** A client as `--json` prints it: the admin API's representation (domain/clients/client-view.ts), in its order. */
 const CLIENT_FIELDS = [
-  "client_id", "client_name", "grant_types", "scope", "audiences", "token_endpoint_auth_method", "redirect_uris", "public", "jwks", "token_ttl",
+  "client_id", "client_name", "grant_types", "scope", "audiences", "token_endpoint_auth_method", "redirect_uris", "post_logout_redirect_uris", "public", "jwks", "token_ttl",
   "first_party", "introspect", "enabled", "previous_secret_expires_at", "created_at", "updated_at",
 ];
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -85,6 +85,7 @@ t.test("clients and keys through the CLI, used by an app on the same database", 
     audiences: ["https://api.acme.test", "https://b.acme.test"], // in the order given
     token_endpoint_auth_method: "client_secret_basic",
     redirect_uris: [],
+    post_logout_redirect_uris: [],
     public: false,
     jwks: null,
     token_ttl: 600,

@@ -93,6 +93,28 @@ t.test("clients update --redirect-uri replaces the list; none empties it, which 
   t.equal(errors(emptied), "tessera: redirect-uri: authorization_code needs at least one redirect URI (--redirect-uri)\n");
 });
 
+t.test("clients create|update --post-logout-redirect-uri: repeatable, validated, replaced, none clears it", async (t) => {
+  const created = await tessera(
+    "clients", "create", "--name", "RP", "--audience", API, "--grant", "authorization_code", "--redirect-uri", CALLBACK,
+    "--post-logout-redirect-uri", "https://app.example.test/bye", "--post-logout-redirect-uri", "http://127.0.0.1/bye", "--json",
+  );
+  t.equal(created.code, 0, created.stderr);
+  const client = JSON.parse(created.stdout);
+  t.strictSame(client.post_logout_redirect_uris, ["https://app.example.test/bye", "http://127.0.0.1/bye"]);
+  const [bad, replaced] = await Promise.all([
+    tessera("clients", "update", client.client_id, "--post-logout-redirect-uri", "http://app.example.test/bye"),
+    tessera("clients", "update", client.client_id, "--post-logout-redirect-uri", "com.example.app:/bye", "--json"),
+  ]);
+  t.equal(bad.code, 1);
+  t.equal(errors(bad), "tessera: post-logout-redirect-uri <http://app.example.test/bye>: http is allowed only on a loopback address (127.0.0.1, [::1] or localhost); use https\n");
+  t.equal(replaced.code, 0, replaced.stderr);
+  t.strictSame(JSON.parse(replaced.stdout).post_logout_redirect_uris, ["com.example.app:/bye"]);
+  const cleared = await tessera("clients", "update", client.client_id, "--post-logout-redirect-uri", "none", "--json");
+  t.equal(cleared.code, 0, cleared.stderr);
+  t.strictSame(JSON.parse(cleared.stdout).post_logout_redirect_uris, []);
+  t.strictSame(JSON.parse(cleared.stdout).redirect_uris, [CALLBACK]);
+});
+
 t.test("grants list and revoke: the consent ends, and the tokens issued under it", async (t) => {
   const web = await createClient({ name: "Web", grantTypes: ["authorization_code", "refresh_token"], redirectUris: [CALLBACK], audiences: [API] });
   const bob = await app.services.users.create("bob", "bob-password-1");

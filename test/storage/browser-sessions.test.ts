@@ -28,11 +28,11 @@ const newSession = (userId = alice.id) => ({
 t.test("findByDigest reads what create wrote, dates to the millisecond, with the session's user", async (t) => {
   const session = newSession();
   await sessions.create(session);
-  const user = (await db.user.findUniqueOrThrow({ where: { id: alice.id } }))!;
+  const user = await db.user.update({ where: { id: alice.id }, data: { name: "Alice Liddell", email: "alice@example.test", emailVerified: true } });
   t.strictSame(await sessions.findByDigest(session.digest), {
     ...session,
     endedAt: null,
-    user: { id: alice.id, username: "alice", enabled: true, createdAt: user.createdAt, updatedAt: user.updatedAt },
+    user: { id: alice.id, username: "alice", name: "Alice Liddell", email: "alice@example.test", emailVerified: true, enabled: true, createdAt: user.createdAt, updatedAt: user.updatedAt },
   });
   t.equal(await sessions.findByDigest(randomBytes(32).toString("base64url")), null, "an unknown digest: null");
 });

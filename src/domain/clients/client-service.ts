@@ -33,6 +33,8 @@ export type ClientInput = {
   jwks?: JsonWebKeySet | null;
   /** where the authorization code flow may send the user back (redirect-uris.ts) */
   redirectUris?: string[];
+  /** where RP-initiated logout (/end-session) may send the browser afterwards; validated as redirect URIs */
+  postLogoutRedirectUris?: string[];
   /** no secret: authenticates with client_id only (authorization_code and refresh_token only) */
   public?: boolean;
 };
@@ -83,6 +85,15 @@ function validateCodeFlow(input: ClientUpdate, merged: Merged): void {
     for (const uri of input.redirectUris) {
       const problem = validateRedirectUri(uri);
       if (problem !== null) throw new ValidationError(`redirect-uri <${uri.slice(0, 100)}>: ${problem}`, "invalid_redirect_uri");
+    }
+  }
+  if (input.postLogoutRedirectUris !== undefined) {
+    if (input.postLogoutRedirectUris.length > MAX_REDIRECT_URIS) {
+      throw new ValidationError(`post-logout-redirect-uri: at most ${MAX_REDIRECT_URIS} URIs`, "invalid_redirect_uri");
+    }
+    for (const uri of input.postLogoutRedirectUris) {
+      const problem = validateRedirectUri(uri);
+      if (problem !== null) throw new ValidationError(`post-logout-redirect-uri <${uri.slice(0, 100)}>: ${problem}`, "invalid_redirect_uri");
     }
   }
   if (merged.grantTypes.includes("authorization_code") && merged.redirectUris.length === 0) {
@@ -173,6 +184,7 @@ export class ClientService {
       canIntrospect: input.canIntrospect ?? false,
       jwks: input.jwks ?? null,
       redirectUris: distinct(input.redirectUris ?? []),
+      postLogoutRedirectUris: distinct(input.postLogoutRedirectUris ?? []),
       public: input.public ?? false,
       enabled: true,
       secretDigest: clientSecret === null ? null : sha256(clientSecret),
@@ -208,6 +220,7 @@ export class ClientService {
       // confidential again, it has none until `rotate-secret` gives it one.
       ...(changes.public === true && { secretDigest: null, previousSecretDigest: null, previousSecretExpiresAt: null }),
       ...(changes.redirectUris && { redirectUris: distinct(changes.redirectUris) }),
+      ...(changes.postLogoutRedirectUris && { postLogoutRedirectUris: distinct(changes.postLogoutRedirectUris) }),
       ...(changes.name !== undefined && { name: changes.name.trim() }),
       ...(changes.grantTypes && { grantTypes: distinct(changes.grantTypes) }),
       ...(changes.scopes && { scopes: distinct(changes.scopes) }),

@@ -21,6 +21,8 @@ export type ClientJson = {
   token_endpoint_auth_method: TokenEndpointAuthMethod;
   /** RFC 7591 §2: where the authorization code flow may redirect (exact match; loopback any port) */
   redirect_uris: string[];
+  /** OpenID RP-Initiated Logout 1.0 §3.1: where /end-session may redirect afterwards (matched as redirect_uris) */
+  post_logout_redirect_uris: string[];
   /** a public client: no secret, authenticates with client_id alone (authorization_code, refresh_token) */
   public: boolean;
   jwks: JsonWebKeySet | null;
@@ -51,6 +53,7 @@ export function clientJson(c: ClientView): ClientJson {
     audiences: c.audiences,
     token_endpoint_auth_method: c.public ? "none" : c.jwks ? "private_key_jwt" : "client_secret_basic",
     redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
     public: c.public,
     jwks: c.jwks,
     token_ttl: c.tokenTtlSeconds,

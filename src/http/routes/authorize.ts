@@ -16,6 +16,7 @@ import { errorRedirect } from "../../domain/authorization/redirect.js";
 import { checkClient, checkRedirectUri, checkRequest } from "../../domain/authorization/request-checks.js";
 import { randomToken } from "../../crypto/secrets.js";
 import { InvalidGrant, OAuthError, SlowDown } from "../../errors/oauth.js";
+import { browserCookies } from "../browser-cookies.js";
 import { parseForm } from "../form.js";
 import { consentPage } from "../pages/consent.js";
 import { errorPage } from "../pages/error.js";
@@ -53,11 +54,7 @@ const authorize: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(cookie);
   const services = app.services;
   const { config } = services;
-  const https = config.issuer.startsWith("https:");
-  // RFC 6265bis §4.1.3.2: a __Host- cookie is Secure, Path=/ and has no Domain, so no subdomain can set it.
-  const sessionCookie = https ? "__Host-tessera_session" : "tessera_session";
-  const csrfCookie = https ? "__Host-tessera_csrf" : "tessera_csrf";
-  const cookieOptions = { path: "/", httpOnly: true, sameSite: "lax", secure: https } as const;
+  const { session: sessionCookie, csrf: csrfCookie, options: cookieOptions } = browserCookies(config.issuer);
   const brand: Brand = { name: config.brandName, logoUrl: config.brandLogoUrl, stylesheetUrl: config.brandStylesheetUrl };
   const deps: AuthorizeDeps = {
     issuer: config.issuer,

@@ -20,6 +20,7 @@ export const ClientBody = Type.Object(
     audiences: Type.Array(Type.String()),
     token_endpoint_auth_method: Type.Union([Type.Literal("client_secret_basic"), Type.Literal("private_key_jwt"), Type.Literal("none")]),
     redirect_uris: Type.Array(Type.String()),
+    post_logout_redirect_uris: Type.Array(Type.String()),
     public: Type.Boolean(),
     jwks: nullable(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),
     token_ttl: nullable(Type.Integer()),
@@ -61,6 +62,10 @@ const clientFields = {
     maxItems: MAX_REDIRECT_URIS,
     [EXPECTED]: `an array of at most ${MAX_REDIRECT_URIS} redirect URIs (https, http on a loopback address, or a private-use scheme; no fragment)`,
   }),
+  post_logout_redirect_uris: Type.Array(Type.String({ minLength: 1, maxLength: MAX_REDIRECT_URI_LENGTH }), {
+    maxItems: MAX_REDIRECT_URIS,
+    [EXPECTED]: `an array of at most ${MAX_REDIRECT_URIS} post-logout redirect URIs (https, http on a loopback address, or a private-use scheme; no fragment)`,
+  }),
   public: Type.Boolean(),
 };
 
@@ -76,6 +81,7 @@ export const ClientCreate = Type.Object(
     introspect: Type.Optional(clientFields.introspect),
     jwks: Type.Optional(clientFields.jwks),
     redirect_uris: Type.Optional(clientFields.redirect_uris),
+    post_logout_redirect_uris: Type.Optional(clientFields.post_logout_redirect_uris),
     public: Type.Optional(clientFields.public),
   },
   { additionalProperties: false },
@@ -93,6 +99,7 @@ export const ClientPatch = Type.Object(
     introspect: Type.Optional(clientFields.introspect),
     jwks: Type.Optional(clientFields.jwks),
     redirect_uris: Type.Optional(clientFields.redirect_uris),
+    post_logout_redirect_uris: Type.Optional(clientFields.post_logout_redirect_uris),
     public: Type.Optional(clientFields.public),
     enabled: Type.Optional(Type.Boolean()),
   },

@@ -117,6 +117,35 @@ t.test("PATCH: redirect_uris replaced; made public, the client loses its secret"
   t.match(await lastAudit("client.update", `client:${created.client_id}`), { actor: ACTOR, details: { fields: ["public"] } });
 });
 
+t.test("post_logout_redirect_uris: registered, validated as redirect URIs, replaced and cleared by PATCH", async (t) => {
+  const LOGGED_OUT = "https://app.example.test/logged-out";
+  const created = await call("POST", "/admin/clients", {
+    client_name: "RP", grant_types: ["authorization_code"], audiences: [API], redirect_uris: [CALLBACK], post_logout_redirect_uris: [LOGGED_OUT, "http://127.0.0.1/bye"],
+  });
+  t.equal(created.statusCode, 201);
+  const id = created.json().client_id as string;
+  t.strictSame(created.json().post_logout_redirect_uris, [LOGGED_OUT, "http://127.0.0.1/bye"]);
+  t.strictSame((await call("GET", `/admin/clients/${id}`)).json().post_logout_redirect_uris, [LOGGED_OUT, "http://127.0.0.1/bye"]);
+
+  const bad = await call("PATCH", `/admin/clients/${id}`, { post_logout_redirect_uris: ["javascript:alert(1)"] });
+  expectOAuthError(t, bad, 400, "invalid_redirect_uri");
+  t.equal(bad.json().error_description, "post-logout-redirect-uri <javascript:alert(1)>: must use https, http on a loopback address, or a private-use scheme in reverse-domain form (com.example.app:/callback)");
+  const fragment = await call("PATCH", `/admin/clients/${id}`, { post_logout_redirect_uris: [`${LOGGED_OUT}#x`] });
+  expectOAuthError(t, fragment, 400, "invalid_redirect_uri");
+  const tooMany = await call("PATCH", `/admin/clients/${id}`, { post_logout_redirect_uris: Array.from({ length: 21 }, (_, i) => `${LOGGED_OUT}${i}`) });
+  expectOAuthError(t, tooMany, 400, "invalid_request");
+  t.match(tooMany.json().error_description, /post_logout_redirect_uris.*at most 20 post-logout redirect URIs/);
+
+  const replaced = await call("PATCH", `/admin/clients/${id}`, { post_logout_redirect_uris: ["https://app.example.test/other"] });
+  t.equal(replaced.statusCode, 200);
+  t.strictSame(replaced.json().post_logout_redirect_uris, ["https://app.example.test/other"]);
+  t.strictSame(replaced.json().redirect_uris, [CALLBACK], "redirect_uris untouched");
+  t.match(await lastAudit("client.update", `client:${id}`), { actor: ACTOR, details: { fields: ["postLogoutRedirectUris"] } });
+  const cleared = await call("PATCH", `/admin/clients/${id}`, { post_logout_redirect_uris: [] });
+  t.equal(cleared.statusCode, 200);
+  t.strictSame(cleared.json().post_logout_redirect_uris, []);
+});
+
 t.test("a user's grants: listed, and revoked with the tokens issued under them", async (t) => {
   const erin = await app.services.users.create("erin", "erin-password-1");
   const web = await createClient({ name: "Erin's app", grantTypes: ["authorization_code", "refresh_token"], redirectUris: [CALLBACK], audiences: [API], scopes: ["read", "write"] });

@@ -17,7 +17,7 @@ type Json = Record<string, unknown>;
 
 /** A client as the admin API answers it (and `tessera clients … --json` prints it), in this order. */
 const CLIENT_FIELDS = [
-  "client_id", "client_name", "grant_types", "scope", "audiences", "token_endpoint_auth_method", "redirect_uris", "public", "jwks", "token_ttl",
+  "client_id", "client_name", "grant_types", "scope", "audiences", "token_endpoint_auth_method", "redirect_uris", "post_logout_redirect_uris", "public", "jwks", "token_ttl",
   "first_party", "introspect", "enabled", "previous_secret_expires_at", "created_at", "updated_at",
 ];
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -76,6 +76,7 @@ t.test("clients", async (t) => {
       audiences: [API, OTHER],
       token_endpoint_auth_method: "client_secret_basic",
       redirect_uris: [],
+      post_logout_redirect_uris: [],
       public: false,
       jwks: null,
       token_ttl: 600,

@@ -20,6 +20,7 @@ type Fields = {
   introspect?: boolean;
   jwks?: JsonWebKeySet | null;
   redirect_uris?: string[];
+  post_logout_redirect_uris?: string[];
   public?: boolean;
   enabled?: boolean;
 };
@@ -42,6 +43,7 @@ const changes = (b: Fields): ClientUpdate => {
     ...(b.introspect !== undefined && { canIntrospect: b.introspect }),
     ...(b.jwks !== undefined && { jwks: b.jwks }),
     ...(b.redirect_uris !== undefined && { redirectUris: b.redirect_uris }),
+    ...(b.post_logout_redirect_uris !== undefined && { postLogoutRedirectUris: b.post_logout_redirect_uris }),
     ...(b.public !== undefined && { public: b.public }),
     ...(b.enabled !== undefined && { enabled: b.enabled }),
   };
