@@ -21,6 +21,19 @@ export type Interaction = {
   userId?: string;
 };
 
+/** `value` as a hidden form field, `payload.mac`: base64url JSON, MACed with `key` for `purpose`. */
+export function sealForm(key: Buffer, purpose: string, value: unknown): string {
+  const payload = Buffer.from(JSON.stringify(value)).toString("base64url");
+  return `${payload}.${keyedDigest(key, `${purpose}.${payload}`)}`;
+}
+
+/** The value sealForm sealed with this key and purpose; null when the field was altered or forged. */
+export function openForm(key: Buffer, purpose: string, sealed: string): unknown {
+  const [payload = "", mac = "", ...rest] = sealed.split(".");
+  if (rest.length || !constantTimeEqual(mac, keyedDigest(key, `${purpose}.${payload}`))) return null;
+  return JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+}
+
 /** A form post whose interaction or CSRF token does not hold (a 400 page, never a redirect). */
 export class InteractionRefused extends Error {}
 
@@ -40,17 +53,13 @@ export class InteractionSealer {
   }
 
   seal(interaction: Interaction): string {
-    const payload = Buffer.from(JSON.stringify(interaction)).toString("base64url");
-    return `${payload}.${keyedDigest(this.#key, `interaction.${payload}`)}`;
+    return sealForm(this.#key, "interaction", interaction);
   }
 
   /** The interaction a form sent back, if its MAC holds and it has not expired; else InteractionRefused. */
   open(sealed: string): Interaction {
-    const [payload = "", mac = "", ...rest] = sealed.split(".");
-    if (rest.length || !constantTimeEqual(mac, keyedDigest(this.#key, `interaction.${payload}`))) {
-      throw new InteractionRefused("the form was altered or is not from this server; start again from the application");
-    }
-    const interaction = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Interaction;
+    const interaction = openForm(this.#key, "interaction", sealed) as Interaction | null;
+    if (interaction === null) throw new InteractionRefused("the form was altered or is not from this server; start again from the application");
     if (interaction.expiresAt <= this.#clock.now()) {
       throw new InteractionRefused("the page was open too long; go back to the application and start again");
     }

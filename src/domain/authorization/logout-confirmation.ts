@@ -5,7 +5,7 @@
 // the user and nobody can change where the browser goes afterwards.
 import { constantTimeEqual, keyedDigest, randomToken } from "../../crypto/secrets.js";
 import type { Clock } from "../clock.js";
-import { INTERACTION_TTL_SECONDS } from "./interaction.js";
+import { INTERACTION_TTL_SECONDS, openForm, sealForm } from "./interaction.js";
 
 export type LogoutConfirmation = {
   id: string;
@@ -32,17 +32,13 @@ export class LogoutConfirmationSealer {
   }
 
   seal(confirmation: LogoutConfirmation): string {
-    const payload = Buffer.from(JSON.stringify(confirmation)).toString("base64url");
-    return `${payload}.${keyedDigest(this.#key, `logout.${payload}`)}`;
+    return sealForm(this.#key, "logout", confirmation);
   }
 
   /** The confirmation a form sent back, if its MAC holds, it has not expired and its CSRF token is this browser's. */
   open(sealed: string, binding: string | undefined, csrfToken: string): LogoutConfirmation {
-    const [payload = "", mac = "", ...rest] = sealed.split(".");
-    if (rest.length || !constantTimeEqual(mac, keyedDigest(this.#key, `logout.${payload}`))) {
-      throw new ConfirmationRefused("The form was altered or is not from this server.");
-    }
-    const confirmation = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as LogoutConfirmation;
+    const confirmation = openForm(this.#key, "logout", sealed) as LogoutConfirmation | null;
+    if (confirmation === null) throw new ConfirmationRefused("The form was altered or is not from this server.");
     if (confirmation.expiresAt <= this.#clock.now()) throw new ConfirmationRefused("The page was open too long; go back to the application and sign out again.");
     if (!binding || !constantTimeEqual(csrfToken, this.csrfToken(confirmation, binding))) {
       throw new ConfirmationRefused("The form's security token does not match this browser; go back to the application and sign out again.");
