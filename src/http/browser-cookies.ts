@@ -1,6 +1,9 @@
 // The browser cookies of tessera's own pages (/authorize, /end-session): the session and the CSRF
 // binding. RFC 6265bis §4.1.3.2: under an https issuer they are __Host- cookies (Secure, Path=/, no
 // Domain), so no subdomain can set them.
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { randomToken } from "../crypto/secrets.js";
+
 export type BrowserCookies = {
   session: string;
   csrf: string;
@@ -14,4 +17,13 @@ export function browserCookies(issuer: string): BrowserCookies {
     csrf: https ? "__Host-tessera_csrf" : "tessera_csrf",
     options: { path: "/", httpOnly: true, sameSite: "lax", secure: https },
   };
+}
+
+/** The browser's CSRF binding: its CSRF cookie, set now when it has none. */
+export function csrfBinding(request: FastifyRequest, reply: FastifyReply, cookies: BrowserCookies): string {
+  const present = request.cookies[cookies.csrf];
+  if (present) return present;
+  const fresh = randomToken(32);
+  reply.setCookie(cookies.csrf, fresh, cookies.options);
+  return fresh;
 }

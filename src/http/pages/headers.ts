@@ -22,6 +22,14 @@ const selfAnd = (uri: string | undefined): string => (uri !== undefined && !uri.
  * form-action to the redirects that follow a form submission, so the client's (verified) redirect
  * URI must be allowed too, as node-oidc-provider does.
  */
+/** A redirect away from the pages (to the client): its URL holds a code or state, so nothing keeps or leaks it. */
+export const redirectHeaders = (location: string): Record<string, string> => ({
+  location,
+  "cache-control": "no-store",
+  pragma: "no-cache",
+  "referrer-policy": "no-referrer",
+});
+
 export function pageHeaders(brand: Brand, redirectUri?: string): Record<string, string> {
   const formAction = redirectUri === undefined ? "'self'" : `'self' ${cspSource(redirectUri)}`;
   return {

@@ -1,8 +1,12 @@
 // The frame every page shares: the product name and logo (BRAND_* settings), tessera's stylesheet
 // and the operator's, then the page's own content.
+import type { Config } from "../../config/schema.js";
 import { html, type Html } from "./html.js";
 
 export type Brand = { name: string; logoUrl: string | undefined; stylesheetUrl: string | undefined };
+
+/** The operator's branding (BRAND_NAME, BRAND_LOGO_URL, BRAND_STYLESHEET_URL). */
+export const brandOf = (config: Config): Brand => ({ name: config.brandName, logoUrl: config.brandLogoUrl, stylesheetUrl: config.brandStylesheetUrl });
 
 export const STYLESHEET_PATH = "/authorize/style.css";
 

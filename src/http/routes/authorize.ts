@@ -14,15 +14,14 @@ import type { SignedInSession } from "../../domain/authorization/browser-session
 import { InteractionRefused, type Interaction } from "../../domain/authorization/interaction.js";
 import { errorRedirect } from "../../domain/authorization/redirect.js";
 import { checkClient, checkRedirectUri, checkRequest } from "../../domain/authorization/request-checks.js";
-import { randomToken } from "../../crypto/secrets.js";
 import { InvalidGrant, OAuthError, SlowDown } from "../../errors/oauth.js";
-import { browserCookies } from "../browser-cookies.js";
+import { browserCookies, csrfBinding } from "../browser-cookies.js";
 import { parseForm } from "../form.js";
 import { consentPage } from "../pages/consent.js";
 import { errorPage } from "../pages/error.js";
-import { pageHeaders } from "../pages/headers.js";
+import { pageHeaders, redirectHeaders } from "../pages/headers.js";
 import type { Html } from "../pages/html.js";
-import { STYLESHEET_PATH, type Brand } from "../pages/layout.js";
+import { brandOf, STYLESHEET_PATH } from "../pages/layout.js";
 import { signInPage } from "../pages/sign-in.js";
 import { STYLESHEET } from "../pages/style.js";
 import { requireForm } from "../plugins/content-type.js";
@@ -54,8 +53,9 @@ const authorize: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(cookie);
   const services = app.services;
   const { config } = services;
-  const { session: sessionCookie, csrf: csrfCookie, options: cookieOptions } = browserCookies(config.issuer);
-  const brand: Brand = { name: config.brandName, logoUrl: config.brandLogoUrl, stylesheetUrl: config.brandStylesheetUrl };
+  const cookies = browserCookies(config.issuer);
+  const { session: sessionCookie, csrf: csrfCookie, options: cookieOptions } = cookies;
+  const brand = brandOf(config);
   const deps: AuthorizeDeps = {
     issuer: config.issuer,
     clock: services.clock,
@@ -70,16 +70,7 @@ const authorize: FastifyPluginAsyncTypebox = async (app) => {
   const sendError = (reply: FastifyReply, status: number, message: string) => sendPage(reply, status, errorPage(brand, "This request cannot be completed", message));
 
   const redirect = (reply: FastifyReply, status: 302 | 303, location: string) =>
-    reply.code(status).header("location", location).header("cache-control", "no-store").header("pragma", "no-cache").header("referrer-policy", "no-referrer").send(null);
-
-  /** The browser's CSRF binding: its tessera_csrf cookie, set now when it has none. */
-  function csrfBinding(request: FastifyRequest, reply: FastifyReply): string {
-    const present = request.cookies[csrfCookie];
-    if (present) return present;
-    const fresh = randomToken(32);
-    reply.setCookie(csrfCookie, fresh, cookieOptions);
-    return fresh;
-  }
+    reply.code(status).headers(redirectHeaders(location)).send(null);
 
   /** The interaction of a form post, if its seal and CSRF token hold (else InteractionRefused, a 400 page). */
   function formInteraction(request: FastifyRequest<{ Body: { interaction: string; csrf_token: string } }>): Interaction {
@@ -97,7 +88,7 @@ const authorize: FastifyPluginAsyncTypebox = async (app) => {
       brand,
       clientName: client.name,
       interaction: services.interactions.seal(fresh),
-      csrfToken: services.interactions.csrfToken(fresh, csrfBinding(request, reply)),
+      csrfToken: services.interactions.csrfToken(fresh, csrfBinding(request, reply, cookies)),
       username: username ?? interaction.request.loginHint,
       ...(error !== undefined && { error }),
     });
@@ -118,7 +109,7 @@ const authorize: FastifyPluginAsyncTypebox = async (app) => {
       audience: interaction.request.audience,
       username: step.user.username,
       interaction: services.interactions.seal(shown),
-      csrfToken: services.interactions.csrfToken(shown, csrfBinding(request, reply)),
+      csrfToken: services.interactions.csrfToken(shown, csrfBinding(request, reply, cookies)),
     });
     return sendPage(reply, 200, page, interaction.request.redirectUri);
   }

@@ -14,14 +14,13 @@ import type { BrowserSession } from "../../domain/authorization/browser-session.
 import { checkEndSessionRequest, LogoutRefused, type EndSessionDeps } from "../../domain/authorization/end-session-request.js";
 import { ConfirmationRefused } from "../../domain/authorization/logout-confirmation.js";
 import { redirectUrl } from "../../domain/authorization/redirect.js";
-import { randomToken } from "../../crypto/secrets.js";
 import { OAuthError } from "../../errors/oauth.js";
-import { browserCookies } from "../browser-cookies.js";
+import { browserCookies, csrfBinding } from "../browser-cookies.js";
 import { parseForm } from "../form.js";
 import { errorPage } from "../pages/error.js";
-import { pageHeaders } from "../pages/headers.js";
+import { pageHeaders, redirectHeaders } from "../pages/headers.js";
 import type { Html } from "../pages/html.js";
-import type { Brand } from "../pages/layout.js";
+import { brandOf } from "../pages/layout.js";
 import { loggedOutPage } from "../pages/logged-out.js";
 import { logoutConfirmPage } from "../pages/logout-confirm.js";
 import { requireForm } from "../plugins/content-type.js";
@@ -51,8 +50,9 @@ const endSession: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(cookie);
   const services = app.services;
   const { config } = services;
-  const { session: sessionCookie, csrf: csrfCookie, options: cookieOptions } = browserCookies(config.issuer);
-  const brand: Brand = { name: config.brandName, logoUrl: config.brandLogoUrl, stylesheetUrl: config.brandStylesheetUrl };
+  const cookies = browserCookies(config.issuer);
+  const { session: sessionCookie, csrf: csrfCookie, options: cookieOptions } = cookies;
+  const brand = brandOf(config);
   const deps: EndSessionDeps = {
     issuer: config.issuer,
     clock: services.clock,
@@ -72,22 +72,13 @@ const endSession: FastifyPluginAsyncTypebox = async (app) => {
     const location = redirectUrl(to.postLogoutRedirectUri, { state: to.state ?? undefined });
     return reply
       .code(request.method === "GET" ? 302 : 303)
-      .headers({ location, "cache-control": "no-store", pragma: "no-cache", "referrer-policy": "no-referrer" })
+      .headers(redirectHeaders(location))
       .send(null);
   }
 
   async function signOut(request: FastifyRequest, reply: FastifyReply, session: BrowserSession | null, clientId: string | null, confirmed: boolean) {
     if (session) await services.logout.endSession(session, clientId, confirmed);
     if (request.cookies[sessionCookie] !== undefined) reply.clearCookie(sessionCookie, cookieOptions);
-  }
-
-  /** The browser's CSRF binding: its tessera_csrf cookie, set now when it has none. */
-  function csrfBinding(request: FastifyRequest, reply: FastifyReply): string {
-    const present = request.cookies[csrfCookie];
-    if (present) return present;
-    const fresh = randomToken(32);
-    reply.setCookie(csrfCookie, fresh, cookieOptions);
-    return fresh;
   }
 
   async function start(request: FastifyRequest, reply: FastifyReply, params: RawParams) {
@@ -109,7 +100,7 @@ const endSession: FastifyPluginAsyncTypebox = async (app) => {
       clientName: checked.client?.name ?? null,
       username: user.username,
       confirmation: services.logoutConfirmations.seal(confirmation),
-      csrfToken: services.logoutConfirmations.csrfToken(confirmation, csrfBinding(request, reply)),
+      csrfToken: services.logoutConfirmations.csrfToken(confirmation, csrfBinding(request, reply, cookies)),
     });
     // The form's 303 goes to the post_logout_redirect_uri: form-action must allow it (headers.ts).
     return sendPage(reply, 200, page, checked.postLogoutRedirectUri ?? undefined);
