@@ -104,6 +104,14 @@ export type Config = Readonly<{
   brandLogoUrl: string | undefined;
   /** BRAND_STYLESHEET_URL: a stylesheet loaded after tessera's own; unset: none. The CSP allows its origin. */
   brandStylesheetUrl: string | undefined;
+  /** DPOP_NONCE: "on" makes every DPoP proof carry a nonce from tessera (RFC 9449 §8-9): a proof made
+   *  ahead of time, by a key stolen for a while, goes stale. Off by default: it costs a round trip. */
+  dpopNonce: boolean;
+  /** REQUIRE_PAR: "on" makes /authorize take only pushed requests (RFC 9126 §5), for every client;
+   *  off: only clients registered with require_pushed_authorization_requests. */
+  requirePar: boolean;
+  /** PAR_TTL: seconds a pushed request's request_uri stays usable (RFC 9126 §2.2: short; at most 60). */
+  parTtlSeconds: number;
 }>;
 
 type Parser<T> = (raw: string) => T;
@@ -295,4 +303,7 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> } = {
   brandName: { env: "BRAND_NAME", default: "tessera", parse: text },
   brandLogoUrl: { env: "BRAND_LOGO_URL", default: undefined, parse: assetUrl },
   brandStylesheetUrl: { env: "BRAND_STYLESHEET_URL", default: undefined, parse: assetUrl },
+  dpopNonce: { env: "DPOP_NONCE", default: "off", parse: onOff },
+  requirePar: { env: "REQUIRE_PAR", default: "off", parse: onOff },
+  parTtlSeconds: { env: "PAR_TTL", default: "60", parse: atMost(60, seconds(5)) },
 };

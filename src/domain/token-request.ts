@@ -1,12 +1,12 @@
 // POST /token: pick the grant, check the (authenticated, clients/authenticate.ts) client may use it, run it.
 import { UnauthorizedClient, UnsupportedGrantType } from "../errors/oauth.js";
 import type { ClientRecord } from "../storage/clients.js";
-import { GRANTS, PUBLIC_CLIENT_GRANTS, type GrantDeps, type TokenParams } from "./grants/index.js";
+import { GRANTS, PUBLIC_CLIENT_GRANTS, type DpopKey, type GrantDeps, type TokenParams } from "./grants/index.js";
 import type { TokenResponse } from "./tokens/access-token.js";
 
 export type TokenRequestDeps = GrantDeps;
 
-export async function handleTokenRequest(deps: TokenRequestDeps, client: ClientRecord, params: TokenParams): Promise<TokenResponse> {
+export async function handleTokenRequest(deps: TokenRequestDeps, client: ClientRecord, params: TokenParams, dpop: DpopKey | null = null): Promise<TokenResponse> {
   const grant = GRANTS.get(params.grant_type);
   if (!grant) throw new UnsupportedGrantType("grant_type is not supported");
   // Registration refuses other grants for public clients (client-service.ts); checked here again, since
@@ -14,5 +14,5 @@ export async function handleTokenRequest(deps: TokenRequestDeps, client: ClientR
   if (!client.grantTypes.includes(grant.grantType) || (client.public && !PUBLIC_CLIENT_GRANTS.includes(grant.grantType))) {
     throw new UnauthorizedClient(`this client may not use grant_type ${grant.grantType}`);
   }
-  return grant.handle({ client, params, deps });
+  return grant.handle({ client, params, dpop, deps });
 }

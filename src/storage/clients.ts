@@ -25,6 +25,10 @@ export type ClientRecord = {
   postLogoutRedirectUris: string[];
   /** a public client: no secret, token endpoint auth method none (authorization_code and refresh_token only) */
   public: boolean;
+  /** DPoP (RFC 9449 §5.2): every token request must carry a proof, every access token is key-bound */
+  dpopBoundAccessTokens: boolean;
+  /** PAR (RFC 9126 §6): /authorize takes this client's requests only by a pushed request_uri */
+  requirePushedAuthorizationRequests: boolean;
   createdAt: Date;
   updatedAt: Date;
 };

@@ -37,6 +37,10 @@ export type ClientInput = {
   postLogoutRedirectUris?: string[];
   /** no secret: authenticates with client_id only (authorization_code and refresh_token only) */
   public?: boolean;
+  /** RFC 9449 §5.2: token requests without a DPoP proof are refused */
+  dpopBoundAccessTokens?: boolean;
+  /** RFC 9126 §6: /authorize takes only pushed requests (request_uri from /par) */
+  requirePushedAuthorizationRequests?: boolean;
 };
 
 export type ClientUpdate = Partial<ClientInput> & { enabled?: boolean };
@@ -186,6 +190,8 @@ export class ClientService {
       redirectUris: distinct(input.redirectUris ?? []),
       postLogoutRedirectUris: distinct(input.postLogoutRedirectUris ?? []),
       public: input.public ?? false,
+      dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false,
+      requirePushedAuthorizationRequests: input.requirePushedAuthorizationRequests ?? false,
       enabled: true,
       secretDigest: clientSecret === null ? null : sha256(clientSecret),
       previousSecretDigest: null,

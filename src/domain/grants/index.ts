@@ -38,7 +38,13 @@ export type GrantDeps = AccessTokenDeps & {
   log: Logger;
 };
 
-export type GrantContext = { client: ClientRecord; params: TokenParams; deps: GrantDeps };
+/**
+ * The key a request's DPoP proof proved possession of (RFC 9449 §4.3, checked by the route through
+ * crypto/dpop.ts): its JWK SHA-256 thumbprint (RFC 7638), the `cnf.jkt` of what is issued. null: no proof.
+ */
+export type DpopKey = { jkt: string };
+
+export type GrantContext = { client: ClientRecord; params: TokenParams; dpop: DpopKey | null; deps: GrantDeps };
 
 export type Grant = {
   grantType: string;

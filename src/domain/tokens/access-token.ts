@@ -15,7 +15,8 @@ export const ACCESS_TOKEN_TYP = "at+jwt";
 
 export type TokenResponse = {
   access_token: string;
-  token_type: "Bearer";
+  /** DPoP when the token is bound to a key (RFC 9449 §5) */
+  token_type: "Bearer" | "DPoP";
   expires_in: number;
   scope?: string;
   refresh_token?: string;
@@ -40,6 +41,8 @@ export type AccessTokenGrant = {
   client: ClientRecord;
   scope: string[];
   audience: string | string[];
+  /** RFC 9449 §6.1: the JWK thumbprint of the DPoP key the token is bound to (`cnf.jkt`); absent: a bearer token */
+  jkt?: string | null;
 };
 
 /**
@@ -95,10 +98,11 @@ export async function signAccessToken(
     exp: iat + ttlSeconds,
     jti,
     ...(status !== null && { status: statusClaim(deps.config.issuer, status) }),
+    ...(grant.jkt && { cnf: { jkt: grant.jkt } }),
   });
   deps.metrics.tokenIssued(grant.grantType, grant.client.id);
   return {
-    response: { access_token: accessToken, token_type: "Bearer", expires_in: ttlSeconds, ...(scope && { scope }) },
+    response: { access_token: accessToken, token_type: grant.jkt ? "DPoP" : "Bearer", expires_in: ttlSeconds, ...(scope && { scope }) },
     jti,
     expiresAtMs: plan.expiresAtMs,
     status,

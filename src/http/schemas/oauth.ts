@@ -40,7 +40,7 @@ export const TokenRequest = Type.Object(
 export const TokenResponse = Type.Object(
   {
     access_token: Type.String(),
-    token_type: Type.Literal("Bearer"),
+    token_type: Type.Union([Type.Literal("Bearer"), Type.Literal("DPoP")], { description: "DPoP when the access token is bound to the proof's key (RFC 9449 §5)" }),
     expires_in: Type.Integer(),
     scope: Type.Optional(Type.String()),
     refresh_token: Type.Optional(Type.String()),
