@@ -87,11 +87,6 @@ export class InvalidTarget extends OAuthError {
   readonly status = 400;
 }
 
-export class UnsupportedTokenType extends OAuthError {
-  readonly code = "unsupported_token_type";
-  readonly status = 400;
-}
-
 export class InvalidToken extends OAuthError {
   readonly code = "invalid_token";
   readonly status = 401;
