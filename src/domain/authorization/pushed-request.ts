@@ -43,7 +43,7 @@ export class PushedRequestService {
    */
   async push(client: ClientRecord, params: RawParams, dpop: DpopKey | null = null): Promise<PushedRequest> {
     // §2.1: a request_uri cannot refer to another one.
-    if (params.request_uri !== undefined) throw new InvalidRequest("request_uri cannot be pushed (RFC 9126 §2.1)");
+    if (params.request_uri !== undefined) throw new InvalidRequest("request_uri cannot be pushed: send the request itself");
     if (params.client_id !== undefined && params.client_id !== client.id) throw new InvalidRequest("client_id does not match the authenticated client");
     const parameters: Record<string, string | string[]> = { client_id: client.id };
     for (const [name, value] of Object.entries(params)) if (value !== undefined && !CREDENTIALS.has(name)) parameters[name] = value;
