@@ -172,3 +172,13 @@ t.test("dpop_jkt pushed: the code is bound to it", async (t) => {
   });
   expectOAuthError(t, exchange, 400, "invalid_grant");
 });
+
+t.test("PushedRequestService.push: another client_id, and a client deleted since it authenticated, are refused", async (t) => {
+  const f = await authorizeFixture(t);
+  const pushes = f.app.services.pushedRequests;
+  const client = f.app.services.clients.get(f.clientId)!;
+  await t.rejects(pushes.push(client, { ...AUTH_REQUEST, client_id: f.firstPartyId }), { code: "invalid_request", description: "client_id does not match the authenticated client" });
+  await f.app.services.clientAdmin.delete(f.clientId);
+  await t.rejects(pushes.push(client, AUTH_REQUEST), { code: "invalid_request", description: "the client of this request no longer exists" });
+  t.equal(await f.app.services.db.pushedAuthorizationRequest.count(), 0, "nothing stored");
+});
