@@ -4,13 +4,14 @@
 // client_id. Errors are JSON as at /token (§2.3): none is ever sent to the redirect URI. A DPoP proof
 // may come with the request (RFC 9449 §10.1): checked as at /token, its key binds the code.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { FastifyRequest, onRequestHookHandler } from "fastify";
+import type { onRequestHookHandler } from "fastify";
 import { Type } from "typebox";
 import { AUTHORIZATION_PARAMETERS } from "../../domain/authorization/authorization-request.js";
 import { clientAuthentication } from "../plugins/client-auth.js";
 import { requireForm } from "../plugins/content-type.js";
 import { noStore } from "../plugins/no-store.js";
 import { ERROR_RESPONSES } from "../schemas/oauth.js";
+import { dpopHeaderCount } from "./token.js";
 
 export const PAR_PATH = "/par";
 
@@ -35,14 +36,6 @@ const PushedResponse = Type.Object(
   },
   { additionalProperties: false, description: "Created: the request is stored (RFC 9126 §2.2)" },
 );
-
-/** How many DPoP header fields came: Node joins repeated ones into one value (RFC 9449 §4.3 check 1). */
-function dpopHeaderCount(request: FastifyRequest): number {
-  const raw = request.raw.rawHeaders;
-  let count = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === "dpop") count++;
-  return count;
-}
 
 const par: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
