@@ -96,3 +96,23 @@ t.test("a public client (none)", async (t) => {
   const config = await oidc.discovery(new URL(issuer), rp.clientId, {}, oidc.None(), { execute: [oidc.allowInsecureRequests] });
   await flow(t, base.app, config);
 });
+
+t.test("with DPoP: the pushed request carries a proof, the code is bound to its key, and only that key exchanges it", async (t) => {
+  const { base, issuer } = await startTessera(t);
+  const rp = await base.createClient({ name: "DPoP RP", ...registration, public: true });
+  const config = await oidc.discovery(new URL(issuer), rp.clientId, {}, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+  const DPoP = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair("ES256"));
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = await oidc.buildAuthorizationUrlWithPAR(
+    config,
+    { redirect_uri: CALLBACK, scope: "read", code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: "S256", state },
+    { DPoP },
+  );
+  const callback = await signIn(base.app, url);
+  const otherKey = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair("ES256"));
+  const refused = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }, undefined, { DPoP: otherKey }).catch((e: unknown) => e);
+  t.equal((refused as oidc.ResponseBodyError).error, "invalid_grant", "another key cannot exchange the code");
+  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }, undefined, { DPoP });
+  t.equal(tokens.token_type, "dpop", "a DPoP-bound access token");
+});

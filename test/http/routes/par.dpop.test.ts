@@ -4,7 +4,7 @@
 import t from "tap";
 import { sha256 } from "../../../src/crypto/secrets.js";
 import { basic, form } from "../../helpers/app.js";
-import { authorizeFixture, CHALLENGE, CookieJar, locationParams, REDIRECT_URI, type AuthorizeFixture } from "../../helpers/authorize.js";
+import { authorizeFixture, CHALLENGE, CookieJar, locationParams, REDIRECT_URI, VERIFIER, type AuthorizeFixture } from "../../helpers/authorize.js";
 import { dpopKey, dpopProof, type DpopKeyPair } from "../../helpers/dpop.js";
 import { expectOAuthError, FORM } from "../../helpers/oauth.js";
 
@@ -39,6 +39,18 @@ t.test("a proof binds the pushed request, and then the code, to its key", async 
   const done = await f.signIn(page, undefined, undefined, jar);
   t.equal(done.statusCode, 303);
   t.equal((await f.app.services.authorizationCodes.findByDigest(sha256(locationParams(done).code!)))!.dpopJkt, key.jkt, "the code is bound to the proof's key");
+
+  const exchange = async (proofKey: DpopKeyPair) =>
+    f.app.inject({
+      method: "POST",
+      url: "/token",
+      headers: { ...FORM, authorization: basic(f.clientId, f.clientSecret), dpop: await dpopProof(proofKey, { htu: "https://tessera.test/token", nowSeconds: Math.floor(f.clock.now() / 1000) }) },
+      payload: form({ grant_type: "authorization_code", code: locationParams(done).code!, code_verifier: VERIFIER, redirect_uri: REDIRECT_URI }),
+    });
+  expectOAuthError(t, await exchange(await dpopKey()), 400, "invalid_grant");
+  const tokens = await exchange(key);
+  t.equal(tokens.statusCode, 200, tokens.body);
+  t.equal(tokens.json().token_type, "DPoP", "exchanged with a proof of the key the push proved");
 });
 
 t.test("dpop_jkt with a proof: the same key is fine, another is invalid_dpop_proof", async (t) => {

@@ -1,18 +1,17 @@
 // dpop_jkt (RFC 9449 §10): /authorize binds the code to the thumbprint of a DPoP key, and the code is
 // exchanged only with a proof of that key: without one, or with another key, invalid_grant, and the
-// code stays usable by its holder. The proof itself is checked by the /token route (crypto/dpop.ts),
-// which gives the grant the key's thumbprint (GrantContext.dpop); the grant is called here with it.
+// code stays usable by its holder.
 import t from "tap";
 import { sha256 } from "../../../src/crypto/secrets.js";
-import { handleTokenRequest } from "../../../src/domain/token-request.js";
-import { InvalidGrant } from "../../../src/errors/oauth.js";
+import { decodeJwt } from "jose";
 import { basic, form } from "../../helpers/app.js";
 import { authorizeFixture, CookieJar, locationParams, REDIRECT_URI } from "../../helpers/authorize.js";
 import { issueCode } from "../../helpers/code-flow.js";
+import { dpopKey, dpopProof, type DpopKeyPair } from "../../helpers/dpop.js";
 import { expectOAuthError, FORM } from "../../helpers/oauth.js";
 
 const JKT = sha256("the client's DPoP key");
-const OTHER_JKT = sha256("another key");
+const TOKEN_URL = "https://tessera.test/token";
 const API = "https://api.example.test";
 
 const f = await authorizeFixture(t);
@@ -35,18 +34,25 @@ t.test("/authorize stores dpop_jkt on the code; a malformed one is refused by re
   }
 });
 
-t.test("a bound code: no proof at /token is invalid_grant, and the code stays for its holder", async (t) => {
-  const issued = await issueCode(f.app, f.userId, own.clientId, { redirectUri: REDIRECT_URI, audience: [API], scope: ["read"], dpopJkt: JKT });
-  const params = { grant_type: "authorization_code", code: issued.code, code_verifier: issued.verifier, redirect_uri: REDIRECT_URI };
-  const res = await f.app.inject({ method: "POST", url: "/token", headers: { ...FORM, authorization: basic(own.clientId, own.clientSecret) }, payload: form(params) });
-  expectOAuthError(t, res, 400, "invalid_grant");
-  t.equal(res.json().error_description, "the authorization code is bound to a DPoP key (dpop_jkt): send a DPoP proof of that key");
-
-  const client = f.app.services.clients.get(own.clientId)!;
-  await t.rejects(handleTokenRequest(f.app.services, client, params, { jkt: OTHER_JKT }), InvalidGrant, "another key: invalid_grant");
+t.test("a bound code: only a proof of that key at /token exchanges it; without one or with another, invalid_grant and the code stays", async (t) => {
+  const key = await dpopKey();
+  const issued = await issueCode(f.app, f.userId, own.clientId, { redirectUri: REDIRECT_URI, audience: [API], scope: ["read"], dpopJkt: key.jkt });
+  const exchange = async (proofKey?: DpopKeyPair) =>
+    f.app.inject({
+      method: "POST",
+      url: "/token",
+      headers: { ...FORM, authorization: basic(own.clientId, own.clientSecret), ...(proofKey && { dpop: await dpopProof(proofKey, { htu: TOKEN_URL, nowSeconds: f.clock.now() / 1000 }) }) },
+      payload: form({ grant_type: "authorization_code", code: issued.code, code_verifier: issued.verifier, redirect_uri: REDIRECT_URI }),
+    });
+  const none = await exchange();
+  expectOAuthError(t, none, 400, "invalid_grant");
+  t.equal(none.json().error_description, "the authorization code is bound to a DPoP key (dpop_jkt): send a DPoP proof of that key");
+  expectOAuthError(t, await exchange(await dpopKey()), 400, "invalid_grant");
   t.equal((await f.app.services.authorizationCodes.findByDigest(sha256(issued.code)))!.usedAt, null, "not consumed by the refusals");
-  const tokens = await handleTokenRequest(f.app.services, client, params, { jkt: JKT });
-  t.type(tokens.access_token, "string", "the proof of the bound key exchanges it");
+  const res = await exchange(key);
+  t.equal(res.statusCode, 200, res.body);
+  t.equal(res.json().token_type, "DPoP");
+  t.same(decodeJwt(res.json().access_token).cnf, { jkt: key.jkt }, "the access token is bound to the same key");
 });
 
 t.test("an unbound code needs no proof", async (t) => {
