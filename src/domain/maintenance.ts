@@ -1,9 +1,11 @@
 // Deleting what can no longer be used: blocklist entries past their token's expiry, refresh
 // tokens and families past theirs, the jti of client assertions that have expired, authorization
 // codes (a day after their expiry, once their access token has expired too), browser sessions
-// past their absolute lifetime or ended (logged out), and DPoP proofs seen that are past their window. Run on a timer by every instance (idempotent) and by `tessera prune`.
+// past their absolute lifetime or ended (logged out), DPoP proofs seen that are past their window and
+// pushed authorization requests past their expiry. Run on a timer by every instance (idempotent) and by `tessera prune`.
 import { AuthorizationCodeRepository } from "../storage/authorization-codes.js";
 import type { Db } from "../storage/prisma.js";
+import { PushedAuthorizationRequestRepository } from "../storage/pushed-authorization-requests.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.js";
 import { UsedClientAssertionRepository } from "../storage/used-client-assertions.js";
@@ -23,6 +25,7 @@ export type PruneResult = {
   authorizationCodes: number;
   browserSessions: number;
   dpopProofs: number;
+  pushedAuthorizationRequests: number;
 };
 
 export async function pruneExpired(db: Db, clock: Clock): Promise<PruneResult> {
@@ -34,6 +37,7 @@ export async function pruneExpired(db: Db, clock: Clock): Promise<PruneResult> {
     authorizationCodes: await new AuthorizationCodeRepository(db).pruneDead(now, new Date(now.getTime() - KEEP_EXPIRED_CODES_MS)),
     browserSessions: await pruneBrowserSessions(db, now),
     dpopProofs: await new UsedDpopProofRepository(db).pruneExpired(now),
+    pushedAuthorizationRequests: await new PushedAuthorizationRequestRepository(db).pruneExpired(now),
   };
 }
 

@@ -35,6 +35,11 @@ export async function handle({ client, params, dpop, deps }: GrantContext): Prom
   if (!isCodeVerifier(verifier) || !constantTimeEqual(s256CodeChallenge(verifier), code.codeChallenge)) {
     throw new InvalidGrant("code_verifier does not match the code_challenge (PKCE)");
   }
+  // RFC 9449 §10: a code bound to a DPoP key (dpop_jkt, or the proof sent to /par) is exchanged only
+  // with a proof of that key; a thief of the code without the key gets nothing, and the code stays.
+  if (code.dpopJkt !== null && code.dpopJkt !== dpop?.jkt) {
+    throw new InvalidGrant("the authorization code is bound to a DPoP key (dpop_jkt): send a DPoP proof of that key");
+  }
   if (!code.userEnabled) throw new InvalidGrant("the user of this authorization code is disabled");
   const audience = code.audience.length === 1 ? code.audience[0]! : code.audience;
   const planned = await deps.refreshTokens.planSession({
