@@ -4,14 +4,13 @@
 // client_id. Errors are JSON as at /token (§2.3): none is ever sent to the redirect URI. A DPoP proof
 // may come with the request (RFC 9449 §10.1): checked as at /token, its key binds the code.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { onRequestHookHandler } from "fastify";
 import { Type } from "typebox";
 import { AUTHORIZATION_PARAMETERS } from "../../domain/authorization/authorization-request.js";
 import { clientAuthentication } from "../plugins/client-auth.js";
 import { requireForm } from "../plugins/content-type.js";
 import { noStore } from "../plugins/no-store.js";
 import { ERROR_RESPONSES } from "../schemas/oauth.js";
-import { dpopHeaderCount } from "./token.js";
+import { dpopNonceHeader, dpopRequest } from "../dpop-header.js";
 
 export const PAR_PATH = "/par";
 
@@ -41,23 +40,17 @@ const par: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
   const { dpop, config } = services;
   const htu = `${config.issuer}${PAR_PATH}`;
-  // RFC 9449 §8: with DPOP_NONCE on, every answer gives the nonce to use next, as /token's do.
-  const nonceHeader: onRequestHookHandler = (_request, reply, done) => {
-    reply.header("dpop-nonce", dpop.nonce());
-    done();
-  };
   app.post(
     PAR_PATH,
     {
-      onRequest: dpop.nonceRequired ? [noStore, nonceHeader] : noStore,
+      // RFC 9449 §8: with DPOP_NONCE on, every answer gives the nonce to use next, as /token's do.
+      onRequest: dpop.nonceRequired ? [noStore, dpopNonceHeader(dpop)] : noStore,
       preValidation: requireForm,
       preHandler: clientAuthentication(app, PAR_PATH, services.config.rateLimitToken, true),
       schema: { summary: "Pushed authorization request endpoint (RFC 9126)", body: PushedRequest, response: { 201: PushedResponse, ...ERROR_RESPONSES } },
     },
     async (request, reply) => {
-      // Node joins repeated fields of a header it does not know with ", ": never an array here.
-      const header = request.headers.dpop as string | undefined;
-      const key = await dpop.check({ header, headerCount: dpopHeaderCount(request), htm: "POST", htu });
+      const key = await dpop.check(dpopRequest(request, htu));
       return reply.code(201).send(await services.pushedRequests.push(request.client!, request.body, key));
     },
   );
