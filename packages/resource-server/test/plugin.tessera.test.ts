@@ -2,7 +2,7 @@
 // answers (status, WWW-Authenticate, body) and request.accessToken.
 import t, { type Test } from "tap";
 import Fastify from "fastify";
-import resourceServer from "../src/index.js";
+import resourceServer, { DEFAULT_DPOP_ALGORITHMS } from "../src/index.js";
 import { AUDIENCE, startTessera } from "./helpers/tessera.js";
 
 t.test("a route guarded by the plugin", async (t) => {
@@ -28,13 +28,13 @@ t.test("a route guarded by the plugin", async (t) => {
     t.equal(res.statusCode, 200);
   });
 
-  t.test("without a token: 401 and a challenge without an error code (RFC 6750 §3.1)", async (t) => {
+  t.test("without a token: 401 and a challenge per scheme without an error code (RFC 6750 §3.1, RFC 9449 §7.2)", async (t) => {
     for (const headers of [{}, { authorization: "Basic Zm9vOmJhcg==" }] as Record<string, string>[]) {
       const res = await get(headers);
       t.equal(res.statusCode, 401);
-      t.equal(res.headers["www-authenticate"], "Bearer");
+      t.equal(res.headers["www-authenticate"], 'Bearer, DPoP algs="ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA Ed25519"');
       t.equal(res.headers["content-type"], "application/json; charset=utf-8");
-      t.same(res.json(), { error_description: "an access token is required (Authorization: Bearer <token>)" });
+      t.same(res.json(), { error_description: "an access token is required (Authorization: Bearer <token>, or DPoP <token> with a DPoP proof)" });
     }
   });
 
@@ -101,7 +101,7 @@ t.test("requireScopes refuses what is not a scope token", async (t) => {
   t.throws(() => api.requireScopes("read write"), new TypeError('not a scope token: "read write"'));
   api.get("/", async () => "ok");
   const res = await api.inject({ method: "GET", url: "/" });
-  t.equal(res.headers["www-authenticate"], 'Bearer realm="things"');
+  t.equal(res.headers["www-authenticate"], `Bearer realm="things", DPoP realm="things", algs="${DEFAULT_DPOP_ALGORITHMS.join(" ")}"`);
 });
 
 t.test("registering against an issuer that cannot be discovered fails the app's start", async (t) => {
