@@ -1,12 +1,13 @@
 // Deleting what can no longer be used: blocklist entries past their token's expiry, refresh
 // tokens and families past theirs, the jti of client assertions that have expired, authorization
-// codes (a day after their expiry, once their access token has expired too) and browser sessions
-// past their absolute lifetime or ended (logged out). Run on a timer by every instance (idempotent) and by `tessera prune`.
+// codes (a day after their expiry, once their access token has expired too), browser sessions
+// past their absolute lifetime or ended (logged out), and DPoP proofs seen that are past their window. Run on a timer by every instance (idempotent) and by `tessera prune`.
 import { AuthorizationCodeRepository } from "../storage/authorization-codes.js";
 import type { Db } from "../storage/prisma.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.js";
 import { UsedClientAssertionRepository } from "../storage/used-client-assertions.js";
+import { UsedDpopProofRepository } from "../storage/used-dpop-proofs.js";
 import type { Clock } from "./clock.js";
 
 // Revoked families are kept a day so that a late replay of one of their tokens is still recognised.
@@ -21,6 +22,7 @@ export type PruneResult = {
   clientAssertions: number;
   authorizationCodes: number;
   browserSessions: number;
+  dpopProofs: number;
 };
 
 export async function pruneExpired(db: Db, clock: Clock): Promise<PruneResult> {
@@ -31,6 +33,7 @@ export async function pruneExpired(db: Db, clock: Clock): Promise<PruneResult> {
     clientAssertions: await new UsedClientAssertionRepository(db).pruneExpired(now),
     authorizationCodes: await new AuthorizationCodeRepository(db).pruneDead(now, new Date(now.getTime() - KEEP_EXPIRED_CODES_MS)),
     browserSessions: await pruneBrowserSessions(db, now),
+    dpopProofs: await new UsedDpopProofRepository(db).pruneExpired(now),
   };
 }
 

@@ -1,4 +1,4 @@
-// One class per OAuth error code (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 8707 §2, RFC 6750 §3.1).
+// One class per OAuth error code (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 8707 §2, RFC 6750 §3.1, RFC 9449 §12.2).
 // Domain code throws these; only src/http/plugins/error-handler.ts turns them into responses.
 
 export type OAuthErrorCode =
@@ -22,7 +22,10 @@ export type OAuthErrorCode =
   | "consent_required"
   // RFC 7591 §3.2.2: the admin API's answer to bad client metadata (ValidationError's code)
   | "invalid_client_metadata"
-  | "invalid_redirect_uri";
+  | "invalid_redirect_uri"
+  // RFC 9449 §5, §8: a DPoP proof that fails a check of §4.3, and a proof without the server's nonce
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce";
 
 export abstract class OAuthError extends Error {
   abstract readonly code: OAuthErrorCode;
@@ -142,5 +145,17 @@ export class LoginRequired extends OAuthError {
 /** prompt=none, and the user has not consented to what is asked (OpenID Connect Core §3.1.2.6). */
 export class ConsentRequired extends OAuthError {
   readonly code = "consent_required";
+  readonly status = 400;
+}
+
+/** A DPoP proof failed a check of RFC 9449 §4.3 (at /token: a JSON 400, §5). */
+export class InvalidDpopProof extends OAuthError {
+  readonly code = "invalid_dpop_proof";
+  readonly status = 400;
+}
+
+/** RFC 9449 §8: the proof lacks the server's current nonce; the answer's DPoP-Nonce header gives one. */
+export class UseDpopNonce extends OAuthError {
+  readonly code = "use_dpop_nonce";
   readonly status = 400;
 }
