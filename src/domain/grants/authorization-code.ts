@@ -15,7 +15,7 @@ export const grantType = "authorization_code";
 // One description for every way a code can be wrong, so that an answer tells a guesser nothing.
 const INVALID_CODE = "authorization code is invalid, expired or used";
 
-export async function handle({ client, params, deps }: GrantContext): Promise<TokenResponse> {
+export async function handle({ client, params, dpop, deps }: GrantContext): Promise<TokenResponse> {
   const { code: presented, code_verifier: verifier, redirect_uri: redirectUri } = params;
   if (presented === undefined) throw new InvalidRequest("code is required");
   // RFC 7636 §4.5 and OAuth 2.1: every code was issued with a challenge, so a verifier is required.
@@ -48,6 +48,8 @@ export async function handle({ client, params, deps }: GrantContext): Promise<To
     // OpenID Connect Core §3.1.3.3: with scope openid the answer carries an ID token (id-token.ts);
     // auth_time always (so max_age needs nothing more, §3.1.2.1), the nonce exactly as it was sent.
     idToken: { authTime: code.authTime, nonce: code.nonce, sessionId: code.sessionId },
+    // RFC 9449 §5: the access token, and a public client's refresh family, bound to the proof's key.
+    jkt: dpop?.jkt ?? null,
   });
   const issued = {
     accessTokenJti: planned.access.jti,
