@@ -1,7 +1,9 @@
 // The Fastify plugin in front of a route, against a real tessera over HTTP: the exact RFC 6750
 // answers (status, WWW-Authenticate, body) and request.accessToken.
 import t, { type Test } from "tap";
+import { createHash, randomUUID } from "node:crypto";
 import Fastify from "fastify";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from "jose";
 import resourceServer, { DEFAULT_DPOP_ALGORITHMS } from "../src/index.js";
 import { AUDIENCE, startTessera } from "./helpers/tessera.js";
 
@@ -91,6 +93,30 @@ t.test("a route guarded by the plugin", async (t) => {
     t.equal(res.statusCode, 200);
     t.same(res.json(), { ok: true, token: null });
   });
+});
+
+t.test("a DPoP-bound token from tessera's /token, with a proof of its key (RFC 9449 §7)", async (t) => {
+  const tessera = await startTessera(t);
+  const api = Fastify();
+  t.teardown(() => api.close());
+  await api.register(resourceServer, { issuer: tessera.issuer, audience: AUDIENCE, publicUrl: "https://api.example.test" });
+  api.get("/things", { preHandler: api.requireScopes("read") }, async (request) => ({ jkt: request.accessToken?.cnf?.jkt }));
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  const jwk = await exportJWK(publicKey);
+  const proof = (htm: string, htu: string, claims: Record<string, unknown> = {}) =>
+    new SignJWT({ htm, htu, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), ...claims }).setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk }).sign(privateKey);
+  const token = await tessera.token({ dpop: await proof("POST", `${tessera.issuer}/token`) });
+  t.same(JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).cnf, { jkt: await calculateJwkThumbprint(jwk) }, "tessera bound it");
+  const ath = createHash("sha256").update(token).digest("base64url");
+  const ok = await api.inject({ method: "GET", url: "/things", headers: { authorization: `DPoP ${token}`, dpop: await proof("GET", "https://api.example.test/things", { ath }) } });
+  t.equal(ok.statusCode, 200, ok.body);
+  t.same(ok.json(), { jkt: await calculateJwkThumbprint(jwk) });
+  const asBearer = await api.inject({ method: "GET", url: "/things", headers: { authorization: `Bearer ${token}` } });
+  t.equal(asBearer.statusCode, 401);
+  t.equal(asBearer.json().error, "invalid_token");
+  const withoutAth = await api.inject({ method: "GET", url: "/things", headers: { authorization: `DPoP ${token}`, dpop: await proof("GET", "https://api.example.test/things") } });
+  t.equal(withoutAth.statusCode, 401);
+  t.equal(withoutAth.json().error, "invalid_dpop_proof");
 });
 
 t.test("requireScopes refuses what is not a scope token", async (t) => {

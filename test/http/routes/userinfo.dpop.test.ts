@@ -6,7 +6,8 @@ import t, { type Test } from "tap";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { DPOP_SIGNING_ALGS } from "../../../src/crypto/dpop.js";
 import { signAccessToken } from "../../../src/domain/tokens/access-token.js";
-import { buildTestApp } from "../../helpers/app.js";
+import { basic, buildTestApp, form } from "../../helpers/app.js";
+import { issueCode } from "../../helpers/code-flow.js";
 import { ath, dpopKey, dpopProof, type DpopKeyPair } from "../../helpers/dpop.js";
 import { FORM } from "../../helpers/oauth.js";
 
@@ -24,7 +25,7 @@ async function setUp(t: Test, env: Record<string, string> = {}) {
   const token = async (jkt: string | null, scope = ["openid", "profile"]) =>
     (await signAccessToken(app.services, { grantType: "authorization_code", subject: alice.id, client: app.services.clients.get(rp.clientId)!, scope, audience: API, jkt })).response.access_token;
   const now = () => clock.now() / 1000;
-  return { app, alice, token, now };
+  return { app, alice, rp, token, now };
 }
 
 function expectDpopError(t: Test, res: LightMyRequestResponse, status: number, error: string, description?: string) {
@@ -123,4 +124,23 @@ t.test("DPOP_NONCE=on: a proof without the nonce is use_dpop_nonce with DPoP-Non
   const bearer = await call(app, "GET", { authorization: `Bearer ${await token(null)}` });
   t.equal(bearer.statusCode, 200);
   t.notOk(bearer.headers["dpop-nonce"], "a Bearer request gets none");
+});
+
+t.test("end to end: a code exchanged at /token with a proof, then /userinfo with a proof of the same key", async (t) => {
+  const { app, alice, rp, now } = await setUp(t);
+  const key = await dpopKey();
+  const issued = await issueCode(app, alice.id, rp.clientId, { redirectUri: "https://app.example.test/cb", audience: [API], scope: ["openid", "profile"] });
+  const exchanged = await app.inject({
+    method: "POST",
+    url: "/token",
+    headers: { ...FORM, authorization: basic(rp.clientId, rp.clientSecret), dpop: await dpopProof(key, { nowSeconds: now(), htu: `${ISSUER}/token` }) },
+    payload: form({ grant_type: "authorization_code", code: issued.code, code_verifier: issued.verifier, redirect_uri: "https://app.example.test/cb" }),
+  });
+  t.equal(exchanged.statusCode, 200, exchanged.body);
+  const { access_token: accessToken, token_type: tokenType } = exchanged.json() as { access_token: string; token_type: string };
+  t.equal(tokenType, "DPoP");
+  const res = await call(app, "GET", { authorization: `DPoP ${accessToken}`, dpop: await dpopProof(key, { nowSeconds: now(), htm: "GET", htu: HTU, ath: ath(accessToken) }) });
+  t.equal(res.statusCode, 200, res.body);
+  t.same(res.json(), { sub: alice.id, name: "Alice Liddell", preferred_username: "alice" });
+  t.equal((await call(app, "GET", { authorization: `Bearer ${accessToken}` })).statusCode, 401, "not as a bearer token");
 });
