@@ -31,7 +31,7 @@ const ec = (digest: string, curve: string): Verification => ({
 const rsa = (digest: string, pss: boolean): Verification => ({
   digest,
   options: pss ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } : { padding: constants.RSA_PKCS1_PADDING },
-  fits: (key) => key.asymmetricKeyType === "rsa" && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048,
+  fits: (key) => key.asymmetricKeyType === "rsa" && key.asymmetricKeyDetails!.modulusLength! >= 2048,
 });
 // The key type each alg needs: an ES256 signature by a P-384 key is refused, though node would check it.
 const VERIFICATIONS: Record<DpopAlg, Verification> = {
@@ -101,29 +101,60 @@ function normaliseHtu(uri: string): string | null {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
+// The server's own URIs, normalised once: a handful (the token endpoint, /userinfo, an API's routes).
+const normalisedEndpoints = new Map<string, string | null>();
+
+function normalisedEndpoint(uri: string): string | null {
+  let normalised = normalisedEndpoints.get(uri);
+  if (normalised === undefined) {
+    if (normalisedEndpoints.size >= 256) normalisedEndpoints.clear();
+    normalised = normaliseHtu(uri);
+    normalisedEndpoints.set(uri, normalised);
+  }
+  return normalised;
+}
+
 /** RFC 7638 thumbprint, base64url of SHA-256 (what jose's calculateJwkThumbprint computes). */
-export function jwkThumbprint(jwk: Record<string, unknown>): string {
-  const members = THUMBPRINT_MEMBERS[jwk.kty as string] ?? [];
+function jwkThumbprint(jwk: Record<string, unknown>, members: readonly string[]): string {
   return createHash("sha256")
     .update(JSON.stringify(Object.fromEntries(members.map((name) => [name, jwk[name]]))))
     .digest("base64url");
 }
 
-function publicKeyOf(header: Record<string, unknown>, alg: DpopAlg): { key: KeyObject; jwk: Record<string, unknown> } {
-  const jwk = header.jwk;
-  if (!isObject(jwk)) return fail("DPoP proof has no jwk header");
-  if (PRIVATE_MEMBERS.some((member) => member in jwk)) fail("DPoP proof jwk must be a public key, without private members");
-  const members = THUMBPRINT_MEMBERS[jwk.kty as string];
-  if (!members) return fail("DPoP proof jwk kty must be EC, RSA or OKP");
-  if (!members.every((name) => typeof jwk[name] === "string")) fail("DPoP proof jwk lacks a member its kty requires");
+/**
+ * Keys imported before, by thumbprint: making a KeyObject from a JWK costs about as much CPU as the
+ * verification itself, and a client signs its proofs with one key for many requests. The thumbprint
+ * covers every member that defines the public key (RFC 7638 §3.2), so one thumbprint is one key.
+ * Bounded; the oldest import goes first.
+ */
+const importedKeys = new Map<string, KeyObject>();
+export const MAX_IMPORTED_KEYS = 4096;
+
+function importKey(jwk: Record<string, unknown>, jkt: string): KeyObject {
+  const cached = importedKeys.get(jkt);
+  if (cached) return cached;
   let key: KeyObject;
   try {
     key = createPublicKey({ key: jwk as never, format: "jwk" });
   } catch {
     return fail("DPoP proof jwk is not a valid public key");
   }
+  if (importedKeys.size >= MAX_IMPORTED_KEYS) importedKeys.delete(importedKeys.keys().next().value!);
+  importedKeys.set(jkt, key);
+  return key;
+}
+
+function publicKeyOf(header: Record<string, unknown>, alg: DpopAlg): { key: KeyObject; jkt: string } {
+  const jwk = header.jwk;
+  if (!isObject(jwk)) return fail("DPoP proof has no jwk header");
+  if (PRIVATE_MEMBERS.some((member) => member in jwk)) fail("DPoP proof jwk must be a public key, without private members");
+  const members = THUMBPRINT_MEMBERS[jwk.kty as string];
+  if (!members) return fail("DPoP proof jwk kty must be EC, RSA or OKP");
+  if (!members.every((name) => typeof jwk[name] === "string")) fail("DPoP proof jwk lacks a member its kty requires");
+  const jkt = jwkThumbprint(jwk, members);
+  const key = importKey(jwk, jkt);
   if (!VERIFICATIONS[alg].fits(key)) fail(`DPoP proof jwk is not a key for ${alg}`);
-  return { key, jwk };
+  return { key, jkt };
 }
 
 function signatureValid(alg: DpopAlg, key: KeyObject, input: string, signature: string): Promise<boolean> {
@@ -155,7 +186,7 @@ export async function verifyDpopProof(proof: string, expect: DpopExpectation, ti
   // RFC 7515 §4.1.11: no extension is understood here, so a proof that marks one critical is refused.
   if ("crit" in header) fail("DPoP proof has a crit header, which is not supported");
   // 7. (before 6: nothing is verified with a key that comes with its private part) a public jwk
-  const { key, jwk } = publicKeyOf(header, alg);
+  const { key, jkt } = publicKeyOf(header, alg);
   // 6. signed by that key
   if (!(await signatureValid(alg, key, `${encodedHeader}.${encodedPayload}`, signature))) fail("DPoP proof signature does not verify with its jwk");
   // 3. the claims of §4.2
@@ -166,8 +197,11 @@ export async function verifyDpopProof(proof: string, expect: DpopExpectation, ti
   // 8. htm
   if (htm !== expect.htm) fail(`DPoP proof htm must be ${expect.htm}`);
   // 9. htu, without query and fragment, after syntax- and scheme-based normalisation
-  const expected = normaliseHtu(expect.htu);
-  if (typeof htu !== "string" || expected === null || normaliseHtu(htu) !== expected) fail(`DPoP proof htu must be ${expected ?? expect.htu}`);
+  // (A claim spelled as the normalised URI, the usual case, needs no parsing.)
+  const expected = normalisedEndpoint(expect.htu);
+  if (expected === null || (htu !== expected && (typeof htu !== "string" || normaliseHtu(htu) !== expected))) {
+    fail(`DPoP proof htu must be ${expected ?? expect.htu}`);
+  }
   // 11. iat within the window (10, the nonce, is the caller's)
   const { nowSeconds, maxAgeSeconds, skewSeconds } = time;
   if (iat < nowSeconds - maxAgeSeconds - skewSeconds) fail("DPoP proof is too old (iat)");
@@ -176,5 +210,5 @@ export async function verifyDpopProof(proof: string, expect: DpopExpectation, ti
   if (expect.accessToken !== undefined && (typeof ath !== "string" || !constantTimeEqual(ath, sha256(expect.accessToken)))) {
     fail("DPoP proof ath does not match the access token");
   }
-  return { jkt: jwkThumbprint(jwk), jti, iat, nonce };
+  return { jkt, jti, iat, nonce };
 }

@@ -3,7 +3,7 @@
 import { createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import t, { type Test } from "tap";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from "jose";
-import { DPOP_SIGNING_ALGS, jwkThumbprint, verifyDpopProof } from "../../src/crypto/dpop.js";
+import { DPOP_SIGNING_ALGS, MAX_IMPORTED_KEYS, verifyDpopProof } from "../../src/crypto/dpop.js";
 import { InvalidDpopProof } from "../../src/errors/oauth.js";
 import { ath, dpopKey, dpopProof, unsignedJws, type DpopKeyPair } from "../helpers/dpop.js";
 
@@ -40,13 +40,6 @@ for (const alg of ["ES256", "ES384", "ES512", "PS256", "PS384", "RS256", "RS512"
     t.equal(result.jkt, k.jkt);
   });
 }
-
-t.test("jwkThumbprint is jose's for RSA and OKP keys too", async (t) => {
-  for (const alg of ["RS256", "EdDSA"]) {
-    const k = await dpopKey(alg);
-    t.equal(jwkThumbprint(k.publicJwk as Record<string, unknown>), await calculateJwkThumbprint(k.publicJwk, "sha256"), alg);
-  }
-});
 
 t.test("check 2: not a single well-formed compact JWS", async (t) => {
   const good = await proof();
@@ -175,4 +168,22 @@ t.test("check 12: with an access token, ath must be its SHA-256 hash; without on
   await refused(t, proof({ ath: ath("another.token") }), /ath does not match/, withToken);
   await refused(t, proof({ ath: 5 }), /ath does not match/, withToken);
   t.ok(await verifyDpopProof(await proof({ ath: "anything" }), EXPECT, TIME), "no access token: ath ignored");
+});
+
+t.test("imported keys are remembered up to a bound; a key forgotten is imported again", async (t) => {
+  const keys = Array.from({ length: MAX_IMPORTED_KEYS + 1 }, () => generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
+  for (const k of keys) await verifyDpopProof(nodeSigned("ES256", "sha256", k, { dsaEncoding: "ieee-p1363" }), EXPECT, TIME);
+  const first = keys[0]!;
+  const jkt = await calculateJwkThumbprint(createPublicKey(first).export({ format: "jwk" }), "sha256");
+  t.equal((await verifyDpopProof(nodeSigned("ES256", "sha256", first, { dsaEncoding: "ieee-p1363" }), EXPECT, TIME)).jkt, jkt, "the oldest, evicted, verifies again");
+  await refused(t, nodeSigned("ES256", "sha256", first, { dsaEncoding: "ieee-p1363" }).replace(/\.[^.]+$/, ".AAAA"), /signature does not verify/);
+});
+
+t.test("check 9 for many endpoints: each proof is held to its own request's URI", async (t) => {
+  for (let i = 0; i < 300; i++) {
+    const htu = `https://tessera.test/r${i}`;
+    await verifyDpopProof(await proof({ htu }), { htm: "POST", htu }, TIME);
+  }
+  await refused(t, proof({ htu: "https://tessera.test/r1" }), /htu must be https:\/\/tessera.test\/r2/, { htm: "POST", htu: "https://tessera.test/r2" });
+  t.ok(await verifyDpopProof(await proof(), EXPECT, TIME), "and the token endpoint's still");
 });

@@ -53,7 +53,7 @@ t.test("findByDigest reads what the model queries wrote: dates to the millisecon
     ...first,
     usedAt: null,
     successorDigest: null,
-    family: { id, clientId, userId: alice.id, createdAt: at(-HOUR_MS), expiresAt: at(24 * HOUR_MS), revokedAt: null, viaLogin: true, userEnabled: true, sessionId: null, authTime: null },
+    family: { id, clientId, userId: alice.id, createdAt: at(-HOUR_MS), expiresAt: at(24 * HOUR_MS), revokedAt: null, viaLogin: true, userEnabled: true, sessionId: null, authTime: null, dpopJkt: null },
   });
   t.equal(found!.issuedAt.getTime(), NOW.getTime(), "a Date, to the millisecond");
   t.equal(await repo.findByDigest(randomBytes(32).toString("base64url")), null, "an unknown digest: null");
