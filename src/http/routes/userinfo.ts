@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest, preValidationHookHandler } from "fastify";
 import { userInfo, userInfoChallenge, type Presentation } from "../../domain/users/userinfo.js";
 import { InvalidDpopProof, InvalidRequest, InvalidToken, UseDpopNonce } from "../../errors/oauth.js";
+import { dpopRequest } from "../dpop-header.js";
 import { noStore } from "../plugins/no-store.js";
 import { ERROR_RESPONSES, UserInfoForm, UserInfoResponse } from "../schemas/oauth.js";
 
@@ -54,19 +55,11 @@ function presentedToken(request: FastifyRequest, fromBody: string | undefined): 
 async function proven(request: FastifyRequest, reply: FastifyReply, token: string): Promise<Presentation> {
   const { config, dpop } = request.server.services;
   if (dpop.nonceRequired) reply.header("dpop-nonce", dpop.nonce()); // §8.2: every answer may carry the next one
-  const value = request.headers.dpop;
-  const headerCount = request.raw.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === "dpop").length;
   const invalidProof = (description: string | undefined, cause?: unknown) =>
     new InvalidDpopProof(description, { cause, status: 401, challenge: userInfoChallenge("DPoP", "invalid_dpop_proof") });
   let key;
   try {
-    key = await dpop.check({
-      header: Array.isArray(value) ? value.join(", ") : value,
-      headerCount,
-      htm: request.method,
-      htu: `${config.issuer}/userinfo`,
-      accessToken: token,
-    });
+    key = await dpop.check(dpopRequest(request, `${config.issuer}/userinfo`, token));
   } catch (error) {
     if (error instanceof InvalidDpopProof) throw invalidProof(error.description, error);
     if (error instanceof UseDpopNonce) throw new UseDpopNonce(error.description, { cause: error, status: 401, challenge: userInfoChallenge("DPoP", "use_dpop_nonce") });
