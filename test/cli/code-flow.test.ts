@@ -115,34 +115,6 @@ t.test("clients create|update --post-logout-redirect-uri: repeatable, validated,
   t.strictSame(JSON.parse(cleared.stdout).redirect_uris, [CALLBACK]);
 });
 
-t.test("clients create|update --dpop-bound/--no-dpop-bound and --require-par/--no-require-par", async (t) => {
-  const created = await tessera("clients", "create", "--name", "Bound", "--audience", API, "--grant", "client_credentials", "--dpop-bound", "--require-par", "--json");
-  t.equal(created.code, 0, created.stderr);
-  const client = JSON.parse(created.stdout);
-  t.match(client, { dpop_bound_access_tokens: true, require_pushed_authorization_requests: true });
-  const [off, both, help] = await Promise.all([
-    tessera("clients", "update", client.client_id, "--no-dpop-bound", "--json"),
-    tessera("clients", "update", client.client_id, "--require-par", "--no-require-par"),
-    tessera("clients", "--help"),
-  ]);
-  t.equal(off.code, 0, off.stderr);
-  t.match(JSON.parse(off.stdout), { dpop_bound_access_tokens: false, require_pushed_authorization_requests: true });
-  t.equal(both.code, 1);
-  t.equal(errors(both), "tessera: use --require-par or --no-require-par, not both\n");
-  t.match(help.stdout, "[--dpop-bound|--no-dpop-bound] [--require-par|--no-require-par]");
-  const [parOff, dpopOn, plain] = await Promise.all([
-    tessera("clients", "update", client.client_id, "--no-require-par", "--dpop-bound", "--json"),
-    tessera("clients", "update", client.client_id, "--dpop-bound", "--no-dpop-bound"),
-    tessera("clients", "create", "--name", "Plain", "--audience", API, "--grant", "client_credentials", "--json"),
-  ]);
-  t.equal(parOff.code, 0, parOff.stderr);
-  t.equal(dpopOn.code, 1);
-  t.equal(errors(dpopOn), "tessera: use --dpop-bound or --no-dpop-bound, not both\n");
-  t.match(JSON.parse(plain.stdout), { dpop_bound_access_tokens: false, require_pushed_authorization_requests: false }, "off unless set");
-  const stored = await app.services.clientAdmin.show(client.client_id);
-  t.match(stored, { dpopBoundAccessTokens: true, requirePushedAuthorizationRequests: false });
-});
-
 t.test("grants list and revoke: the consent ends, and the tokens issued under it", async (t) => {
   const web = await createClient({ name: "Web", grantTypes: ["authorization_code", "refresh_token"], redirectUris: [CALLBACK], audiences: [API] });
   const bob = await app.services.users.create("bob", "bob-password-1");
