@@ -33,15 +33,20 @@ const OPTIONS = {
   "post-logout-redirect-uri": { type: "string", multiple: true },
   public: { type: "boolean" },
   confidential: { type: "boolean" },
+  "dpop-bound": { type: "boolean" },
+  "no-dpop-bound": { type: "boolean" },
+  "require-par": { type: "boolean" },
+  "no-require-par": { type: "boolean" },
 } as const;
 
 export const CLIENTS_USAGE = `tessera clients create --name NAME --audience URI... [--scope "a b"] --grant TYPE... [--token-ttl DURATION] [--first-party] [--introspect] [--jwks-file FILE]
-                       [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--public]
+                       [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--public] [--dpop-bound] [--require-par]
 tessera clients list
 tessera clients show CLIENT_ID
 tessera clients update CLIENT_ID [--name N] [--audience URI...] [--scope "a b"] [--grant T...] [--token-ttl DURATION|none]
                                  [--first-party|--third-party] [--enable|--disable] [--introspect|--no-introspect] [--jwks-file FILE|none]
                                  [--redirect-uri URI...|none] [--post-logout-redirect-uri URI...|none] [--public|--confidential]
+                                 [--dpop-bound|--no-dpop-bound] [--require-par|--no-require-par]
 tessera clients rotate-secret CLIENT_ID [--grace DURATION]
 tessera clients disable CLIENT_ID
 tessera clients delete CLIENT_ID
@@ -52,7 +57,9 @@ tessera clients delete CLIENT_ID
   --post-logout-redirect-uri: where /end-session (RP-initiated logout) may send the browser back; the
     same rules as --redirect-uri, repeat it for several, update replaces the list, none clears it.
   --public: no secret (a browser or mobile app); only --grant authorization_code and refresh_token.
-    A client made public loses its secret; made --confidential again, it gets one with rotate-secret.`;
+    A client made public loses its secret; made --confidential again, it gets one with rotate-secret.
+  --dpop-bound: every token request must carry a DPoP proof (RFC 9449), so every access token is key-bound.
+  --require-par: /authorize takes this client's requests only as a request_uri from /par (RFC 9126).`;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
@@ -76,6 +83,8 @@ function changesFrom(values: Values): ClientUpdate {
   if (values.enable && values.disable) throw new ValidationError("use --enable or --disable, not both");
   if (values.introspect && values["no-introspect"]) throw new ValidationError("use --introspect or --no-introspect, not both");
   if (values.public && values.confidential) throw new ValidationError("use --public or --confidential, not both");
+  if (values["dpop-bound"] && values["no-dpop-bound"]) throw new ValidationError("use --dpop-bound or --no-dpop-bound, not both");
+  if (values["require-par"] && values["no-require-par"]) throw new ValidationError("use --require-par or --no-require-par, not both");
   const isPublic = values.public ? true : values.confidential ? false : undefined;
   const redirectUris = listOrNone(values["redirect-uri"]);
   const postLogoutRedirectUris = listOrNone(values["post-logout-redirect-uri"]);
@@ -83,6 +92,8 @@ function changesFrom(values: Values): ClientUpdate {
   const firstParty = values["first-party"] ? true : values["third-party"] ? false : undefined;
   const enabled = values.enable ? true : values.disable ? false : undefined;
   const canIntrospect = values.introspect ? true : values["no-introspect"] ? false : undefined;
+  const dpopBound = values["dpop-bound"] ? true : values["no-dpop-bound"] ? false : undefined;
+  const requirePar = values["require-par"] ? true : values["no-require-par"] ? false : undefined;
   return {
     ...(values.name !== undefined && { name: values.name }),
     ...(values.audience && { audiences: values.audience }),
@@ -96,6 +107,8 @@ function changesFrom(values: Values): ClientUpdate {
     ...(redirectUris !== undefined && { redirectUris }),
     ...(postLogoutRedirectUris !== undefined && { postLogoutRedirectUris }),
     ...(isPublic !== undefined && { public: isPublic }),
+    ...(dpopBound !== undefined && { dpopBoundAccessTokens: dpopBound }),
+    ...(requirePar !== undefined && { requirePushedAuthorizationRequests: requirePar }),
   };
 }
 
@@ -136,6 +149,8 @@ export async function clientsCommand(config: Config, args: string[]): Promise<vo
           redirectUris: changes.redirectUris ?? [],
           postLogoutRedirectUris: changes.postLogoutRedirectUris ?? [],
           public: changes.public ?? false,
+          dpopBoundAccessTokens: changes.dpopBoundAccessTokens ?? false,
+          requirePushedAuthorizationRequests: changes.requirePushedAuthorizationRequests ?? false,
         }, ACTOR);
         return print(newClientJson(client, clientSecret));
       }

@@ -151,14 +151,24 @@ export class InvalidRequestUri extends OAuthError {
   readonly status = 400;
 }
 
-/** A DPoP proof failed a check of RFC 9449 §4.3 (at /token: a JSON 400, §5). */
+/** A DPoP proof failed a check of RFC 9449 §4.3 (at /token: a JSON 400, §5; at /userinfo: 401 with a DPoP challenge, §7.1). */
 export class InvalidDpopProof extends OAuthError {
   readonly code = "invalid_dpop_proof";
-  readonly status = 400;
+  readonly status: 400 | 401;
+
+  constructor(description?: string, options?: { cause?: unknown; challenge?: string; status?: 400 | 401 }) {
+    super(description, options);
+    this.status = options?.status ?? 400;
+  }
 }
 
 /** RFC 9449 §8: the proof lacks the server's current nonce; the answer's DPoP-Nonce header gives one. */
 export class UseDpopNonce extends OAuthError {
   readonly code = "use_dpop_nonce";
-  readonly status = 400;
+  readonly status: 400 | 401;
+
+  constructor(description?: string, options?: { cause?: unknown; challenge?: string; status?: 400 | 401 }) {
+    super(description, options);
+    this.status = options?.status ?? 400;
+  }
 }

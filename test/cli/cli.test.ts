@@ -15,7 +15,8 @@ const SECRET = /^[A-Za-z0-9_-]{43,}$/; // base64url of at least 32 bytes (256 bi
 const DIGEST_FIELDS = ["client_secret", "secretDigest", "previousSecretDigest", "secret_digest", "previous_secret_digest"];
 /** A client as `--json` prints it: the admin API's representation (domain/clients/client-view.ts), in its order. */
 const CLIENT_FIELDS = [
-  "client_id", "client_name", "grant_types", "scope", "audiences", "token_endpoint_auth_method", "redirect_uris", "post_logout_redirect_uris", "public", "jwks", "token_ttl",
+  "client_id", "client_name", "grant_types", "scope", "audiences", "token_endpoint_auth_method", "redirect_uris", "post_logout_redirect_uris", "public",
+  "dpop_bound_access_tokens", "require_pushed_authorization_requests", "jwks", "token_ttl",
   "first_party", "introspect", "enabled", "previous_secret_expires_at", "created_at", "updated_at",
 ];
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -87,6 +88,8 @@ t.test("clients and keys through the CLI, used by an app on the same database", 
     redirect_uris: [],
     post_logout_redirect_uris: [],
     public: false,
+    dpop_bound_access_tokens: false,
+    require_pushed_authorization_requests: false,
     jwks: null,
     token_ttl: 600,
     first_party: false,

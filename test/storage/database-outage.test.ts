@@ -1,10 +1,19 @@
 // The database going away while requests flow (PostgreSQL, through a TCP proxy that cuts the link):
 // requests that need it answer 503 temporarily_unavailable within bounded time, the ones served from
 // memory keep working, the server recovers by itself, and nothing committed is lost.
+
+/** GET /userinfo with the DPoP scheme and a good proof: its jti goes to the replay table, a write. */
+async function userInfoWithProof(app: Awaited<ReturnType<typeof buildTestApp>>["app"]) {
+  const key = await dpopKey();
+  const token = "any.access.token"; // the proof is checked (and recorded) before the token
+  const proof = await dpopProof(key, { nowSeconds: app.services.clock.now() / 1000, htm: "GET", htu: `${app.services.config.issuer}/userinfo`, ath: ath(token) });
+  return app.inject({ method: "GET", url: "/userinfo", headers: { authorization: `DPoP ${token}`, dpop: proof } });
+}
 import Database from "better-sqlite3";
 import t from "tap";
 import { basic, buildTestApp, form } from "../helpers/app.js";
 import { freshDatabaseUrl, TEST_PROVIDER } from "../helpers/database.js";
+import { ath, dpopKey, dpopProof } from "../helpers/dpop.js";
 import { FORM } from "../helpers/oauth.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";
 
@@ -42,6 +51,7 @@ if (TEST_PROVIDER !== "postgresql") {
     const first = await post("/token", unreserved, { grant_type: "client_credentials" });
     t.equal(first.statusCode, 503, "a client with no reserved status-list block yet: reserving one is a write, 503");
     t.equal(first.headers["retry-after"], "2");
+    t.equal((await userInfoWithProof(app)).statusCode, 503, "a DPoP proof at /userinfo: recording its jti is a write, 503");
     t.equal((await app.inject({ method: "GET", url: "/healthz" })).statusCode, 200, "/healthz: the process is alive");
     other.exec("ROLLBACK");
   });
@@ -78,6 +88,7 @@ if (TEST_PROVIDER !== "postgresql") {
     t.equal(refresh.headers["retry-after"], "2");
     t.ok(Date.now() - started < 30_000, "answered, not hung");
     t.equal((await post("/introspect", service, { token: revoked })).statusCode, 503, "introspection needs the blocklist: 503");
+    t.equal((await userInfoWithProof(app)).statusCode, 503, "a DPoP proof at /userinfo needs the replay table: 503");
     t.equal((await app.inject({ method: "GET", url: "/readyz" })).statusCode, 503, "/readyz says not ready");
     t.equal((await app.inject({ method: "GET", url: "/healthz" })).statusCode, 200, "/healthz: the process is alive");
     const token = await post("/token", service, { grant_type: "client_credentials" });

@@ -4,13 +4,15 @@
 /**
  * RFC 6750 §3.1 codes, plus `temporarily_unavailable` (RFC 6749 §4.1.2.1's name) for when the
  * authorization server's metadata, keys or status list cannot be fetched: that is not the token's
- * fault, so it is not `invalid_token` (a client would throw a good token away).
+ * fault, so it is not `invalid_token` (a client would throw a good token away). And RFC 9449 §7.1's
+ * `invalid_dpop_proof`: the token is fine, the DPoP proof sent with it is not.
  */
-export type AccessTokenErrorCode = "invalid_request" | "invalid_token" | "insufficient_scope" | "temporarily_unavailable";
+export type AccessTokenErrorCode = "invalid_request" | "invalid_token" | "invalid_dpop_proof" | "insufficient_scope" | "temporarily_unavailable";
 
 const STATUS: Record<AccessTokenErrorCode, number> = {
   invalid_request: 400,
   invalid_token: 401,
+  invalid_dpop_proof: 401,
   insufficient_scope: 403,
   temporarily_unavailable: 503,
 };

@@ -1,9 +1,11 @@
 // createVerifier: checks an RFC 9068 access token the way a resource server must, without any web
 // framework. Discovery (RFC 8414) happens once, on first use; the JWKS is jose's remote set
 // (cached, refetched on an unknown kid at most once per cooldown); the token's status list entry
-// (draft-ietf-oauth-status-list) is read from a list cached for its ttl.
+// (draft-ietf-oauth-status-list) is read from a list cached for its ttl. A DPoP-bound token
+// (`cnf.jkt`, RFC 9449) is accepted only with a valid proof of its key (dpop.ts).
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload } from "jose";
 import { discover, type AuthorizationServerMetadata } from "./discovery.js";
+import { checkDpopProof, DEFAULT_DPOP_ALGORITHMS, ReplayCache, type DpopOptions, type DpopRequest } from "./dpop.js";
 import { AccessTokenError } from "./errors.js";
 import type { Fetch } from "./http.js";
 import { StatusListCache } from "./status-list-cache.js";
@@ -32,6 +34,15 @@ export type VerifierOptions = {
   requireStatus?: boolean;
   /** Timeout of each fetch (metadata, JWKS, status list), in milliseconds (default 5000). */
   timeoutMs?: number;
+  /** DPoP proof signing algorithms accepted (default: every asymmetric JWS algorithm; never none or HMAC). */
+  dpopAlgorithms?: string[];
+  /** How old a DPoP proof's `iat` may be, in seconds (default 60; clockToleranceSeconds applies on top). */
+  dpopMaxAgeSeconds?: number;
+  /**
+   * How many DPoP proof jtis are remembered (default 100 000), each until its proof is too old anyway.
+   * In this process only: several instances of an API do not see each other's proofs.
+   */
+  dpopReplayCacheSize?: number;
   /** The fetch to use (default: the global fetch). */
   fetch?: Fetch;
   /** Current time in milliseconds (default Date.now); for tests and replay. */
@@ -48,12 +59,26 @@ export type AccessTokenClaims = JWTPayload & {
   jti: string;
   scope?: string;
   status?: { status_list?: { idx: number; uri: string } };
+  /** RFC 9449 §6.1: the thumbprint of the DPoP key a bound token is for */
   cnf?: { jkt?: string };
 };
 
+export type VerifyOptions = {
+  /**
+   * The token came with the DPoP scheme (`Authorization: DPoP <token>`): the request's proof, method
+   * and URL. Without it the token came as a bearer token, and a DPoP-bound one is refused (RFC 9449 §7.2).
+   */
+  dpop?: DpopRequest;
+};
+
 export type Verifier = {
-  /** Resolves to the token's claims; rejects with an AccessTokenError naming the RFC 6750 code. */
-  verify(token: string): Promise<AccessTokenClaims>;
+  /**
+   * Resolves to the token's claims; rejects with an AccessTokenError naming the RFC 6750 code, or
+   * RFC 9449's invalid_dpop_proof.
+   */
+  verify(token: string, options?: VerifyOptions): Promise<AccessTokenClaims>;
+  /** The DPoP proof algorithms accepted, for the `algs` of a `WWW-Authenticate: DPoP` challenge (createVerifier sets it). */
+  readonly dpopAlgorithms?: readonly string[];
   /** Discovers the metadata now (else the first verify does); rejects if it cannot be fetched. */
   ready(): Promise<AuthorizationServerMetadata>;
 };
@@ -81,6 +106,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const fetch = options.fetch ?? globalThis.fetch;
   const now = options.now ?? Date.now;
   const requireStatus = options.requireStatus ?? false;
+  const dpop: DpopOptions = {
+    algorithms: (options.dpopAlgorithms ?? DEFAULT_DPOP_ALGORITHMS).filter(asymmetric),
+    maxAgeSeconds: options.dpopMaxAgeSeconds ?? 60,
+    clockToleranceSeconds: clockTolerance,
+    replays: new ReplayCache(options.dpopReplayCacheSize ?? 100_000, now),
+    now,
+  };
 
   let discovered: Discovered | undefined;
   let discovering: Promise<Discovered> | undefined;
@@ -148,11 +180,23 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (status !== 0) throw new AccessTokenError("invalid_token", "the token has been revoked");
   }
 
+  /** RFC 9449 §7.1-7.2: a bound token only with the DPoP scheme and its key's proof; the DPoP scheme only with a bound token. */
+  async function checkBinding(token: string, claims: AccessTokenClaims, request: DpopRequest | undefined): Promise<void> {
+    const jkt = claims.cnf?.jkt;
+    if (request === undefined) {
+      if (jkt !== undefined) throw new AccessTokenError("invalid_token", "the token is DPoP-bound: send it with Authorization: DPoP and a DPoP proof");
+      return;
+    }
+    if (typeof jkt !== "string") throw new AccessTokenError("invalid_token", "the token is not DPoP-bound: send it with Authorization: Bearer");
+    await checkDpopProof(request, token, jkt, dpop);
+  }
+
   return {
+    dpopAlgorithms: dpop.algorithms,
     async ready() {
       return (await discovery()).metadata;
     },
-    async verify(token) {
+    async verify(token, verifyOptions = {}) {
       if (typeof token !== "string" || token === "") throw new AccessTokenError("invalid_token", "the token is empty");
       const { jwks, algorithms } = await discovery();
       let claims: AccessTokenClaims;
@@ -169,9 +213,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       } catch (error) {
         throw joseFailure(error);
       }
-      if (claims.cnf?.jkt !== undefined) {
-        throw new AccessTokenError("invalid_token", "the token is DPoP-bound, and DPoP proofs are not supported yet");
-      }
+      await checkBinding(token, claims, verifyOptions.dpop);
       await checkStatus(claims);
       return claims;
     },

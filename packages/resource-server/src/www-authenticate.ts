@@ -1,4 +1,5 @@
-// The `WWW-Authenticate: Bearer …` challenge of RFC 6750 §3.
+// The `WWW-Authenticate` challenges: `Bearer …` (RFC 6750 §3) and `DPoP …` (RFC 9449 §7.1, the same
+// parameters plus `algs`, the proof algorithms accepted).
 
 export type Challenge = { realm?: string; error?: string; description?: string; scope?: string };
 
@@ -6,11 +7,20 @@ export type Challenge = { realm?: string; error?: string; description?: string; 
 // values are made safe instead of escaped.
 const quoted = (value: string) => `"${value.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, "?")}"`;
 
-export function bearerChallenge({ realm, error, description, scope }: Challenge): string {
-  const params: string[] = [];
-  if (realm !== undefined) params.push(`realm=${quoted(realm)}`);
-  if (error !== undefined) params.push(`error=${quoted(error)}`);
-  if (description !== undefined) params.push(`error_description=${quoted(description)}`);
-  if (scope !== undefined) params.push(`scope=${quoted(scope)}`);
-  return params.length === 0 ? "Bearer" : `Bearer ${params.join(", ")}`;
+function params({ realm, error, description, scope }: Challenge): string[] {
+  const list: string[] = [];
+  if (realm !== undefined) list.push(`realm=${quoted(realm)}`);
+  if (error !== undefined) list.push(`error=${quoted(error)}`);
+  if (description !== undefined) list.push(`error_description=${quoted(description)}`);
+  if (scope !== undefined) list.push(`scope=${quoted(scope)}`);
+  return list;
+}
+
+export function bearerChallenge(challenge: Challenge): string {
+  const list = params(challenge);
+  return list.length === 0 ? "Bearer" : `Bearer ${list.join(", ")}`;
+}
+
+export function dpopChallenge(challenge: Challenge & { algs: readonly string[] }): string {
+  return `DPoP ${[...params(challenge), `algs=${quoted(challenge.algs.join(" "))}`].join(", ")}`;
 }

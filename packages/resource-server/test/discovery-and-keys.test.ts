@@ -75,12 +75,6 @@ t.test("RFC 9068 checks on the header and claims", async (t) => {
   }
 });
 
-t.test("DPoP-bound tokens (cnf.jkt) are refused until DPoP proofs are supported", async (t) => {
-  const issuer = await startIssuer(t);
-  const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE });
-  await refusedWith(t, verifier.verify(await issuer.sign({ cnf: { jkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" } })), "the token is DPoP-bound, and DPoP proofs are not supported yet");
-});
-
 t.test("only the metadata's algorithms verify; symmetric ones never do", async (t) => {
   const issuer = await startIssuer(t);
   const onlyRs = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, algorithms: ["RS256"] });

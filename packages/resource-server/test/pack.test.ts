@@ -31,11 +31,12 @@ import Fastify from "fastify";
 import resourceServer, { AccessTokenError, createVerifier, type AccessTokenClaims } from "@tessera/resource-server";
 const verifier = createVerifier({ issuer: "https://as.example", audience: "https://api.example" });
 const claims: Promise<AccessTokenClaims> = verifier.verify("token");
-const code: "invalid_token" | "invalid_request" | "insufficient_scope" | "temporarily_unavailable" = new AccessTokenError("invalid_token", "x").code;
+const bound: Promise<AccessTokenClaims> = verifier.verify("token", { dpop: { proof: "proof", method: "GET", url: "https://api.example/things" } });
+const code: "invalid_token" | "invalid_dpop_proof" | "invalid_request" | "insufficient_scope" | "temporarily_unavailable" = new AccessTokenError("invalid_token", "x").code;
 const app = Fastify();
-await app.register(resourceServer, { issuer: "https://as.example", audience: "https://api.example" });
+await app.register(resourceServer, { issuer: "https://as.example", audience: "https://api.example", publicUrl: "https://api.example" });
 app.get("/", { preHandler: app.requireScopes("read") }, async (request) => request.accessToken?.scope);
-export { claims, code };
+export { bound, claims, code };
 `;
 
 t.test("the packed tarball installs offline and guards a route against a real tessera", async (t) => {
@@ -81,7 +82,7 @@ t.test("the packed tarball installs offline and guards a route against a real te
 
   const missing = await fetch(`${base}/things`);
   t.equal(missing.status, 401);
-  t.equal(missing.headers.get("www-authenticate"), "Bearer");
+  t.equal(missing.headers.get("www-authenticate"), 'Bearer, DPoP algs="ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA Ed25519"');
   const wrong = await fetch(`${base}/things`, { headers: { authorization: `Bearer ${token.slice(0, -4)}AAAA` } });
   t.equal(wrong.status, 401);
   t.equal(wrong.headers.get("www-authenticate"), 'Bearer error="invalid_token", error_description="the token\'s signature is invalid"');

@@ -1,8 +1,10 @@
 // The Fastify plugin in front of a route, against a real tessera over HTTP: the exact RFC 6750
 // answers (status, WWW-Authenticate, body) and request.accessToken.
 import t, { type Test } from "tap";
+import { createHash, randomUUID } from "node:crypto";
 import Fastify from "fastify";
-import resourceServer from "../src/index.js";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from "jose";
+import resourceServer, { DEFAULT_DPOP_ALGORITHMS } from "../src/index.js";
 import { AUDIENCE, startTessera } from "./helpers/tessera.js";
 
 t.test("a route guarded by the plugin", async (t) => {
@@ -28,13 +30,13 @@ t.test("a route guarded by the plugin", async (t) => {
     t.equal(res.statusCode, 200);
   });
 
-  t.test("without a token: 401 and a challenge without an error code (RFC 6750 §3.1)", async (t) => {
+  t.test("without a token: 401 and a challenge per scheme without an error code (RFC 6750 §3.1, RFC 9449 §7.2)", async (t) => {
     for (const headers of [{}, { authorization: "Basic Zm9vOmJhcg==" }] as Record<string, string>[]) {
       const res = await get(headers);
       t.equal(res.statusCode, 401);
-      t.equal(res.headers["www-authenticate"], "Bearer");
+      t.equal(res.headers["www-authenticate"], 'Bearer, DPoP algs="ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA Ed25519"');
       t.equal(res.headers["content-type"], "application/json; charset=utf-8");
-      t.same(res.json(), { error_description: "an access token is required (Authorization: Bearer <token>)" });
+      t.same(res.json(), { error_description: "an access token is required (Authorization: Bearer <token>, or DPoP <token> with a DPoP proof)" });
     }
   });
 
@@ -93,6 +95,30 @@ t.test("a route guarded by the plugin", async (t) => {
   });
 });
 
+t.test("a DPoP-bound token from tessera's /token, with a proof of its key (RFC 9449 §7)", async (t) => {
+  const tessera = await startTessera(t);
+  const api = Fastify();
+  t.teardown(() => api.close());
+  await api.register(resourceServer, { issuer: tessera.issuer, audience: AUDIENCE, publicUrl: "https://api.example.test" });
+  api.get("/things", { preHandler: api.requireScopes("read") }, async (request) => ({ jkt: request.accessToken?.cnf?.jkt }));
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  const jwk = await exportJWK(publicKey);
+  const proof = (htm: string, htu: string, claims: Record<string, unknown> = {}) =>
+    new SignJWT({ htm, htu, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), ...claims }).setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk }).sign(privateKey);
+  const token = await tessera.token({ dpop: await proof("POST", `${tessera.issuer}/token`) });
+  t.same(JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).cnf, { jkt: await calculateJwkThumbprint(jwk) }, "tessera bound it");
+  const ath = createHash("sha256").update(token).digest("base64url");
+  const ok = await api.inject({ method: "GET", url: "/things", headers: { authorization: `DPoP ${token}`, dpop: await proof("GET", "https://api.example.test/things", { ath }) } });
+  t.equal(ok.statusCode, 200, ok.body);
+  t.same(ok.json(), { jkt: await calculateJwkThumbprint(jwk) });
+  const asBearer = await api.inject({ method: "GET", url: "/things", headers: { authorization: `Bearer ${token}` } });
+  t.equal(asBearer.statusCode, 401);
+  t.equal(asBearer.json().error, "invalid_token");
+  const withoutAth = await api.inject({ method: "GET", url: "/things", headers: { authorization: `DPoP ${token}`, dpop: await proof("GET", "https://api.example.test/things") } });
+  t.equal(withoutAth.statusCode, 401);
+  t.equal(withoutAth.json().error, "invalid_dpop_proof");
+});
+
 t.test("requireScopes refuses what is not a scope token", async (t) => {
   const tessera = await startTessera(t);
   const api = Fastify();
@@ -101,7 +127,7 @@ t.test("requireScopes refuses what is not a scope token", async (t) => {
   t.throws(() => api.requireScopes("read write"), new TypeError('not a scope token: "read write"'));
   api.get("/", async () => "ok");
   const res = await api.inject({ method: "GET", url: "/" });
-  t.equal(res.headers["www-authenticate"], 'Bearer realm="things"');
+  t.equal(res.headers["www-authenticate"], `Bearer realm="things", DPoP realm="things", algs="${DEFAULT_DPOP_ALGORITHMS.join(" ")}"`);
 });
 
 t.test("registering against an issuer that cannot be discovered fails the app's start", async (t) => {

@@ -25,6 +25,10 @@ export type ClientJson = {
   post_logout_redirect_uris: string[];
   /** a public client: no secret, authenticates with client_id alone (authorization_code, refresh_token) */
   public: boolean;
+  /** RFC 9449 §5.2: token requests need a DPoP proof, so its access tokens are always key-bound */
+  dpop_bound_access_tokens: boolean;
+  /** RFC 9126 §6: /authorize takes its requests only as a request_uri from /par */
+  require_pushed_authorization_requests: boolean;
   jwks: JsonWebKeySet | null;
   /** access-token lifetime in seconds; null for the server's ACCESS_TOKEN_TTL */
   token_ttl: number | null;
@@ -55,6 +59,8 @@ export function clientJson(c: ClientView): ClientJson {
     redirect_uris: c.redirectUris,
     post_logout_redirect_uris: c.postLogoutRedirectUris,
     public: c.public,
+    dpop_bound_access_tokens: c.dpopBoundAccessTokens,
+    require_pushed_authorization_requests: c.requirePushedAuthorizationRequests,
     jwks: c.jwks,
     token_ttl: c.tokenTtlSeconds,
     first_party: c.firstParty,

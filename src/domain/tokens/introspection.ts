@@ -15,8 +15,10 @@ export type IntrospectionResponse =
       exp: number;
       iat: number;
       jti?: string;
-      /** RFC 7662 §2.2: the token type of RFC 6749 §7.1 ("Bearer"); a refresh token has none */
-      token_type?: "Bearer";
+      /** RFC 7662 §2.2: the token type of RFC 6749 §7.1 ("Bearer", or "DPoP" for a key-bound one); a refresh token has none */
+      token_type?: "Bearer" | "DPoP";
+      /** RFC 9449 §6.2: the key a DPoP-bound access token is bound to, for the resource server to check the proof against */
+      cnf?: { jkt: string };
     };
 
 export type IntrospectionDeps = TokenStateDeps;
@@ -34,8 +36,15 @@ export async function introspect(
   const found = await findToken(deps, token, hint);
   if (!found?.active || !mayIntrospect(requester, found)) return INACTIVE;
   if (found.type === "access_token") {
-    const { iss, sub, aud, client_id, scope, iat, exp, jti } = found.claims;
-    return { active: true, ...(scope && { scope }), client_id, sub, aud, iss, exp, iat, jti, token_type: "Bearer" };
+    const { iss, sub, aud, client_id, scope, iat, exp, jti, cnf } = found.claims;
+    const jkt = typeof cnf?.jkt === "string" ? cnf.jkt : null; // a bound token we signed always has it right; check anyway
+    return {
+      active: true,
+      ...(scope && { scope }),
+      client_id, sub, aud, iss, exp, iat, jti,
+      token_type: jkt ? "DPoP" : "Bearer",
+      ...(jkt && { cnf: { jkt } }),
+    };
   }
   const { record } = found;
   const scope = record.scope.join(" ");

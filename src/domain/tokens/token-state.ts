@@ -31,6 +31,8 @@ export type AccessTokenClaims = {
   jti: string;
   /** the Token Status List claim (draft-ietf-oauth-status-list §6.1), absent with STATUS_LIST=off */
   status?: unknown;
+  /** RFC 9449 §6.1: the DPoP key a bound token is for (JWK SHA-256 thumbprint); absent on a bearer token */
+  cnf?: { jkt: string };
 };
 
 export type FoundToken =

@@ -17,7 +17,8 @@ const PREFLIGHT_MAX_AGE = 600;
 // DPoP header, and the server's next nonce comes back in DPoP-Nonce (RFC 9449 §4.1, §8).
 const OAUTH: Policy = { methods: "POST", allowedHeaders: "Authorization, Content-Type, DPoP", exposedHeaders: "Retry-After, WWW-Authenticate, DPoP-Nonce", credentials: false };
 // OpenID Connect UserInfo: a Bearer token from a browser app, no cookies; the challenge is readable.
-const USERINFO: Policy = { methods: "GET, POST", allowedHeaders: "Authorization, Content-Type", exposedHeaders: "WWW-Authenticate", credentials: false };
+// DPoP (RFC 9449): a browser app sends its proof in the DPoP header and reads the next nonce from DPoP-Nonce.
+const USERINFO: Policy = { methods: "GET, POST", allowedHeaders: "Authorization, Content-Type, DPoP", exposedHeaders: "WWW-Authenticate, DPoP-Nonce", credentials: false };
 // Documents: a conditional request (If-None-Match) is the only header worth sending.
 const DOCUMENT: Policy = { methods: "GET", allowedHeaders: "If-None-Match", exposedHeaders: "ETag", credentials: false };
 // The refresh token travels as an HttpOnly cookie: credentials, for listed origins only.

@@ -22,6 +22,8 @@ export const ClientBody = Type.Object(
     redirect_uris: Type.Array(Type.String()),
     post_logout_redirect_uris: Type.Array(Type.String()),
     public: Type.Boolean(),
+    dpop_bound_access_tokens: Type.Boolean(),
+    require_pushed_authorization_requests: Type.Boolean(),
     jwks: nullable(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),
     token_ttl: nullable(Type.Integer()),
     first_party: Type.Boolean(),
@@ -67,6 +69,8 @@ const clientFields = {
     [EXPECTED]: `an array of at most ${MAX_REDIRECT_URIS} post-logout redirect URIs (https, http on a loopback address, or a private-use scheme; no fragment)`,
   }),
   public: Type.Boolean(),
+  dpop_bound_access_tokens: Type.Boolean({ description: "RFC 9449 §5.2: every token request must carry a DPoP proof, so every access token is key-bound" }),
+  require_pushed_authorization_requests: Type.Boolean({ description: "RFC 9126 §6: /authorize takes this client's requests only by a request_uri from /par" }),
 };
 
 export const ClientCreate = Type.Object(
@@ -83,6 +87,8 @@ export const ClientCreate = Type.Object(
     redirect_uris: Type.Optional(clientFields.redirect_uris),
     post_logout_redirect_uris: Type.Optional(clientFields.post_logout_redirect_uris),
     public: Type.Optional(clientFields.public),
+    dpop_bound_access_tokens: Type.Optional(clientFields.dpop_bound_access_tokens),
+    require_pushed_authorization_requests: Type.Optional(clientFields.require_pushed_authorization_requests),
   },
   { additionalProperties: false },
 );
@@ -101,6 +107,8 @@ export const ClientPatch = Type.Object(
     redirect_uris: Type.Optional(clientFields.redirect_uris),
     post_logout_redirect_uris: Type.Optional(clientFields.post_logout_redirect_uris),
     public: Type.Optional(clientFields.public),
+    dpop_bound_access_tokens: Type.Optional(clientFields.dpop_bound_access_tokens),
+    require_pushed_authorization_requests: Type.Optional(clientFields.require_pushed_authorization_requests),
     enabled: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },

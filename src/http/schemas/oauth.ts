@@ -88,6 +88,8 @@ export const IntrospectionResponse = Type.Object(
     iat: Type.Optional(Type.Integer()),
     jti: Type.Optional(Type.String()),
     token_type: Type.Optional(Type.String()),
+    /** RFC 9449 §6.2: a DPoP-bound access token's key (JWK SHA-256 thumbprint) */
+    cnf: Type.Optional(Type.Object({ jkt: Type.String() }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );

@@ -17,7 +17,8 @@ type Json = Record<string, unknown>;
 
 /** A client as the admin API answers it (and `tessera clients … --json` prints it), in this order. */
 const CLIENT_FIELDS = [
-  "client_id", "client_name", "grant_types", "scope", "audiences", "token_endpoint_auth_method", "redirect_uris", "post_logout_redirect_uris", "public", "jwks", "token_ttl",
+  "client_id", "client_name", "grant_types", "scope", "audiences", "token_endpoint_auth_method", "redirect_uris", "post_logout_redirect_uris", "public",
+  "dpop_bound_access_tokens", "require_pushed_authorization_requests", "jwks", "token_ttl",
   "first_party", "introspect", "enabled", "previous_secret_expires_at", "created_at", "updated_at",
 ];
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -78,6 +79,8 @@ t.test("clients", async (t) => {
       redirect_uris: [],
       post_logout_redirect_uris: [],
       public: false,
+      dpop_bound_access_tokens: false,
+      require_pushed_authorization_requests: false,
       jwks: null,
       token_ttl: 600,
       first_party: false,

@@ -3,8 +3,9 @@
 // revoked or rotated, or are not the requester's to see; error answers as at /token.
 // Crafted and hostile tokens are in introspection.hostile-tokens.test.ts.
 import t, { type Test } from "tap";
-import { decodeJwt } from "jose";
+import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair } from "jose";
 import type { LightMyRequestResponse } from "fastify";
+import { signAccessToken } from "../../../src/domain/tokens/access-token.js";
 import { basic, buildTestApp, form } from "../../helpers/app.js";
 import { expectOAuthError, FORM } from "../../helpers/oauth.js";
 
@@ -152,6 +153,31 @@ t.test("who may introspect an access token", async (t) => {
     t.equal((await assertActive(t, apiServer, pair.access_token)).sub, alice.id, "the resource server sees it too");
     await assertInactive(t, web2, pair.access_token);
   });
+});
+
+t.test("a DPoP-bound access token: token_type DPoP and cnf.jkt, to whoever may see it (RFC 9449 §6.2)", async (t) => {
+  const jkt = await calculateJwkThumbprint(await exportJWK((await generateKeyPair("ES256")).publicKey));
+  const signed = await signAccessToken(app.services, {
+    grantType: "client_credentials", subject: svc.clientId, client: app.services.clients.get(svc.clientId)!, scope: ["read"], audience: API, jkt,
+  });
+  const token = signed.response.access_token;
+  t.strictSame(decodeJwt(token).cnf, { jkt }, "the token carries it (access-token.ts)");
+  const body = await assertActive(t, svc, token);
+  t.strictSame(body, {
+    active: true,
+    scope: "read",
+    client_id: svc.clientId,
+    sub: svc.clientId,
+    aud: API,
+    iss: ISSUER,
+    exp: nowSeconds() + 900,
+    iat: nowSeconds(),
+    jti: signed.jti,
+    token_type: "DPoP",
+    cnf: { jkt },
+  });
+  t.strictSame(await assertActive(t, apiServer, token), body, "the resource server gets the key to check proofs against");
+  await assertInactive(t, peer, token);
 });
 
 t.test("who may introspect a refresh token", async (t) => {

@@ -6,6 +6,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { basic, buildTestApp, form } from "../../helpers/app.js";
 import { issueCode } from "../../helpers/code-flow.js";
 import { FORM } from "../../helpers/oauth.js";
+import { DPOP_SIGNING_ALGS } from "../../../src/crypto/dpop.js";
 
 const CALLBACK = "https://app.example.test/callback";
 const API = "https://api.example.test";
@@ -48,6 +49,8 @@ function expectBearerError(t: Test, res: LightMyRequestResponse, status: number,
 
 const INVALID_TOKEN = 'Bearer realm="tessera", error="invalid_token"';
 const INVALID_REQUEST = 'Bearer realm="tessera", error="invalid_request"';
+// RFC 9449 §7.2: no credentials, a challenge for each scheme (the DPoP one with the proof algorithms).
+const NO_CREDENTIALS = `Bearer realm="tessera", DPoP realm="tessera", algs="${DPOP_SIGNING_ALGS.join(" ")}"`;
 
 t.test("scopes → claims", async (t) => {
   expectClaims(t, await getInfo(bearer(await accessToken(["openid"]))), { sub: alice.id });
@@ -83,10 +86,10 @@ t.test("POST: the header, or the form parameter access_token (RFC 6750 §2.2)", 
 });
 
 t.test("RFC 6750 §3 errors", async (t) => {
-  t.test("no token: 401 with a bare Bearer challenge (no error code)", async (t) => {
-    expectBearerError(t, await getInfo(), 401, "invalid_token", 'Bearer realm="tessera"');
-    expectBearerError(t, await app.inject({ method: "POST", url: "/userinfo" }), 401, "invalid_token", 'Bearer realm="tessera"');
-    expectBearerError(t, await getInfo({ authorization: basic(rp.clientId, rp.clientSecret) }), 401, "invalid_token", 'Bearer realm="tessera"');
+  t.test("no token: 401 with bare Bearer and DPoP challenges (no error code)", async (t) => {
+    expectBearerError(t, await getInfo(), 401, "invalid_token", NO_CREDENTIALS);
+    expectBearerError(t, await app.inject({ method: "POST", url: "/userinfo" }), 401, "invalid_token", NO_CREDENTIALS);
+    expectBearerError(t, await getInfo({ authorization: basic(rp.clientId, rp.clientSecret) }), 401, "invalid_token", NO_CREDENTIALS);
   });
   t.test("a token in the query is refused, not read", async (t) => {
     const token = await accessToken(["openid"]);
@@ -148,9 +151,9 @@ t.test("CORS: a listed origin may call it with a Bearer token and read the chall
   t.equal(res.statusCode, 204);
   t.equal(res.headers["access-control-allow-origin"], "https://spa.example.test");
   t.equal(res.headers["access-control-allow-methods"], "GET, POST");
-  t.equal(res.headers["access-control-allow-headers"], "Authorization, Content-Type");
+  t.equal(res.headers["access-control-allow-headers"], "Authorization, Content-Type, DPoP");
   t.notOk(res.headers["access-control-allow-credentials"]);
   const token = await accessToken(["openid"]);
   const get = await getInfo({ ...bearer(token), origin: "https://spa.example.test" });
-  t.equal(get.headers["access-control-expose-headers"], "WWW-Authenticate");
+  t.equal(get.headers["access-control-expose-headers"], "WWW-Authenticate, DPoP-Nonce");
 });

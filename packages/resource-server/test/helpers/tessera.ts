@@ -12,8 +12,11 @@ export type RunningTessera = {
   app: FastifyInstance;
   issuer: string;
   clock: SettableClock;
-  /** A client-credentials access token for `audience` with `scope`. */
-  token(params?: { scope?: string; audience?: string }): Promise<string>;
+  /**
+   * A client-credentials access token for `audience` with `scope`; with `dpop` (a DPoP proof for
+   * POST ${issuer}/token), a DPoP-bound one (RFC 9449 §5).
+   */
+  token(params?: { scope?: string; audience?: string; dpop?: string }): Promise<string>;
   /** POST /revoke (RFC 7009) of one of the client's tokens; resolves to the HTTP status. */
   revoke(token: string): Promise<number>;
 };
@@ -41,10 +44,10 @@ export async function startTessera(t: Test, env: Record<string, string> = {}): P
     app,
     issuer,
     clock,
-    async token({ scope = "read", audience = AUDIENCE } = {}) {
+    async token({ scope = "read", audience = AUDIENCE, dpop }: { scope?: string; audience?: string; dpop?: string } = {}) {
       const res = await fetch(`${issuer}/token`, {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(clientId, clientSecret) },
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(clientId, clientSecret), ...(dpop !== undefined && { dpop }) },
         body: form({ grant_type: "client_credentials", scope, audience }),
       });
       if (res.status !== 200) throw new Error(`tessera /token answered ${res.status}: ${await res.text()}`);

@@ -22,6 +22,8 @@ type Fields = {
   redirect_uris?: string[];
   post_logout_redirect_uris?: string[];
   public?: boolean;
+  dpop_bound_access_tokens?: boolean;
+  require_pushed_authorization_requests?: boolean;
   enabled?: boolean;
 };
 
@@ -45,6 +47,8 @@ const changes = (b: Fields): ClientUpdate => {
     ...(b.redirect_uris !== undefined && { redirectUris: b.redirect_uris }),
     ...(b.post_logout_redirect_uris !== undefined && { postLogoutRedirectUris: b.post_logout_redirect_uris }),
     ...(b.public !== undefined && { public: b.public }),
+    ...(b.dpop_bound_access_tokens !== undefined && { dpopBoundAccessTokens: b.dpop_bound_access_tokens }),
+    ...(b.require_pushed_authorization_requests !== undefined && { requirePushedAuthorizationRequests: b.require_pushed_authorization_requests }),
     ...(b.enabled !== undefined && { enabled: b.enabled }),
   };
 };
