@@ -27,6 +27,7 @@ import health from "./http/routes/health.js";
 import introspection from "./http/routes/introspection.js";
 import jwks from "./http/routes/jwks.js";
 import metadata from "./http/routes/metadata.js";
+import par from "./http/routes/par.js";
 import revocation from "./http/routes/revocation.js";
 import statusLists from "./http/routes/status-lists.js";
 import token from "./http/routes/token.js";
@@ -85,6 +86,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(userinfo);
   await app.register(firstParty);
   await app.register(authorize);
+  await app.register(par);
   await app.register(endSession);
   await app.register(admin);
   await app.register(jwks);

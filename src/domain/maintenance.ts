@@ -1,9 +1,10 @@
 // Deleting what can no longer be used: blocklist entries past their token's expiry, refresh
 // tokens and families past theirs, the jti of client assertions that have expired, authorization
 // codes (a day after their expiry, once their access token has expired too) and browser sessions
-// past their absolute lifetime or ended (logged out). Run on a timer by every instance (idempotent) and by `tessera prune`.
+// past their absolute lifetime or ended (logged out), and pushed authorization requests past their expiry. Run on a timer by every instance (idempotent) and by `tessera prune`.
 import { AuthorizationCodeRepository } from "../storage/authorization-codes.js";
 import type { Db } from "../storage/prisma.js";
+import { PushedAuthorizationRequestRepository } from "../storage/pushed-authorization-requests.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.js";
 import { UsedClientAssertionRepository } from "../storage/used-client-assertions.js";
@@ -21,6 +22,7 @@ export type PruneResult = {
   clientAssertions: number;
   authorizationCodes: number;
   browserSessions: number;
+  pushedAuthorizationRequests: number;
 };
 
 export async function pruneExpired(db: Db, clock: Clock): Promise<PruneResult> {
@@ -31,6 +33,7 @@ export async function pruneExpired(db: Db, clock: Clock): Promise<PruneResult> {
     clientAssertions: await new UsedClientAssertionRepository(db).pruneExpired(now),
     authorizationCodes: await new AuthorizationCodeRepository(db).pruneDead(now, new Date(now.getTime() - KEEP_EXPIRED_CODES_MS)),
     browserSessions: await pruneBrowserSessions(db, now),
+    pushedAuthorizationRequests: await new PushedAuthorizationRequestRepository(db).pruneExpired(now),
   };
 }
 

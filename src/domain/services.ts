@@ -9,6 +9,7 @@ import { BrowserSessionRepository } from "../storage/browser-sessions.js";
 import { ClientRepository } from "../storage/clients.js";
 import { databaseLocation } from "../storage/database-location.js";
 import { GrantRepository } from "../storage/grants.js";
+import { PushedAuthorizationRequestRepository } from "../storage/pushed-authorization-requests.js";
 import { applyMigrations } from "../storage/migrate.js";
 import { openDb, SQLITE_SERVER_BUSY_TIMEOUT_MS, type Db } from "../storage/prisma.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
@@ -22,6 +23,7 @@ import { ConsentService } from "./authorization/consent.js";
 import { InteractionSealer } from "./authorization/interaction.js";
 import { LogoutConfirmationSealer } from "./authorization/logout-confirmation.js";
 import { LogoutService } from "./authorization/logout.js";
+import { PushedRequestService } from "./authorization/pushed-request.js";
 import { ClientRegistry } from "./clients/client-registry.js";
 import { ClientService } from "./clients/client-service.js";
 import type { Clock } from "./clock.js";
@@ -57,6 +59,8 @@ export type Services = {
   browserSessions: BrowserSessionService;
   /** seals /authorize's request into its forms and makes their CSRF tokens */
   interactions: InteractionSealer;
+  /** pushed authorization requests (RFC 9126): stored by POST /par, used once by /authorize */
+  pushedRequests: PushedRequestService;
   /** RP-initiated logout (/end-session): ends a browser session and what was issued in it */
   logout: LogoutService;
   /** seals /end-session's confirmation form and makes its CSRF token */
@@ -174,6 +178,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       authorizationCodes,
       browserSessions,
       interactions: new InteractionSealer(deriveKey(kek, "authorization interaction"), clock),
+      pushedRequests: new PushedRequestService({ repo: new PushedAuthorizationRequestRepository(db), clock, ttlSeconds: config.parTtlSeconds, requiredForAll: config.requirePar }),
       logout: new LogoutService({ clock, sessions: browserSessionRepo, refreshTokens: new RefreshTokenRepository(db), codes: authorizationCodes, audit, statusLists }),
       logoutConfirmations: new LogoutConfirmationSealer(deriveKey(kek, "logout confirmation"), clock),
       audit,

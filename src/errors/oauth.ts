@@ -20,6 +20,8 @@ export type OAuthErrorCode =
   | "access_denied"
   | "login_required"
   | "consent_required"
+  // RFC 9101 §7 (and RFC 9126 §4): a request_uri that names no usable pushed request
+  | "invalid_request_uri"
   // RFC 7591 §3.2.2: the admin API's answer to bad client metadata (ValidationError's code)
   | "invalid_client_metadata"
   | "invalid_redirect_uri";
@@ -142,5 +144,11 @@ export class LoginRequired extends OAuthError {
 /** prompt=none, and the user has not consented to what is asked (OpenID Connect Core §3.1.2.6). */
 export class ConsentRequired extends OAuthError {
   readonly code = "consent_required";
+  readonly status = 400;
+}
+
+/** A request_uri that names no usable pushed request: unknown, expired, used or another client's (RFC 9101 §7). */
+export class InvalidRequestUri extends OAuthError {
+  readonly code = "invalid_request_uri";
   readonly status = 400;
 }

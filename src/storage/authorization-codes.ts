@@ -24,6 +24,8 @@ export type NewAuthorizationCode = {
   scope: string[];
   audience: string[];
   nonce: string | null;
+  /** RFC 9449 §10: the JWK thumbprint of the DPoP key the exchange must prove; null: not bound */
+  dpopJkt: string | null;
   authTime: Date;
   issuedAt: Date;
   expiresAt: Date;
@@ -66,6 +68,7 @@ type CodeRow = {
   scope: string;
   audience: string;
   nonce: string | null;
+  dpopJkt: string | null;
   authTime: unknown;
   issuedAt: unknown;
   expiresAt: unknown;
@@ -91,6 +94,7 @@ const toRecord = (r: CodeRow): AuthorizationCodeRecord => ({
   scope: split(r.scope),
   audience: split(r.audience),
   nonce: r.nonce,
+  dpopJkt: r.dpopJkt,
   authTime: asDate(r.authTime),
   issuedAt: asDate(r.issuedAt),
   expiresAt: asDate(r.expiresAt),
@@ -139,9 +143,9 @@ export class AuthorizationCodeRepository {
     try {
       const inserted = await this.#direct.changes(sql`
         INSERT INTO "AuthorizationCode" ("digest", "clientId", "userId", "grantId", "sessionId", "redirectUri", "redirectUriSent",
-                                         "codeChallenge", "scope", "audience", "nonce", "authTime", "issuedAt", "expiresAt")
+                                         "codeChallenge", "scope", "audience", "nonce", "dpopJkt", "authTime", "issuedAt", "expiresAt")
         VALUES (${code.digest}, ${code.clientId}, ${code.userId}, ${code.grantId}, ${code.sessionId}, ${code.redirectUri}, ${code.redirectUriSent},
-                ${code.codeChallenge}, ${code.scope.join(" ")}, ${code.audience.join(" ")}, ${code.nonce}, ${code.authTime}, ${code.issuedAt}, ${code.expiresAt})`);
+                ${code.codeChallenge}, ${code.scope.join(" ")}, ${code.audience.join(" ")}, ${code.nonce}, ${code.dpopJkt}, ${code.authTime}, ${code.issuedAt}, ${code.expiresAt})`);
       return inserted === 1;
     } catch (e) {
       if (isForeignKeyCode(e)) return false;
@@ -153,7 +157,7 @@ export class AuthorizationCodeRepository {
   async findByDigest(digest: string): Promise<AuthorizationCodeRecord | null> {
     const rows = await this.#direct.rows<CodeRow>(sql`
       SELECT c."digest", c."clientId", c."userId", c."grantId", c."sessionId", c."redirectUri", c."redirectUriSent", c."codeChallenge",
-             c."scope", c."audience", c."nonce", c."authTime", c."issuedAt", c."expiresAt", c."usedAt", c."familyId",
+             c."scope", c."audience", c."nonce", c."dpopJkt", c."authTime", c."issuedAt", c."expiresAt", c."usedAt", c."familyId",
              c."accessTokenJti", c."accessTokenExpiresAt", c."accessTokenStatus", u."enabled" AS "userEnabled"
       FROM "AuthorizationCode" c
       LEFT JOIN "User" u ON u."id" = c."userId"

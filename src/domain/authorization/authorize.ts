@@ -100,6 +100,7 @@ async function issueCode(deps: AuthorizeDeps, interaction: Interaction, session:
     scope: request.scope,
     audience: request.audience,
     ...(request.nonce !== undefined && { nonce: request.nonce }),
+    ...(request.dpopJkt !== undefined && { dpopJkt: request.dpopJkt }),
     authTime: session.authTime,
   });
   return codeRedirect(deps.issuer, request, code);

@@ -31,6 +31,8 @@ export type CodeBinding = {
   scope: string[];
   audience: string[];
   nonce?: string | undefined;
+  /** RFC 9449 §10: the exchange must prove possession of this DPoP key (dpop_jkt, or PAR's proof) */
+  dpopJkt?: string | undefined;
   /** when the user last entered a password in that session (OIDC auth_time) */
   authTime: Date;
 };
@@ -51,6 +53,7 @@ export async function issueAuthorizationCode(deps: AuthorizationCodeDeps, bindin
     scope: binding.scope,
     audience: binding.audience,
     nonce: binding.nonce ?? null,
+    dpopJkt: binding.dpopJkt ?? null,
     authTime: binding.authTime,
     issuedAt: new Date(now),
     expiresAt: new Date(now + AUTHORIZATION_CODE_TTL_SECONDS * 1000),

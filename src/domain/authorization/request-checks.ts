@@ -17,6 +17,8 @@ const REPEATABLE = new Set(["resource"]);
 // unreserved characters for a verifier, and a challenge has the same alphabet.
 const CODE_CHALLENGE = /^[A-Za-z0-9\-._~]{43,128}$/;
 const MAX_AGE = /^(0|[1-9][0-9]{0,9})$/;
+// RFC 9449 §10: dpop_jkt is a JWK SHA-256 thumbprint (RFC 7638), base64url: 43 characters.
+const DPOP_JKT = /^[A-Za-z0-9_-]{43}$/;
 /** state, nonce and login_hint are echoed or stored: a bound keeps a URL or row from growing without end. */
 const MAX_VALUE_LENGTH = 2048;
 
@@ -100,6 +102,13 @@ export function checkResource(params: RawParams, client: ClientRecord): string[]
   return [selectAudience(params.resource, params.audience as string | undefined, client.audiences)].flat();
 }
 
+/** RFC 9449 §10: the code is bound to this DPoP key; the exchange must prove possession of it. */
+export function checkDpopJkt(params: RawParams): string | undefined {
+  const jkt = params.dpop_jkt as string | undefined;
+  if (jkt !== undefined && !DPOP_JKT.test(jkt)) throw new InvalidRequest("dpop_jkt must be a JWK SHA-256 thumbprint: 43 base64url characters");
+  return jkt;
+}
+
 function checkLength(params: RawParams, name: string): string | undefined {
   const value = params[name] as string | undefined;
   if (value !== undefined && value.length > MAX_VALUE_LENGTH) throw new InvalidRequest(`${name} is longer than ${MAX_VALUE_LENGTH} characters`);
@@ -120,6 +129,7 @@ export function checkRequest(params: RawParams, client: ClientRecord, target: { 
   const audience = checkResource(params, client);
   const nonce = checkLength(params, "nonce");
   const loginHint = checkLength(params, "login_hint");
+  const dpopJkt = checkDpopJkt(params);
   return {
     clientId: client.id,
     ...target,
@@ -131,5 +141,6 @@ export function checkRequest(params: RawParams, client: ClientRecord, target: { 
     prompt,
     ...(maxAge !== undefined && { maxAge }),
     ...(loginHint !== undefined && { loginHint }),
+    ...(dpopJkt !== undefined && { dpopJkt }),
   };
 }

@@ -55,8 +55,9 @@ async function assertionClient(deps: ClientAuthDeps, clientId: string | undefine
   try {
     claims = await verifyClientAssertion(assertion, client.jwks, {
       clientId: client.id,
-      // RFC 7523 §3: the token endpoint; RFC 7521 §5.1 also allows the issuer identifier.
-      audiences: [as, `${as}/token`, `${as}/revoke`, `${as}/introspect`],
+      // RFC 7523 §3: the token endpoint; RFC 7521 §5.1 also allows the issuer identifier; RFC 9126 §2
+      // the PAR endpoint's URL.
+      audiences: [as, `${as}/token`, `${as}/revoke`, `${as}/introspect`, `${as}/par`],
       now: new Date(now),
       clockToleranceSeconds: deps.config.clockSkewSeconds,
     });

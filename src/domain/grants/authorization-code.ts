@@ -15,7 +15,7 @@ export const grantType = "authorization_code";
 // One description for every way a code can be wrong, so that an answer tells a guesser nothing.
 const INVALID_CODE = "authorization code is invalid, expired or used";
 
-export async function handle({ client, params, deps }: GrantContext): Promise<TokenResponse> {
+export async function handle({ client, params, dpop, deps }: GrantContext): Promise<TokenResponse> {
   const { code: presented, code_verifier: verifier, redirect_uri: redirectUri } = params;
   if (presented === undefined) throw new InvalidRequest("code is required");
   // RFC 7636 §4.5 and OAuth 2.1: every code was issued with a challenge, so a verifier is required.
@@ -34,6 +34,11 @@ export async function handle({ client, params, deps }: GrantContext): Promise<To
   // RFC 7636 §4.6, S256 only. A malformed verifier cannot match a challenge: the same error.
   if (!isCodeVerifier(verifier) || !constantTimeEqual(s256CodeChallenge(verifier), code.codeChallenge)) {
     throw new InvalidGrant("code_verifier does not match the code_challenge (PKCE)");
+  }
+  // RFC 9449 §10: a code bound to a DPoP key (dpop_jkt, or the proof sent to /par) is exchanged only
+  // with a proof of that key; a thief of the code without the key gets nothing, and the code stays.
+  if (code.dpopJkt !== null && code.dpopJkt !== dpop?.jkt) {
+    throw new InvalidGrant("the authorization code is bound to a DPoP key (dpop_jkt): send a DPoP proof of that key");
   }
   if (!code.userEnabled) throw new InvalidGrant("the user of this authorization code is disabled");
   const audience = code.audience.length === 1 ? code.audience[0]! : code.audience;

@@ -23,7 +23,7 @@ const CONSUMES = new Map<unknown, string[]>([
 // private_key_jwt's client_assertion; a public client names itself with client_id): the empty
 // requirement says that the header is not the only way.
 const CLIENT_AUTH: Record<string, string[]>[] = [{ clientSecretBasic: [] }, {}];
-const CLIENT_AUTH_PATHS = new Set(["/token", "/revoke", "/introspect"]);
+const CLIENT_AUTH_PATHS = new Set(["/token", "/revoke", "/introspect", "/par"]);
 
 // Summaries of routes whose schemas have none (a route's own `summary` wins).
 const SUMMARIES: Record<string, string> = {

@@ -8,7 +8,7 @@ import cookie from "@fastify/cookie";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import type { RawParams } from "../../domain/authorization/authorization-request.js";
+import { AUTHORIZATION_PARAMETERS, type RawParams } from "../../domain/authorization/authorization-request.js";
 import { allow, clientOf, deny, nextStep, type AuthorizeDeps, type Step } from "../../domain/authorization/authorize.js";
 import type { SignedInSession } from "../../domain/authorization/browser-session.js";
 import { InteractionRefused, type Interaction } from "../../domain/authorization/interaction.js";
@@ -29,10 +29,9 @@ import { limitPerMinute } from "../plugins/rate-limits.js";
 
 // Each parameter a string, or several when repeated: the checks refuse repeats with their own error
 // (a page or a redirect), so the schema must let them through. Unknown parameters are ignored.
-const PARAMETERS = ["response_type", "client_id", "redirect_uri", "state", "scope", "resource", "audience", "code_challenge", "code_challenge_method", "nonce", "prompt", "max_age", "login_hint"];
 const Params = Type.Object(
-  Object.fromEntries(PARAMETERS.map((name) => [name, Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())]))])),
-  { additionalProperties: true, description: "The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, RFC 8707, OpenID Connect Core §3.1.2.1)" },
+  Object.fromEntries(AUTHORIZATION_PARAMETERS.map((name) => [name, Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())]))])),
+  { additionalProperties: true, description: "The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, RFC 8707, OpenID Connect Core §3.1.2.1, RFC 9449 §10), or client_id and the request_uri of a pushed one (RFC 9126 §4)" },
 );
 const FormFields = { interaction: Type.String(), csrf_token: Type.String() };
 const SignInForm = Type.Object({ ...FormFields, username: Type.String(), password: Type.String() }, { additionalProperties: false });
@@ -126,12 +125,17 @@ const authorize: FastifyPluginAsyncTypebox = async (app) => {
     return answer(request, reply, interaction, step);
   }
 
-  /** A new authorization request: the client and redirect URI first (errors: a page), then the rest. */
-  async function start(request: FastifyRequest, reply: FastifyReply, params: RawParams) {
+  /**
+   * A new authorization request: the client and redirect URI first (errors: a page), then the rest.
+   * With a request_uri, the client's pushed request (RFC 9126 §4) replaces every other parameter.
+   */
+  async function start(request: FastifyRequest, reply: FastifyReply, sent: RawParams) {
+    let params = sent;
     let client;
     let target;
     try {
       client = checkClient(params, (id) => services.clients.get(id));
+      if (sent.request_uri !== undefined) params = await services.pushedRequests.use(client, sent.request_uri);
       target = checkRedirectUri(params, client);
     } catch (e) {
       if (e instanceof OAuthError && e.status < 500) return sendError(reply, 400, e.description ?? e.code);
@@ -140,6 +144,7 @@ const authorize: FastifyPluginAsyncTypebox = async (app) => {
     const state = typeof params.state === "string" ? params.state : undefined;
     let checked;
     try {
+      if (sent.request_uri === undefined) services.pushedRequests.checkNotRequired(client);
       checked = checkRequest(params, client, target);
     } catch (e) {
       if (!(e instanceof OAuthError) || e.status >= 500) throw e;

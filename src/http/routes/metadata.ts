@@ -7,6 +7,7 @@ import { CLIENT_ASSERTION_ALGS } from "../../domain/clients/authenticate.js";
 import { SIGNING_ALGS } from "../../config/schema.js";
 import { GRANT_TYPES } from "../../domain/grants/index.js";
 import { STATIC_DOCUMENT } from "../plugins/metrics.js";
+import { PAR_PATH } from "./par.js";
 import { METADATA_SCHEMA, OPENID_CONFIGURATION_SCHEMA } from "../schemas/oauth.js";
 
 const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
@@ -26,7 +27,7 @@ const OPENID_SCOPES = ["openid", "profile", "email"];
 const CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "name", "preferred_username", "email", "email_verified"];
 
 /** RFC 8414 §2 metadata: the fields both documents carry. */
-export function authorizationServerMetadata(issuer: string, statusLists: boolean): Record<string, unknown> {
+export function authorizationServerMetadata(issuer: string, statusLists: boolean, requirePar = false): Record<string, unknown> {
   // RFC 8414 §2: each *_auth_signing_alg_values_supported is REQUIRED where private_key_jwt is offered;
   // all three name the list the assertion verifier itself accepts.
   return {
@@ -47,6 +48,10 @@ export function authorizationServerMetadata(issuer: string, statusLists: boolean
     response_modes_supported: ["query"],
     code_challenge_methods_supported: ["S256"], // PKCE for every client; plain is refused
     authorization_response_iss_parameter_supported: true, // RFC 9207
+    // RFC 9126 §5: pushed requests, and whether /authorize takes only them (REQUIRE_PAR; a client may
+    // be required to push by its own require_pushed_authorization_requests either way)
+    pushed_authorization_request_endpoint: `${issuer}${PAR_PATH}`,
+    require_pushed_authorization_requests: requirePar,
     // Not in RFC 8414's registry, but used (Janssen, InterSystems) for what resource servers need: the algs an
     // access token may be signed with (every SIGNING_ALG, since a retired key of another alg stays published)
     access_token_signing_alg_values_supported: SIGNING_ALGS,
@@ -56,9 +61,9 @@ export function authorizationServerMetadata(issuer: string, statusLists: boolean
 }
 
 /** OpenID Connect Discovery 1.0 §3: the RFC 8414 fields plus the OpenID ones. */
-export function openidConfiguration(issuer: string, statusLists: boolean): Record<string, unknown> {
+export function openidConfiguration(issuer: string, statusLists: boolean, requirePar = false): Record<string, unknown> {
   return {
-    ...authorizationServerMetadata(issuer, statusLists),
+    ...authorizationServerMetadata(issuer, statusLists, requirePar),
     userinfo_endpoint: `${issuer}/userinfo`,
     end_session_endpoint: `${issuer}${END_SESSION_PATH}`,
     // ID tokens are signed by the active key, of SIGNING_ALG; a key of another alg may still be active
@@ -68,16 +73,18 @@ export function openidConfiguration(issuer: string, statusLists: boolean): Recor
     subject_types_supported: ["public"],
     scopes_supported: OPENID_SCOPES,
     claims_supported: CLAIMS,
-    // Discovery §3 defaults this to true; tessera takes no request_uri (nor request objects, default false).
+    // Discovery §3 defaults this to true; tessera fetches no request object from a request_uri (nor takes
+    // request objects, default false). The request_uri of a pushed request (RFC 9126) is another thing,
+    // advertised by pushed_authorization_request_endpoint.
     request_uri_parameter_supported: false,
   };
 }
 
 const metadata: FastifyPluginAsyncTypebox = async (app) => {
-  const { issuer } = app.services.config;
+  const { issuer, requirePar } = app.services.config;
   const statusLists = app.services.statusLists !== null;
-  const body = JSON.stringify(authorizationServerMetadata(issuer, statusLists));
-  const openid = JSON.stringify(openidConfiguration(issuer, statusLists));
+  const body = JSON.stringify(authorizationServerMetadata(issuer, statusLists, requirePar));
+  const openid = JSON.stringify(openidConfiguration(issuer, statusLists, requirePar));
   const send = (reply: FastifyReply, document = body) =>
     reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(document);
   app.get(WELL_KNOWN, { config: STATIC_DOCUMENT, schema: METADATA_SCHEMA }, (_request, reply) => send(reply));
