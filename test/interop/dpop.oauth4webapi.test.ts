@@ -77,7 +77,7 @@ t.test("client credentials with a DPoP proof: a DPoP-bound token; without one: B
   t.notOk("cnf" in payload, "no proof, no binding");
 });
 
-t.test("authorization code with PKCE and DPoP, then refresh: the public client's refresh token is bound to its key", async (t) => {
+t.test("authorization code with PKCE, dpop_jkt and DPoP, then refresh: the public client's refresh token is bound to its key", async (t) => {
   const server = await startTessera(t);
   const { clientId } = await server.createClient({ name: "Photo Book", public: true, grantTypes: ["authorization_code", "refresh_token"], redirectUris: [CALLBACK], audiences: [API], scopes: ["read"] });
   const client: oauth.Client = { client_id: clientId, token_endpoint_auth_method: "none" };
@@ -90,21 +90,25 @@ t.test("authorization code with PKCE and DPoP, then refresh: the public client's
   url.search = new URLSearchParams({
     response_type: "code", client_id: clientId, redirect_uri: CALLBACK, scope: "read", state,
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: "S256",
+    dpop_jkt: await DPoP.calculateThumbprint(), // RFC 9449 §10: the code is bound to the key
   }).toString();
   const callback = await signInAndAllow(server.app, url, "alice", PASSWORD);
   const params = oauth.validateAuthResponse(server.as, client, callback, state);
-  const response = await oauth.authorizationCodeGrantRequest(server.as, client, oauth.None(), params, CALLBACK, verifier, { DPoP, ...server.http });
+  const exchange = (handle: oauth.DPoPHandle) => oauth.authorizationCodeGrantRequest(server.as, client, oauth.None(), params, CALLBACK, verifier, { DPoP: handle, ...server.http });
+  const stranger = oauth.DPoP(client, (await newKey()).keyPair);
+  await t.rejects(oauth.processAuthorizationCodeResponse(server.as, client, await exchange(stranger)), { code: "OAUTH_RESPONSE_BODY_ERROR", error: "invalid_grant" }, "the code bound by dpop_jkt refuses another key");
+  const response = await exchange(DPoP);
   const tokens = await oauth.processAuthorizationCodeResponse(server.as, client, response);
   t.equal(tokens.token_type, "dpop");
   t.type(tokens.refresh_token, "string", "a refresh token");
-  await assertBound(t, server, jkt, 1);
+  await assertBound(t, server, jkt, 2);
 
   const refresh = (token: string, handle?: oauth.DPoPHandle) =>
     oauth.refreshTokenGrantRequest(server.as, client, oauth.None(), token, { ...(handle && { DPoP: handle }), ...server.http }).then((r) => oauth.processRefreshTokenResponse(server.as, client, r));
   const refreshed = await refresh(tokens.refresh_token!, DPoP);
   t.equal(refreshed.token_type, "dpop", "the same key refreshes");
   t.not(refreshed.refresh_token, tokens.refresh_token, "and the refresh token rotated");
-  await assertBound(t, server, jkt, 2);
+  await assertBound(t, server, jkt, 3);
 
   const other = oauth.DPoP(client, (await newKey()).keyPair);
   await t.rejects(refresh(refreshed.refresh_token!, other), { code: "OAUTH_RESPONSE_BODY_ERROR", error: "invalid_grant" }, "another key: invalid_grant");
