@@ -1,13 +1,15 @@
 // Deleting what can no longer be used: blocklist entries past their token's expiry, refresh
 // tokens and families past theirs, the jti of client assertions that have expired, authorization
-// codes (a day after their expiry, once their access token has expired too) and browser sessions
-// past their absolute lifetime or ended (logged out), and pushed authorization requests past their expiry. Run on a timer by every instance (idempotent) and by `tessera prune`.
+// codes (a day after their expiry, once their access token has expired too), browser sessions
+// past their absolute lifetime or ended (logged out), DPoP proofs seen that are past their window and
+// pushed authorization requests past their expiry. Run on a timer by every instance (idempotent) and by `tessera prune`.
 import { AuthorizationCodeRepository } from "../storage/authorization-codes.js";
 import type { Db } from "../storage/prisma.js";
 import { PushedAuthorizationRequestRepository } from "../storage/pushed-authorization-requests.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.js";
 import { UsedClientAssertionRepository } from "../storage/used-client-assertions.js";
+import { UsedDpopProofRepository } from "../storage/used-dpop-proofs.js";
 import type { Clock } from "./clock.js";
 
 // Revoked families are kept a day so that a late replay of one of their tokens is still recognised.
@@ -22,6 +24,7 @@ export type PruneResult = {
   clientAssertions: number;
   authorizationCodes: number;
   browserSessions: number;
+  dpopProofs: number;
   pushedAuthorizationRequests: number;
 };
 
@@ -33,6 +36,7 @@ export async function pruneExpired(db: Db, clock: Clock): Promise<PruneResult> {
     clientAssertions: await new UsedClientAssertionRepository(db).pruneExpired(now),
     authorizationCodes: await new AuthorizationCodeRepository(db).pruneDead(now, new Date(now.getTime() - KEEP_EXPIRED_CODES_MS)),
     browserSessions: await pruneBrowserSessions(db, now),
+    dpopProofs: await new UsedDpopProofRepository(db).pruneExpired(now),
     pushedAuthorizationRequests: await new PushedAuthorizationRequestRepository(db).pruneExpired(now),
   };
 }

@@ -17,6 +17,7 @@ import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.j
 import { SigningKeyRepository } from "../storage/signing-keys.js";
 import { StatusListRepository } from "../storage/status-lists.js";
 import { UsedClientAssertionRepository } from "../storage/used-client-assertions.js";
+import { UsedDpopProofRepository } from "../storage/used-dpop-proofs.js";
 import { UserRepository } from "../storage/users.js";
 import { BrowserSessionService } from "./authorization/browser-session.js";
 import { ConsentService } from "./authorization/consent.js";
@@ -33,6 +34,7 @@ import type { Logger } from "./logger.js";
 import { NO_METRICS, type Metrics } from "./metrics.js";
 import { pruneExpired } from "./maintenance.js";
 import { poll } from "./poller.js";
+import { DpopProofChecker } from "./tokens/dpop-proofs.js";
 import { RefreshTokenService } from "./tokens/refresh-token-service.js";
 import { StatusIndexAllocator } from "./tokens/status-index-allocator.js";
 import { StatusListRegistry } from "./tokens/status-list-registry.js";
@@ -68,6 +70,8 @@ export type Services = {
   audit: AuditRepository;
   blocklist: RevokedAccessTokenRepository;
   assertions: UsedClientAssertionRepository;
+  /** DPoP proofs (RFC 9449): checked once each, on any instance, and the server nonce (DPOP_NONCE) */
+  dpop: DpopProofChecker;
   /** Token Status List entries for new access tokens, and the lists served; null when STATUS_LIST=off */
   statusIndexes: StatusIndexAllocator | null;
   statusLists: StatusListRegistry | null;
@@ -184,6 +188,13 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       audit,
       blocklist,
       assertions: new UsedClientAssertionRepository(db),
+      dpop: new DpopProofChecker({
+        clock,
+        used: new UsedDpopProofRepository(db),
+        nonceRequired: config.dpopNonce,
+        nonceKey: deriveKey(kek, "dpop nonce"),
+        skewSeconds: config.clockSkewSeconds,
+      }),
       statusIndexes,
       statusLists,
       async ready() {

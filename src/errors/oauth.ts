@@ -1,4 +1,4 @@
-// One class per OAuth error code (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 8707 §2, RFC 6750 §3.1).
+// One class per OAuth error code (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 8707 §2, RFC 6750 §3.1, RFC 9449 §12.2).
 // Domain code throws these; only src/http/plugins/error-handler.ts turns them into responses.
 
 export type OAuthErrorCode =
@@ -24,7 +24,10 @@ export type OAuthErrorCode =
   | "invalid_request_uri"
   // RFC 7591 §3.2.2: the admin API's answer to bad client metadata (ValidationError's code)
   | "invalid_client_metadata"
-  | "invalid_redirect_uri";
+  | "invalid_redirect_uri"
+  // RFC 9449 §5, §8: a DPoP proof that fails a check of §4.3, and a proof without the server's nonce
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce";
 
 export abstract class OAuthError extends Error {
   abstract readonly code: OAuthErrorCode;
@@ -150,5 +153,17 @@ export class ConsentRequired extends OAuthError {
 /** A request_uri that names no usable pushed request: unknown, expired, used or another client's (RFC 9101 §7). */
 export class InvalidRequestUri extends OAuthError {
   readonly code = "invalid_request_uri";
+  readonly status = 400;
+}
+
+/** A DPoP proof failed a check of RFC 9449 §4.3 (at /token: a JSON 400, §5). */
+export class InvalidDpopProof extends OAuthError {
+  readonly code = "invalid_dpop_proof";
+  readonly status = 400;
+}
+
+/** RFC 9449 §8: the proof lacks the server's current nonce; the answer's DPoP-Nonce header gives one. */
+export class UseDpopNonce extends OAuthError {
+  readonly code = "use_dpop_nonce";
   readonly status = 400;
 }

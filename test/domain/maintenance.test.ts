@@ -71,23 +71,23 @@ t.test("blocklist entries go once their token has expired; live ones stay", asyn
   await s.revoke("svc", second);
   t.same(await s.blocklistedJtis(), [jtiOf(first), jtiOf(second)].sort());
 
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 }, "nothing is due at t0+600");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 }, "nothing is due at t0+600");
   s.clock.advance(299);
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 }, "nothing is due a second before the first exp");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 }, "nothing is due a second before the first exp");
   t.equal((await s.counts()).blocklist, 2);
 
   s.clock.advance(1);
-  t.same(await s.prune(), { revokedAccessTokens: 1, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 }, "the first goes at its exp");
+  t.same(await s.prune(), { revokedAccessTokens: 1, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 }, "the first goes at its exp");
   t.same(await s.blocklistedJtis(), [jtiOf(second)], "the second stays");
   t.notOk(await s.active("svc", first), "the pruned one is still inactive (expired)");
   t.notOk(await s.active("svc", second), "the kept one is still inactive (blocklisted)");
 
   s.clock.advance(600);
-  t.same(await s.prune(), { revokedAccessTokens: 1, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 }, "the second goes at its exp");
+  t.same(await s.prune(), { revokedAccessTokens: 1, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 }, "the second goes at its exp");
   t.equal((await s.counts()).blocklist, 0);
   t.notOk(await s.active("svc", second));
 
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 }, "pruning again finds nothing");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 }, "pruning again finds nothing");
 });
 
 t.test("refresh tokens and families: the dead go, the live and the recently revoked stay", async (t) => {
@@ -98,11 +98,11 @@ t.test("refresh tokens and families: the dead go, the live and the recently revo
   await s.revoke("web", revoked.refresh_token); // family revoked at t0; its access token blocklisted
   t.same(await s.counts(), { blocklist: 1, families: 2, tokens: 3 });
 
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 }, "nothing is due at t0");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 }, "nothing is due at t0");
   t.same(await s.counts(), { blocklist: 1, families: 2, tokens: 3 });
 
   s.clock.advance(DAY - 1);
-  t.same(await s.prune(), { revokedAccessTokens: 1, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 }, "the revoked family's access token entry went at its exp");
+  t.same(await s.prune(), { revokedAccessTokens: 1, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 }, "the revoked family's access token entry went at its exp");
   t.same(await s.counts(), { blocklist: 0, families: 2, tokens: 3 }, "a family revoked less than a day ago stays");
 
   s.clock.advance(1);
@@ -115,19 +115,19 @@ t.test("refresh tokens and families: the dead go, the live and the recently revo
   t.same(await s.counts(), { blocklist: 0, families: 1, tokens: 3 });
 
   s.clock.advance(6 * DAY - 1); // t0+7d-1s: live1 and live2 expire at t0+7d
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 });
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 });
   s.clock.advance(1);
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 2, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 }, "the two used tokens go at their idle expiry");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 2, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 }, "the two used tokens go at their idle expiry");
   t.same(await s.counts(), { blocklist: 0, families: 1, tokens: 1 });
   t.ok(await s.active("web", live3.refresh_token), "the newest token of the family is untouched");
   const live4 = await s.rotate(live3.refresh_token);
 
   s.clock.advance(23 * DAY - 1); // t0+30d-1s: the family ends at t0+30d
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 2, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 }, "live3 (used) and live4 went at their idle expiry");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 2, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 }, "live3 (used) and live4 went at their idle expiry");
   t.same(await s.counts(), { blocklist: 0, families: 1, tokens: 0 }, "the family itself lives until its absolute expiry");
   t.notOk(await s.active("web", live4.refresh_token));
   s.clock.advance(1);
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 1, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 }, "the family goes at its absolute expiry");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 1, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 }, "the family goes at its absolute expiry");
   t.same(await s.counts(), { blocklist: 0, families: 0, tokens: 0 });
 });
 
@@ -143,7 +143,7 @@ t.test("a family at its absolute expiry goes with its last token", async (t) => 
   await s.prune(); // the used tokens of the first 22 days are past their idle expiry
   t.same(await s.counts(), { blocklist: 0, families: 1, tokens: 2 }, "the tokens of days 24 and 29 are left");
   s.clock.advance(DAY);
-  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 3, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 }, "two tokens and the family");
+  t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 3, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 }, "two tokens and the family");
   t.same(await s.counts(), { blocklist: 0, families: 0, tokens: 0 });
   t.equal((await s.refreshGrant(pair.refresh_token)).statusCode, 400);
 });
@@ -168,7 +168,7 @@ t.test("live state is left alone however often pruning runs", async (t) => {
   const token = await s.accessToken();
   await s.revoke("svc", token);
   const before = await s.counts();
-  for (let i = 0; i < 3; i++) t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 });
+  for (let i = 0; i < 3; i++) t.same(await s.prune(), { revokedAccessTokens: 0, refreshTokenRows: 0, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 });
   t.same(await s.counts(), before);
   t.ok(await s.active("web", pair.refresh_token));
   t.ok(await s.active("web", pair.access_token));
@@ -212,7 +212,7 @@ t.test("tessera prune --json, a real process on the app's database, prunes by th
 
   const run = await tessera("prune", "--json");
   t.equal(run.code, 0, `exits 0 ${run.stderr}`);
-  t.strictSame(JSON.parse(run.stdout), { revokedAccessTokens: 1, refreshTokenRows: 2, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, pushedAuthorizationRequests: 0 }, "the 2020 blocklist entry, token and family");
+  t.strictSame(JSON.parse(run.stdout), { revokedAccessTokens: 1, refreshTokenRows: 2, clientAssertions: 0, authorizationCodes: 0, browserSessions: 0, dpopProofs: 0, pushedAuthorizationRequests: 0 }, "the 2020 blocklist entry, token and family");
   t.same(await s.counts(), { blocklist: 1, families: 1, tokens: 1 });
   t.same(await s.blocklistedJtis(), [jtiOf(liveAccess)], "the 2100 entry stays");
   t.equal((await s.refreshGrant(dead.refresh_token)).statusCode, 400, "the 2020 token is gone");
@@ -221,7 +221,7 @@ t.test("tessera prune --json, a real process on the app's database, prunes by th
 
   const again = await tessera("prune");
   t.equal(again.code, 0, `exits 0 ${again.stderr}`);
-  t.equal(again.stdout, "revokedAccessTokens: 0\nrefreshTokenRows: 0\nclientAssertions: 0\nauthorizationCodes: 0\nbrowserSessions: 0\npushedAuthorizationRequests: 0\n", "people get key: value lines; nothing left to prune");
+  t.equal(again.stdout, "revokedAccessTokens: 0\nrefreshTokenRows: 0\nclientAssertions: 0\nauthorizationCodes: 0\nbrowserSessions: 0\ndpopProofs: 0\npushedAuthorizationRequests: 0\n", "people get key: value lines; nothing left to prune");
 });
 
 t.test("used client-assertion ids go once the assertion has expired", async (t) => {

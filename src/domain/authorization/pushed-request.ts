@@ -3,7 +3,7 @@
 // parameters for PAR_TTL seconds under a random request_uri; /authorize?client_id&request_uri uses
 // them once (§4) and checks them again, since the client or the policy may have changed meanwhile.
 import { randomToken, sha256 } from "../../crypto/secrets.js";
-import { InvalidRequest, InvalidRequestUri } from "../../errors/oauth.js";
+import { InvalidDpopProof, InvalidRequest, InvalidRequestUri } from "../../errors/oauth.js";
 import type { ClientRecord } from "../../storage/clients.js";
 import type { PushedAuthorizationRequestRepository } from "../../storage/pushed-authorization-requests.js";
 import type { Clock } from "../clock.js";
@@ -37,9 +37,9 @@ export class PushedRequestService {
   }
 
   /**
-   * Checks and stores the request `client` pushed. `dpop`: the key of a DPoP proof sent with it
-   * (RFC 9449 §10.1), which binds the code as dpop_jkt does; the caller has checked that a dpop_jkt
-   * sent too names the same key.
+   * Checks and stores the request `client` pushed. `dpop`: the key of a DPoP proof sent with it (RFC
+   * 9449 §10.1), checked by the caller; it binds the code as dpop_jkt does, and a dpop_jkt sent too must
+   * name the same key.
    */
   async push(client: ClientRecord, params: RawParams, dpop: DpopKey | null = null): Promise<PushedRequest> {
     // §2.1: a request_uri cannot refer to another one.
@@ -47,7 +47,10 @@ export class PushedRequestService {
     if (params.client_id !== undefined && params.client_id !== client.id) throw new InvalidRequest("client_id does not match the authenticated client");
     const parameters: Record<string, string | string[]> = { client_id: client.id };
     for (const [name, value] of Object.entries(params)) if (value !== undefined && !CREDENTIALS.has(name)) parameters[name] = value;
-    if (dpop) parameters.dpop_jkt = dpop.jkt;
+    if (dpop) {
+      if (params.dpop_jkt !== undefined && params.dpop_jkt !== dpop.jkt) throw new InvalidDpopProof("dpop_jkt is not the thumbprint of the DPoP proof's key");
+      parameters.dpop_jkt = dpop.jkt;
+    }
     // The checks of /authorize, in its order; their errors are JSON here (§2.3), none redirects.
     checkClient(parameters, () => client);
     checkRequest(parameters, client, checkRedirectUri(parameters, client));

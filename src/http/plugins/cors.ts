@@ -26,6 +26,7 @@ const POLICIES = new Map<string, Policy>([
   ["/token", OAUTH],
   ["/revoke", OAUTH],
   ["/introspect", OAUTH],
+  ["/par", OAUTH], // a browser app (public client) pushes its request too (RFC 9126 §2)
   ["/.well-known/jwks.json", DOCUMENT],
   ["/.well-known/oauth-authorization-server", DOCUMENT],
   ["/.well-known/openid-configuration", DOCUMENT],

@@ -1,8 +1,10 @@
 // POST /par: the pushed authorization request endpoint (RFC 9126 §2). The client authenticates as at
 // /token (every method; public clients name themselves with client_id), under /token's rate limits,
 // and pushes the parameters /authorize takes; it gets a request_uri to send to /authorize with its
-// client_id. Errors are JSON as at /token (§2.3): none is ever sent to the redirect URI.
+// client_id. Errors are JSON as at /token (§2.3): none is ever sent to the redirect URI. A DPoP proof
+// may come with the request (RFC 9449 §10.1): checked as at /token, its key binds the code.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest, onRequestHookHandler } from "fastify";
 import { Type } from "typebox";
 import { AUTHORIZATION_PARAMETERS } from "../../domain/authorization/authorization-request.js";
 import { clientAuthentication } from "../plugins/client-auth.js";
@@ -34,17 +36,36 @@ const PushedResponse = Type.Object(
   { additionalProperties: false, description: "Created: the request is stored (RFC 9126 §2.2)" },
 );
 
+/** How many DPoP header fields came: Node joins repeated ones into one value (RFC 9449 §4.3 check 1). */
+function dpopHeaderCount(request: FastifyRequest): number {
+  const raw = request.raw.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === "dpop") count++;
+  return count;
+}
+
 const par: FastifyPluginAsyncTypebox = async (app) => {
   const { services } = app;
+  const { dpop, config } = services;
+  const htu = `${config.issuer}${PAR_PATH}`;
+  // RFC 9449 §8: with DPOP_NONCE on, every answer gives the nonce to use next, as /token's do.
+  const nonceHeader: onRequestHookHandler = (_request, reply, done) => {
+    reply.header("dpop-nonce", dpop.nonce());
+    done();
+  };
   app.post(
     PAR_PATH,
     {
-      onRequest: noStore,
+      onRequest: dpop.nonceRequired ? [noStore, nonceHeader] : noStore,
       preValidation: requireForm,
       preHandler: clientAuthentication(app, PAR_PATH, services.config.rateLimitToken, true),
       schema: { summary: "Pushed authorization request endpoint (RFC 9126)", body: PushedRequest, response: { 201: PushedResponse, ...ERROR_RESPONSES } },
     },
-    async (request, reply) => reply.code(201).send(await services.pushedRequests.push(request.client!, request.body)),
+    async (request, reply) => {
+      const header = request.headers.dpop;
+      const key = await dpop.check({ header: Array.isArray(header) ? header.join(", ") : header, headerCount: dpopHeaderCount(request), htm: "POST", htu });
+      return reply.code(201).send(await services.pushedRequests.push(request.client!, request.body, key));
+    },
   );
 };
 

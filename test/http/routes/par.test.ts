@@ -166,3 +166,17 @@ t.test("/par is in /openapi.json with its request and response schemas and clien
   t.ok(op.responses["4XX"] ?? op.responses["4xx"], "its errors");
   t.same(op.security, [{ clientSecretBasic: [] }, {}]);
 });
+
+t.test("CORS: a browser app on a listed origin may push (preflight and answer)", async (t) => {
+  const g = await buildTestApp(t, { CORS_ORIGINS: "https://spa.example.test" });
+  const preflight = await g.app.inject({
+    method: "OPTIONS",
+    url: "/par",
+    headers: { origin: "https://spa.example.test", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+  });
+  t.equal(preflight.statusCode, 204);
+  t.equal(preflight.headers["access-control-allow-origin"], "https://spa.example.test");
+  t.match(preflight.headers["access-control-allow-methods"], /POST/);
+  const elsewhere = await g.app.inject({ method: "OPTIONS", url: "/par", headers: { origin: "https://evil.example.test", "access-control-request-method": "POST" } });
+  t.equal(elsewhere.headers["access-control-allow-origin"], undefined, "an unlisted origin gets nothing");
+});
