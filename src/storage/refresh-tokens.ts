@@ -28,13 +28,16 @@ export type RefreshFamilyRecord = {
   sessionId: string | null;
   /** when that sign-in authenticated (the ID token's auth_time); null otherwise and before 0012 */
   authTime: Date | null;
+  /** RFC 9449: the DPoP key (JWK thumbprint) a public client's family is bound to; null: not bound */
+  dpopJkt: string | null;
 };
 
 /** A new family: started by /login, the password grant or an authorization code (grantId, sessionId, authTime). */
-export type NewRefreshFamily = Omit<RefreshFamilyRecord, "revokedAt" | "userEnabled" | "sessionId" | "authTime"> & {
+export type NewRefreshFamily = Omit<RefreshFamilyRecord, "revokedAt" | "userEnabled" | "sessionId" | "authTime" | "dpopJkt"> & {
   grantId?: string | null;
   sessionId?: string | null;
   authTime?: Date | null;
+  dpopJkt?: string | null;
 };
 
 export type NewRefreshToken = {
@@ -85,6 +88,7 @@ type TokenRow = {
   viaLogin: unknown;
   sessionId: string | null;
   authTime: unknown;
+  dpopJkt: string | null;
   /** null when the user row is gone (the foreign key cascades, so only in a race with its deletion) */
   userEnabled: unknown;
 };
@@ -114,6 +118,7 @@ const toRecord = (r: TokenRow): RefreshTokenRecord => ({
     userEnabled: asFlag(r.userEnabled),
     sessionId: r.sessionId,
     authTime: orNull(r.authTime),
+    dpopJkt: r.dpopJkt,
   },
 });
 
@@ -168,8 +173,8 @@ export const insertTokenStatement = (token: NewRefreshToken) => {
 
 /** The INSERT of a new family, for a transaction of another repository (authorization-codes.ts). */
 export const insertFamilyStatement = (f: NewRefreshFamily) => sql`
-  INSERT INTO "RefreshFamily" ("id", "clientId", "userId", "createdAt", "expiresAt", "viaLogin", "grantId", "sessionId", "authTime")
-  VALUES (${f.id}, ${f.clientId}, ${f.userId}, ${f.createdAt}, ${f.expiresAt}, ${f.viaLogin}, ${f.grantId ?? null}, ${f.sessionId ?? null}, ${f.authTime ?? null})`;
+  INSERT INTO "RefreshFamily" ("id", "clientId", "userId", "createdAt", "expiresAt", "viaLogin", "grantId", "sessionId", "authTime", "dpopJkt")
+  VALUES (${f.id}, ${f.clientId}, ${f.userId}, ${f.createdAt}, ${f.expiresAt}, ${f.viaLogin}, ${f.grantId ?? null}, ${f.sessionId ?? null}, ${f.authTime ?? null}, ${f.dpopJkt ?? null})`;
 
 /** A family as an administrator sees it (see unrevokedFamiliesOfUser). */
 export type FamilySummary = Pick<RefreshFamilyRecord, "id" | "clientId" | "userId" | "createdAt" | "expiresAt"> & {
@@ -211,7 +216,7 @@ export class RefreshTokenRepository {
       SELECT t."digest", t."familyId", t."scope", t."audience", t."issuedAt", t."expiresAt", t."usedAt", t."successorDigest",
              t."accessTokenJti", t."accessTokenExpiresAt", t."accessTokenStatus", f."clientId", f."userId",
              f."createdAt" AS "familyCreatedAt", f."expiresAt" AS "familyExpiresAt",
-             f."revokedAt" AS "familyRevokedAt", f."viaLogin", f."sessionId", f."authTime", u."enabled" AS "userEnabled"
+             f."revokedAt" AS "familyRevokedAt", f."viaLogin", f."sessionId", f."authTime", f."dpopJkt", u."enabled" AS "userEnabled"
       FROM "RefreshToken" t
       JOIN "RefreshFamily" f ON f."id" = t."familyId"
       LEFT JOIN "User" u ON u."id" = f."userId"

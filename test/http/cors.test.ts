@@ -64,8 +64,8 @@ t.test("preflight to /token from a listed origin: allowed, without credentials",
   t.same(corsHeaders(res), {
     "access-control-allow-origin": APP,
     "access-control-allow-methods": "POST",
-    "access-control-allow-headers": "Authorization, Content-Type",
-    "access-control-expose-headers": "Retry-After, WWW-Authenticate",
+    "access-control-allow-headers": "Authorization, Content-Type, DPoP",
+    "access-control-expose-headers": "Retry-After, WWW-Authenticate, DPoP-Nonce",
     "access-control-max-age": "600",
   });
   t.equal(res.headers.vary, "Origin");
@@ -90,7 +90,7 @@ t.test("cross-origin POST /token: the listed origin may read the answer", async 
   const headers = { "content-type": "application/x-www-form-urlencoded", authorization: basic(client.clientId, client.clientSecret) };
   const listed = await request(base, "POST", "/token", { ...headers, origin: APP }, body);
   t.equal(listed.status, 200);
-  t.same(corsHeaders(listed), { "access-control-allow-origin": APP, "access-control-expose-headers": "Retry-After, WWW-Authenticate" });
+  t.same(corsHeaders(listed), { "access-control-allow-origin": APP, "access-control-expose-headers": "Retry-After, WWW-Authenticate, DPoP-Nonce" });
   t.equal(listed.headers.vary, "Origin");
   const unlisted = await request(base, "POST", "/token", { ...headers, origin: EVIL }, body);
   t.equal(unlisted.status, 200, "answered: CORS only decides whether the browser lets the page read it");

@@ -53,6 +53,8 @@ export async function handle({ client, params, dpop, deps }: GrantContext): Prom
     // OpenID Connect Core §3.1.3.3: with scope openid the answer carries an ID token (id-token.ts);
     // auth_time always (so max_age needs nothing more, §3.1.2.1), the nonce exactly as it was sent.
     idToken: { authTime: code.authTime, nonce: code.nonce, sessionId: code.sessionId },
+    // RFC 9449 §5: the access token, and a public client's refresh family, bound to the proof's key.
+    jkt: dpop?.jkt ?? null,
   });
   const issued = {
     accessTokenJti: planned.access.jti,

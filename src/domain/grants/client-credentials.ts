@@ -6,8 +6,8 @@ import type { GrantContext } from "./index.js";
 
 export const grantType = "client_credentials";
 
-export function handle({ client, params, deps }: GrantContext): Promise<TokenResponse> {
+export function handle({ client, params, dpop, deps }: GrantContext): Promise<TokenResponse> {
   const scope = grantScope(params.scope, client.scopes);
   const audience = selectAudience(params.resource, params.audience, client.audiences);
-  return issueAccessToken(deps, { grantType, subject: client.id, client, scope, audience });
+  return issueAccessToken(deps, { grantType, subject: client.id, client, scope, audience, jkt: dpop?.jkt ?? null });
 }

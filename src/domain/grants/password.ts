@@ -7,7 +7,7 @@ import type { GrantContext } from "./index.js";
 
 export const grantType = "password";
 
-export async function handle({ client, params, deps }: GrantContext): Promise<TokenResponse> {
+export async function handle({ client, params, dpop, deps }: GrantContext): Promise<TokenResponse> {
   if (!client.firstParty) throw new UnauthorizedClient("the password grant is for first-party clients only");
   if (params.username === undefined || params.password === undefined) {
     throw new InvalidRequest("username and password are required");
@@ -15,5 +15,5 @@ export async function handle({ client, params, deps }: GrantContext): Promise<To
   const scope = grantScope(params.scope, client.scopes);
   const audience = selectAudience(params.resource, params.audience, client.audiences);
   const user = await deps.users.authenticate(params.username, params.password);
-  return deps.refreshTokens.startSession({ grantType, client, user, scope, audience });
+  return deps.refreshTokens.startSession({ grantType, client, user, scope, audience, jkt: dpop?.jkt ?? null });
 }

@@ -1,6 +1,7 @@
 // DPoP proofs as a request presents them (RFC 9449 §4.3): one header, a valid proof (crypto/dpop.ts),
 // the server's nonce when DPOP_NONCE is on (§8-9), and never the same proof twice, on any instance.
 import { verifyDpopProof } from "../../crypto/dpop.js";
+export { DPOP_SIGNING_ALGS } from "../../crypto/dpop.js";
 import { constantTimeEqual, keyedDigest, sha256 } from "../../crypto/secrets.js";
 import { InvalidDpopProof, UseDpopNonce } from "../../errors/oauth.js";
 import type { UsedDpopProofRepository } from "../../storage/used-dpop-proofs.js";

@@ -39,7 +39,8 @@ export type RefreshTokenDeps = AccessTokenDeps & {
   statusLists: StatusListRegistry | null;
 };
 
-export type Session = { grantType: string; client: ClientRecord; user: UserView; scope: string[]; audience: string | string[] };
+/** jkt: the request's DPoP key (RFC 9449): binds the access token, and a public client's family. */
+export type Session = { grantType: string; client: ClientRecord; user: UserView; scope: string[]; audience: string | string[]; jkt?: string | null };
 
 /**
  * A session by user id, optionally started under a grant and a browser session (the code flow), with
@@ -61,6 +62,8 @@ export type FamilyCheck = (family: RefreshFamilyRecord) => ClientRecord;
 type Narrowing = {
   narrowScope?: ((scope: string[]) => string[]) | undefined;
   narrowAudience?: ((audience: string[]) => string | string[]) | undefined;
+  /** the request's DPoP key: the new access token is bound to it */
+  jkt: string | null;
 };
 
 
@@ -88,7 +91,8 @@ export class RefreshTokenService {
    * code), then calls issue(), which signs.
    */
   async planSession(session: PlannedSession): Promise<SessionPlan> {
-    const grant = { grantType: session.grantType, subject: session.userId, client: session.client, scope: session.scope, audience: session.audience };
+    const jkt = session.jkt ?? null;
+    const grant = { grantType: session.grantType, subject: session.userId, client: session.client, scope: session.scope, audience: session.audience, jkt };
     const access = await planAccessToken(this.#d, grant);
     const sign = async () => this.#withIdToken(await signAccessToken(this.#d, grant, access), grant, session.idToken ?? null);
     if (!session.client.grantTypes.includes("refresh_token")) {
@@ -108,6 +112,9 @@ export class RefreshTokenService {
       grantId: session.grantId ?? null,
       sessionId: session.sessionId ?? null,
       authTime: session.idToken?.authTime ?? null,
+      // RFC 9449 §5: a public client's refresh tokens are bound to its key (a confidential client's
+      // are bound to its authentication already, and it may present another key at each refresh).
+      dpopJkt: session.client.public ? jkt : null,
     };
     return {
       access,
@@ -154,16 +161,17 @@ export class RefreshTokenService {
     checkFamily: FamilyCheck,
     narrowScope?: (scope: string[]) => string[],
     narrowAudience?: (audience: string[]) => string | string[],
+    jkt: string | null = null,
   ): Promise<TokenResponse> {
     // Taken before the token is read: the concurrency window counts from when each request began.
     const now = new Date(this.#d.clock.now());
     const token = await this.#find(presented);
     const client = checkFamily(token.family);
-    if (token.usedAt) return this.#presentedAgain(token, token.usedAt, now, client, { narrowScope, narrowAudience });
+    if (token.usedAt) return this.#presentedAgain(token, token.usedAt, now, client, { narrowScope, narrowAudience, jkt });
     if (token.family.revokedAt || token.expiresAt <= now || token.family.expiresAt <= now) {
       throw new InvalidGrant("refresh token expired or revoked");
     }
-    const next = await this.#successor(token, now, client, { narrowScope, narrowAudience });
+    const next = await this.#successor(token, now, client, { narrowScope, narrowAudience, jkt });
     if (!(await this.#d.repo.rotateIfActive(token.digest, now, next.record))) {
       // A concurrent request with the same token won between our read and our write: not theft, and
       // the winner's session survives. A thief who wins this race is caught when the owner next
@@ -199,14 +207,14 @@ export class RefreshTokenService {
   }
 
   /** The pair that replaces `token`: its stored record, and the answer, signed once it is stored. */
-  async #successor(token: RefreshTokenRecord, now: Date, client: ClientRecord, { narrowScope, narrowAudience }: Narrowing) {
+  async #successor(token: RefreshTokenRecord, now: Date, client: ClientRecord, { narrowScope, narrowAudience, jkt }: Narrowing) {
     // Before the token is consumed: a refused scope must leave it usable for a corrected retry.
     const scope = narrowScope ? narrowScope(token.scope) : token.scope;
     // Read with the token (one query): a disabled user's token is refused, and stays unconsumed.
     if (!token.family.userEnabled) throw new InvalidGrant("the user of this refresh token is disabled or gone");
     // Likewise a narrower audience (RFC 8707 §2.2), for this access token only.
     const audience = narrowAudience ? narrowAudience(token.audience) : token.audience.length === 1 ? token.audience[0]! : token.audience;
-    const grant = { grantType: "refresh_token", subject: token.family.userId, client, scope, audience };
+    const grant = { grantType: "refresh_token", subject: token.family.userId, client, scope, audience, jkt };
     // The access token's jti and expiry are fixed before it is signed, so that the old token's
     // consumption and the new token's row are written together, and the signature comes last.
     const plan = await planAccessToken(this.#d, grant);

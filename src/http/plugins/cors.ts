@@ -13,8 +13,9 @@ type Policy = Pick<FastifyCorsOptions, "methods" | "allowedHeaders" | "exposedHe
 /** Seconds a browser may keep a preflight's answer (Chromium keeps at most 7200). */
 const PREFLIGHT_MAX_AGE = 600;
 
-// Client authentication may come as an Authorization header (client_secret_basic).
-const OAUTH: Policy = { methods: "POST", allowedHeaders: "Authorization, Content-Type", exposedHeaders: "Retry-After, WWW-Authenticate", credentials: false };
+// Client authentication may come as an Authorization header (client_secret_basic); a DPoP proof as a
+// DPoP header, and the server's next nonce comes back in DPoP-Nonce (RFC 9449 §4.1, §8).
+const OAUTH: Policy = { methods: "POST", allowedHeaders: "Authorization, Content-Type, DPoP", exposedHeaders: "Retry-After, WWW-Authenticate, DPoP-Nonce", credentials: false };
 // OpenID Connect UserInfo: a Bearer token from a browser app, no cookies; the challenge is readable.
 const USERINFO: Policy = { methods: "GET, POST", allowedHeaders: "Authorization, Content-Type", exposedHeaders: "WWW-Authenticate", credentials: false };
 // Documents: a conditional request (If-None-Match) is the only header worth sending.

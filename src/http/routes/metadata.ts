@@ -6,6 +6,7 @@ import type { FastifyReply } from "fastify";
 import { CLIENT_ASSERTION_ALGS } from "../../domain/clients/authenticate.js";
 import { SIGNING_ALGS } from "../../config/schema.js";
 import { GRANT_TYPES } from "../../domain/grants/index.js";
+import { DPOP_SIGNING_ALGS } from "../../domain/tokens/dpop-proofs.js";
 import { STATIC_DOCUMENT } from "../plugins/metrics.js";
 import { PAR_PATH } from "./par.js";
 import { METADATA_SCHEMA, OPENID_CONFIGURATION_SCHEMA } from "../schemas/oauth.js";
@@ -55,6 +56,8 @@ export function authorizationServerMetadata(issuer: string, statusLists: boolean
     // Not in RFC 8414's registry, but used (Janssen, InterSystems) for what resource servers need: the algs an
     // access token may be signed with (every SIGNING_ALG, since a retired key of another alg stays published)
     access_token_signing_alg_values_supported: SIGNING_ALGS,
+    // RFC 9449 §5.1: the algs a DPoP proof may use (crypto/dpop.ts accepts exactly these)
+    dpop_signing_alg_values_supported: DPOP_SIGNING_ALGS,
     // draft-ietf-oauth-status-list §9.3: where resource servers find every Token Status List
     ...(statusLists && { status_list_aggregation_endpoint: `${issuer}/statuslists` }),
   };
