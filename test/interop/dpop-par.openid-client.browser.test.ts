@@ -1,8 +1,8 @@
 // openid-client v6 with DPoP (RFC 9449) and PAR (RFC 9126) against tessera on a loopback port:
 // getDPoPHandle for client credentials; and a public client that pushes its authorization request
-// (buildAuthorizationUrlWithPAR: POST /par, then a URL with only client_id and request_uri), sends
-// the user through Chromium to sign in and consent, exchanges the code with its DPoP handle and
-// refreshes with it. The wire is recorded (openid-client lowercases token_type): each token is
+// (buildAuthorizationUrlWithPAR with its DPoP handle: POST /par with a proof, which binds the code to
+// the key, RFC 9449 §10.1; then a URL with only client_id and request_uri), sends the user through
+// Chromium to sign in and consent, exchanges the code with its DPoP handle and refreshes with it. The wire is recorded (openid-client lowercases token_type): each token is
 // token_type DPoP with cnf.jkt the key's RFC 7638 thumbprint, computed here from the public key.
 import { calculateJwkThumbprint, createRemoteJWKSet, exportJWK, jwtVerify } from "jose";
 import * as oidc from "openid-client";
@@ -84,6 +84,7 @@ t.test("PAR with buildAuthorizationUrlWithPAR, sign-in in Chromium, the code exc
   }, { DPoP });
   const pushed = server.wire.last("/par");
   t.equal(pushed.status, 201, "/par answered 201 Created");
+  t.equal(pushed.proof?.htu, `${server.issuer}/par`, "openid-client sent a DPoP proof to /par (RFC 9449 §10.1)");
   t.match(url.searchParams.get("request_uri"), /^urn:ietf:params:oauth:request_uri:/);
   t.same([...url.searchParams.keys()].sort(), ["client_id", "request_uri"], "the browser's URL carries no request parameters");
 
@@ -94,7 +95,10 @@ t.test("PAR with buildAuthorizationUrlWithPAR, sign-in in Chromium, the code exc
   const callbackUrl = await decideOnPage(page, callback, "allow");
   t.equal(callbackUrl.searchParams.get("state"), state, "the pushed state comes back");
 
-  const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: verifier, expectedState: state }, undefined, { DPoP });
+  const exchange = (handle: oidc.DPoPHandle) => oidc.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: verifier, expectedState: state }, undefined, { DPoP: handle });
+  const other = await newHandle(config);
+  await t.rejects(exchange(other.DPoP), { code: "OAUTH_RESPONSE_BODY_ERROR", error: "invalid_grant" }, "the code is bound to the key of the proof sent to /par");
+  const tokens = await exchange(DPoP);
   t.equal(tokens.token_type, "dpop");
   t.equal(tokens.scope, "read");
   await assertBound(t, server, jkt);
@@ -102,6 +106,5 @@ t.test("PAR with buildAuthorizationUrlWithPAR, sign-in in Chromium, the code exc
   const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP });
   t.equal(refreshed.token_type, "dpop", "the same key refreshes");
   await assertBound(t, server, jkt);
-  const other = await newHandle(config);
   await t.rejects(oidc.refreshTokenGrant(config, refreshed.refresh_token!, undefined, { DPoP: other.DPoP }), { code: "OAUTH_RESPONSE_BODY_ERROR", error: "invalid_grant" }, "another key: invalid_grant");
 });
