@@ -319,8 +319,8 @@ function table(summary, allRuns) {
       ["ES256 vs ceiling ES256", r.pairedEs256OverCeilingEs256],
       ["ceiling's own ES256/RS256", r.pairedCeilingEs256OverRs256],
     ].filter(([, x]) => x).map(([label, x]) => `${label} ${fmt(x, 2)}x`);
-    return `${s.name}: ${parts.join(", ")}`;
-  });
+    return parts.length ? `${s.name}: ${parts.join(", ")}` : null;
+  }).filter(Boolean);
   text.push(`median of per-round req/s ratios (same-round pairs): ${paired.join("; ")}`);
   const dpop = ratios["token dpop c50"];
   if (dpop) {
