@@ -134,37 +134,17 @@ function signatureValid(alg: DpopAlg, key: KeyObject, input: string, signature: 
   });
 }
 
-/** What a proof's protected header yields once checked: its alg, its key, the key's thumbprint. */
-export type CheckedHeader = { alg: DpopAlg; key: KeyObject; jkt: string };
-
 /**
- * Checked headers by their encoded form, at most `size` (the oldest goes first). A client signs every
- * proof with one key and sends the same header bytes each time (oauth4webapi and openid-client keep
- * it), and making a key object of a JWK costs about as much as verifying the signature (the point or
- * modulus is validated): the checks of the header alone depend only on its bytes, so their outcome
- * is kept. A header that fails is not kept.
+ * Checks `proof` as RFC 9449 §4.3 says, except what needs state (one header, nonce, replay: see
+ * DpopProofChecker). Throws InvalidDpopProof, naming the failed check, on the first failure.
  */
-export class DpopHeaderCache {
-  readonly #size: number;
-  readonly #headers = new Map<string, CheckedHeader>();
-
-  constructor(size: number) {
-    this.#size = size;
-  }
-
-  get(encodedHeader: string): CheckedHeader | undefined {
-    return this.#headers.get(encodedHeader);
-  }
-
-  set(encodedHeader: string, checked: CheckedHeader): void {
-    if (this.#headers.size >= this.#size) this.#headers.delete(this.#headers.keys().next().value!);
-    this.#headers.set(encodedHeader, checked);
-  }
-}
-
-/** Checks 4, 5 and 7 of §4.3 (typ, alg, a public jwk that fits the alg): everything the header alone decides. */
-function checkHeader(encodedHeader: string): CheckedHeader {
+export async function verifyDpopProof(proof: string, expect: DpopExpectation, time: DpopTime): Promise<VerifiedDpopProof> {
+  // 2. one well-formed JWT, compact JWS (a comma-joined pair of headers fails here too)
+  const parts = proof.length <= MAX_PROOF_LENGTH ? COMPACT_JWS.exec(proof) : null;
+  if (!parts) return fail("DPoP proof is not a single compact JWS");
+  const [, encodedHeader, encodedPayload, signature] = parts as unknown as [string, string, string, string];
   const header = decodeJson(encodedHeader, "header");
+  const claims = decodeJson(encodedPayload, "payload");
   // 4. typ
   if (header.typ !== "dpop+jwt") fail("DPoP proof typ must be dpop+jwt");
   // 5. an asymmetric alg we support; never none or HMAC
@@ -176,26 +156,6 @@ function checkHeader(encodedHeader: string): CheckedHeader {
   if ("crit" in header) fail("DPoP proof has a crit header, which is not supported");
   // 7. (before 6: nothing is verified with a key that comes with its private part) a public jwk
   const { key, jwk } = publicKeyOf(header, alg);
-  return { alg, key, jkt: jwkThumbprint(jwk) };
-}
-
-/**
- * Checks `proof` as RFC 9449 §4.3 says, except what needs state (one header, nonce, replay: see
- * DpopProofChecker). Throws InvalidDpopProof, naming the failed check, on the first failure.
- * `headers`: checked headers to reuse and to add to.
- */
-export async function verifyDpopProof(proof: string, expect: DpopExpectation, time: DpopTime, headers?: DpopHeaderCache): Promise<VerifiedDpopProof> {
-  // 2. one well-formed JWT, compact JWS (a comma-joined pair of headers fails here too)
-  const parts = proof.length <= MAX_PROOF_LENGTH ? COMPACT_JWS.exec(proof) : null;
-  if (!parts) return fail("DPoP proof is not a single compact JWS");
-  const [, encodedHeader, encodedPayload, signature] = parts as unknown as [string, string, string, string];
-  let checked = headers?.get(encodedHeader);
-  if (!checked) {
-    checked = checkHeader(encodedHeader);
-    headers?.set(encodedHeader, checked);
-  }
-  const { alg, key, jkt } = checked;
-  const claims = decodeJson(encodedPayload, "payload");
   // 6. signed by that key
   if (!(await signatureValid(alg, key, `${encodedHeader}.${encodedPayload}`, signature))) fail("DPoP proof signature does not verify with its jwk");
   // 3. the claims of §4.2
@@ -216,5 +176,5 @@ export async function verifyDpopProof(proof: string, expect: DpopExpectation, ti
   if (expect.accessToken !== undefined && (typeof ath !== "string" || !constantTimeEqual(ath, sha256(expect.accessToken)))) {
     fail("DPoP proof ath does not match the access token");
   }
-  return { jkt, jti, iat, nonce };
+  return { jkt: jwkThumbprint(jwk), jti, iat, nonce };
 }

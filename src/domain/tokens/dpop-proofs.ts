@@ -1,6 +1,6 @@
 // DPoP proofs as a request presents them (RFC 9449 §4.3): one header, a valid proof (crypto/dpop.ts),
 // the server's nonce when DPOP_NONCE is on (§8-9), and never the same proof twice, on any instance.
-import { DpopHeaderCache, verifyDpopProof } from "../../crypto/dpop.js";
+import { verifyDpopProof } from "../../crypto/dpop.js";
 export { DPOP_SIGNING_ALGS } from "../../crypto/dpop.js";
 import { constantTimeEqual, keyedDigest, sha256 } from "../../crypto/secrets.js";
 import { InvalidDpopProof, UseDpopNonce } from "../../errors/oauth.js";
@@ -45,12 +45,8 @@ export type DpopProofDeps = {
   skewSeconds: number;
 };
 
-/** How many checked proof headers (one per client key in use) are kept: see DpopHeaderCache. */
-const HEADER_CACHE_SIZE = 1000;
-
 export class DpopProofChecker {
   readonly #d: DpopProofDeps;
-  readonly #headers = new DpopHeaderCache(HEADER_CACHE_SIZE);
 
   constructor(deps: DpopProofDeps) {
     this.#d = deps;
@@ -77,7 +73,6 @@ export class DpopProofChecker {
       request.header ?? "",
       { htm: request.htm, htu: request.htu, ...(request.accessToken === undefined ? {} : { accessToken: request.accessToken }) },
       { nowSeconds, maxAgeSeconds: DPOP_PROOF_MAX_AGE_SECONDS, skewSeconds },
-      this.#headers,
     );
     // §4.3 check 10: the server's nonce.
     if (this.#d.nonceRequired && !this.#isCurrentNonce(proof.nonce, nowSeconds)) {
