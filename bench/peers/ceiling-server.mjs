@@ -2,13 +2,16 @@
 // JWT access token — Fastify 5 + @fastify/formbody, one client compared in memory, jose SignJWT with a
 // key made at start. No database, no audit, no metrics, no rate limit, no key rotation. Whatever
 // tessera spends above this is the price of its features (or of avoidable work).
+// With a DPoP header, the least RFC 9449 §4.3 asks: the proof verified with its embedded key (ES256 or
+// EdDSA, typ dpop+jwt), htm, htu, iat within 60 s, its jti not seen before (a Map in memory, swept),
+// and the token bound to the key's thumbprint (cnf.jkt, token_type DPoP).
 //
 // Env: PORT (127.0.0.1 only), BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_AUDIENCE, BENCH_SCOPE, and
 // BENCH_ALG (RS256 by default; ES256 for the row that shows what the bare stack does with ES256 keys).
 // POST /token; GET /.well-known/jwks.json.
 import Fastify from "fastify";
 import formbody from "@fastify/formbody";
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from "jose";
+import { calculateJwkThumbprint, EmbeddedJWK, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 
 const PORT = Number(process.env.PORT);
@@ -46,6 +49,26 @@ function basicCredentials(header) {
   }
 }
 
+const DPOP_WINDOW_SECONDS = 60;
+const seenJtis = new Map(); // jti -> iat; entries older than the window can no longer be replayed
+setInterval(() => {
+  const oldest = Math.floor(Date.now() / 1000) - DPOP_WINDOW_SECONDS;
+  for (const [jti, iat] of seenJtis) if (iat < oldest) seenJtis.delete(jti);
+}, 10_000).unref();
+
+/** The proof's key thumbprint, or null when the proof fails a check. */
+async function dpopThumbprint(proof, now) {
+  try {
+    const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, { typ: "dpop+jwt", algorithms: ["ES256", "EdDSA"] });
+    if (payload.htm !== "POST" || payload.htu !== `${ISSUER}/token` || typeof payload.jti !== "string") return null;
+    if (typeof payload.iat !== "number" || Math.abs(now - payload.iat) > DPOP_WINDOW_SECONDS || seenJtis.has(payload.jti)) return null;
+    seenJtis.set(payload.jti, payload.iat);
+    return await calculateJwkThumbprint(protectedHeader.jwk);
+  } catch {
+    return null;
+  }
+}
+
 const app = Fastify({ logger: false });
 await app.register(formbody);
 
@@ -64,7 +87,10 @@ app.post("/token", async (req, reply) => {
   if (!asked.every((s) => allowed.includes(s))) return reply.code(400).send({ error: "invalid_scope" });
   const scope = asked.join(" ");
   const now = Math.floor(Date.now() / 1000);
-  const accessToken = await new SignJWT({ client_id: CLIENT_ID, scope })
+  const proof = req.headers.dpop;
+  const jkt = typeof proof === "string" ? await dpopThumbprint(proof, now) : null;
+  if (proof !== undefined && !jkt) return reply.code(400).header("www-authenticate", 'DPoP error="invalid_dpop_proof"').send({ error: "invalid_dpop_proof" });
+  const accessToken = await new SignJWT({ client_id: CLIENT_ID, scope, ...(jkt && { cnf: { jkt } }) })
     .setProtectedHeader({ alg: ALG, typ: "at+jwt", kid })
     .setIssuer(ISSUER)
     .setSubject(CLIENT_ID)
@@ -73,7 +99,7 @@ app.post("/token", async (req, reply) => {
     .setExpirationTime(now + TTL)
     .setJti(randomUUID())
     .sign(privateKey);
-  return { access_token: accessToken, token_type: "Bearer", expires_in: TTL, scope };
+  return { access_token: accessToken, token_type: jkt ? "DPoP" : "Bearer", expires_in: TTL, scope };
 });
 
 app.get("/.well-known/jwks.json", (_req, reply) => {

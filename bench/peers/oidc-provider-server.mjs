@@ -2,6 +2,10 @@
 // client_credentials, client_secret_basic, an RS256 JWT access token (RFC 9068, typ at+jwt) for one
 // resource server chosen by resource indicator (RFC 8707). One static client; an RSA-2048 signing key
 // made at start. In-memory adapter (its default): JWT-format access tokens are not stored anyway.
+// DPoP (RFC 9449) on, as in its defaults, spelled out: a proof on /token binds the token (cnf.jkt,
+// token_type DPoP), its jti is checked for replay (allowReplay false) in the adapter's ReplayDetection
+// store (here the in-memory LRU of 1000 entries: one process, no shared store), iat within 300 s
+// (CHALLENGE_OK_WINDOW), no server nonce (no nonceSecret), ES256 and EdDSA proofs.
 //
 // Env: PORT (127.0.0.1 only), BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_AUDIENCE, BENCH_SCOPE.
 // Token endpoint POST /token; JWKS GET /jwks; discovery GET /.well-known/openid-configuration.
@@ -49,6 +53,7 @@ const provider = new Provider(`http://${HOST}:${PORT}`, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    dPoP: { enabled: true, allowReplay: false },
     resourceIndicators: {
       enabled: true,
       defaultResource: async () => AUDIENCE,

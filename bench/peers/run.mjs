@@ -8,6 +8,20 @@
 // and the ceiling with ES256 keys, for /token at 50. The machine is shared and noisy, so servers run
 // in interleaved rounds (round 1: tessera, peer, ceiling, tessera ES256, ceiling ES256; round 2: ...)
 // and the table shows medians over rounds.
+//
+// DPoP (RFC 9449): "token dpop c50" is the same /token load with a DPoP proof on every request, on
+// tessera (right after its Bearer "token c50", same process: the row shows DPoP/Bearer), on
+// node-oidc-provider (its dPoP feature on, replay detection on) and on the ceiling (the least checking
+// RFC 9449 §4.3 asks, with jtis in memory: its DPoP/Bearer is the yardstick for tessera's). Each request carries a fresh proof (own
+// jti, current iat, htu of that server's token endpoint). Signing them costs CPU that this 2-core
+// machine's server needs too, so a pool of proofs (BENCH_DPOP_RPS x the load's seconds) is signed just
+// before each load (warm-up and measured load alike) and autocannon's per-request hook only takes the
+// next one: the server is measured, not the client's signer (dpop-proofs.mjs). A pool that runs out is
+// refilled by signing during the load, counted, and fails the run; so does any answer that is not a 200
+// with token_type DPoP. Before the load, one proof is checked end to end (cnf.jkt is the key's
+// thumbprint) and replayed (it must be refused: both servers do the jti check).
+// Each load must end within the servers' iat window (tessera: 60 s plus its clock skew; oidc-provider:
+// 300 s; the ceiling: 60 s): with the DPoP scenario BENCH_DURATION is at most 50.
 // Results: a table on stdout and bench/results/peers.json.
 //
 // Run:  npm run bench:peers   (builds tessera, installs this folder's own deps, runs this file)
@@ -17,6 +31,8 @@
 //                          tesseraEs256, ceilingEs256); tesseraNoStatus is tessera with STATUS_LIST=off
 //                          (no status claim), for /token: its row shows tessera (on) / off
 //       BENCH_RESULTS=path  where the JSON goes (default bench/results/peers.json)
+//       BENCH_DPOP=0       skips the DPoP scenario       BENCH_DPOP_RPS=4000  upper bound of req/s that
+//                          sizes each proof pool (raise it when the run fails with "pool ran out")
 //       Server settings pass through to tessera (e.g. METRICS=off); RATE_LIMIT_TOKEN defaults to 0.
 import autocannon from "autocannon";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
@@ -24,6 +40,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { dpopKey, ProofPool, signProof } from "./dpop-proofs.mjs";
 import { AUDIENCE, cleanup, exitReason, gone, HERE, request, ROOT, SCOPE, SERVERS as ALL_SERVERS, stopChild, TOKEN_BODY } from "./servers.mjs";
 
 const RESULTS = path.resolve(ROOT, process.env.BENCH_RESULTS ?? "bench/results/peers.json");
@@ -31,13 +48,20 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WITH_ES256 = process.env.BENCH_ES256 !== "0";
+const WITH_DPOP = process.env.BENCH_DPOP !== "0";
+const DPOP_RPS = Number(process.env.BENCH_DPOP_RPS ?? 4000);
+const DPOP_MAX_DURATION = 50; // proofs signed before a load must still be in tessera's 60 s iat window at its end
 const ONLY = process.env.BENCH_SERVERS?.split(",").map((s) => s.trim()).filter(Boolean); // e.g. tessera,ceiling
 
 const SCENARIOS = [
   { name: "token c10", kind: "token", connections: 10 },
   { name: "token c50", kind: "token", connections: 50 },
   { name: "jwks c50", kind: "jwks", connections: 50 },
+  // After "token c50" in the same process, for the DPoP/Bearer ratio.
+  ...(WITH_DPOP ? [{ name: "token dpop c50", kind: "token", dpop: true, connections: 50, servers: ["tessera", "peer", "ceiling"] }] : []),
 ];
+const scenariosOf = (server) =>
+  SCENARIOS.filter((s) => (!server.only || server.only.includes(s.name)) && (!s.servers || s.servers.includes(server.key)));
 
 const loadavg = () => os.loadavg().map((n) => n.toFixed(2)).join(" ");
 const median = (xs) => {
@@ -82,11 +106,46 @@ async function checkFirstResponses(server, running) {
   if (header.typ !== "at+jwt") throw new Error(`${server.label}: token typ ${header.typ}, expected at+jwt`);
   const { payload } = await jwtVerify(body.access_token, createLocalJWKSet(jwks), { audience: AUDIENCE, issuer: running.base, typ: "at+jwt" });
   if (payload.scope !== SCOPE) throw new Error(`${server.label}: token scope ${JSON.stringify(payload.scope)}, expected ${JSON.stringify(SCOPE)}`);
-  return { alg: header.alg, typ: header.typ, tokenBytes: body.access_token.length, claims: Object.keys(payload).sort() };
+  return { alg: header.alg, typ: header.typ, tokenBytes: body.access_token.length, claims: Object.keys(payload).sort(), jwks };
 }
 
-const load = (base, req, connections, seconds) =>
-  autocannon({ url: base + req.path, method: req.method, headers: req.headers, body: req.body, connections, pipelining: 1, duration: seconds });
+/**
+ * One DPoP-bound token before any load: 200, token_type DPoP, cnf.jkt the proof key's thumbprint; and
+ * the same proof again is refused (the jti check is on, so both servers pay for it under load).
+ */
+async function checkFirstDpop(server, running, jwks) {
+  const key = dpopKey();
+  const req = request(server, running, "token");
+  const proof = signProof(key, running.base + req.path);
+  const send = () => fetch(running.base + req.path, { method: req.method, headers: { ...req.headers, dpop: proof }, body: req.body });
+  const res = await send();
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${server.label}: first DPoP /token answered ${res.status}: ${text.slice(0, 200)}`);
+  const body = JSON.parse(text);
+  if (body.token_type !== "DPoP") throw new Error(`${server.label}: DPoP /token answered token_type ${JSON.stringify(body.token_type)}`);
+  const { payload } = await jwtVerify(body.access_token, createLocalJWKSet(jwks), { audience: AUDIENCE, issuer: running.base, typ: "at+jwt" });
+  if (payload.cnf?.jkt !== key.thumbprint) throw new Error(`${server.label}: DPoP token's cnf ${JSON.stringify(payload.cnf)}, expected jkt ${key.thumbprint}`);
+  const replay = await send();
+  const replayText = await replay.text();
+  if (replay.status < 400 || replay.status > 499) throw new Error(`${server.label}: a replayed DPoP proof answered ${replay.status}: ${replayText.slice(0, 200)}`);
+  return { tokenType: body.token_type, cnf: Object.keys(payload.cnf), replayAnswer: `${replay.status} ${JSON.parse(replayText).error}` };
+}
+
+/**
+ * An autocannon load. With `pool`, every request takes the next proof from it as its DPoP header, and a
+ * response that is not token_type DPoP counts as a mismatch (autocannon's verifyBody).
+ */
+const load = (base, req, connections, seconds, pool) =>
+  autocannon({
+    url: base + req.path, method: req.method, headers: req.headers, body: req.body, connections, pipelining: 1, duration: seconds,
+    ...(pool && {
+      requests: [{ setupRequest: (r) => ((r.headers.dpop = pool.next()), r) }],
+      verifyBody: (body) => body.includes('"token_type":"DPoP"'),
+    }),
+  });
+
+/** A pool for one load of `seconds` against this server's token endpoint, signed now (fresh iat). */
+const poolFor = (key, running, req, seconds) => new ProofPool(key, running.base + req.path, Math.ceil(seconds * DPOP_RPS));
 
 /** Starts one server fresh, checks it, runs its loads, stops it. */
 async function runServer(state, server, round) {
@@ -94,20 +153,33 @@ async function runServer(state, server, round) {
   const running = await server.start(state);
   const startSeconds = (Date.now() - t0) / 1000;
   try {
+    const scenarios = scenariosOf(server);
     const check = await checkFirstResponses(server, running);
+    if (scenarios.some((s) => s.dpop)) check.dpop = await checkFirstDpop(server, running, check.jwks);
+    delete check.jwks;
     const rssAfterStartMiB = peakRssMiB(running.child.pid);
     const runs = [];
-    for (const scenario of SCENARIOS.filter((s) => !server.only || server.only.includes(s.name))) {
+    for (const scenario of scenarios) {
       const req = request(server, running, scenario.kind);
-      await load(running.base, req, scenario.connections, WARMUP);
+      const key = scenario.dpop ? dpopKey() : null; // one client, one key, for warm-up and load
+      const warmupPool = key && poolFor(key, running, req, WARMUP);
+      const warmup = await load(running.base, req, scenario.connections, WARMUP, warmupPool);
+      const pool = key && poolFor(key, running, req, DURATION);
       const cpu0 = cpuSeconds(running.child.pid);
-      const r = await load(running.base, req, scenario.connections, DURATION);
+      const r = await load(running.base, req, scenario.connections, DURATION, pool);
       const cpu = cpuSeconds(running.child.pid) - cpu0;
       if (gone(running.child)) throw new Error(`${server.label} ${exitReason(running.child)} during ${scenario.name}`);
       runs.push({
         round, server: server.key, scenario: scenario.name, connections: scenario.connections,
         reqPerSec: Math.round(r.requests.mean), p50Ms: r.latency.p50, p99Ms: r.latency.p99,
         errors: r.errors, non2xx: r.non2xx, total: r.requests.total,
+        ...(pool && {
+          // Warm-up failures count too: a server that refuses proofs must not pass on a later success.
+          warmupErrorsPlusNon2xx: warmup.errors + warmup.non2xx,
+          notDpop: r.mismatches + warmup.mismatches, // 2xx answers without token_type DPoP
+          proofsSignedDuringLoad: pool.signedDuringLoad + warmupPool.signedDuringLoad,
+          proofPool: pool.proofs.length,
+        }),
         cpuMsPerReq: Number(((1000 * cpu) / Math.max(1, r.requests.total)).toFixed(3)),
         rssAfterStartMiB, peakRssMiB: peakRssMiB(running.child.pid), load1: Number(os.loadavg()[0].toFixed(2)),
       });
@@ -125,6 +197,9 @@ async function runServer(state, server, round) {
 
 // ---- report ----------------------------------------------------------------------------------------
 
+/** Failed answers of a run: errors, non-2xx and, under DPoP, warm-up failures and 2xx answers that are not DPoP tokens. */
+const failures = (r) => r.errors + r.non2xx + (r.warmupErrorsPlusNon2xx ?? 0) + (r.notDpop ?? 0);
+
 function summarise(allRuns) {
   const out = {};
   for (const server of SERVERS) {
@@ -135,7 +210,7 @@ function summarise(allRuns) {
         reqPerSec: Math.round(median(rs.map((r) => r.reqPerSec))),
         p50Ms: median(rs.map((r) => r.p50Ms)),
         p99Ms: median(rs.map((r) => r.p99Ms)),
-        errorsPlusNon2xx: rs.reduce((n, r) => n + r.errors + r.non2xx, 0),
+        errorsPlusNon2xx: rs.reduce((n, r) => n + failures(r), 0),
         cpuMsPerReq: median(rs.map((r) => r.cpuMsPerReq)),
         peakRssMiB: median(rs.map((r) => r.peakRssMiB)),
         reqPerSecByRound: rs.map((r) => r.reqPerSec),
@@ -145,12 +220,15 @@ function summarise(allRuns) {
   return out;
 }
 
-/** Median over rounds of the per-round ratio a/b (servers of one round ran back to back). */
-function pairedRatio(allRuns, scenario, a, b, field) {
+/**
+ * Median over rounds of the per-round ratio a/b (servers of one round ran back to back); b's scenario is
+ * scenarioB when given (DPoP/Bearer: one server, two scenarios of the same process).
+ */
+function pairedRatio(allRuns, scenario, a, b, field, scenarioB = scenario) {
   const ratios = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const ra = allRuns.find((r) => r.round === round && r.server === a && r.scenario === scenario);
-    const rb = allRuns.find((r) => r.round === round && r.server === b && r.scenario === scenario);
+    const rb = allRuns.find((r) => r.round === round && r.server === b && r.scenario === scenarioB);
     if (ra && rb && rb[field]) ratios.push(ra[field] / rb[field]);
   }
   return median(ratios);
@@ -181,6 +259,16 @@ function table(summary, allRuns) {
           pairedTesseraOverCeiling: pairedRatio(allRuns, scenario.name, "tessera", "ceiling", "reqPerSec"),
           ...(scenario.connections === 50 && s.ceiling && { tesseraP99OverCeilingP99: t.p99Ms / s.ceiling.p99Ms }),
         };
+        const bearer = summary["token c50"]?.tessera;
+        if (scenario.dpop && bearer) {
+          vsCeiling = [vsCeiling, `DPoP/Bearer ${ratio(t.reqPerSec, bearer.reqPerSec)}`].filter(Boolean).join(", ");
+          ratios[scenario.name].dpopOverBearerReqPerSec = t.reqPerSec / bearer.reqPerSec;
+          ratios[scenario.name].pairedDpopOverBearer = pairedRatio(allRuns, scenario.name, "tessera", "tessera", "reqPerSec", "token c50");
+        }
+      }
+      if (server.key === "ceiling" && scenario.dpop && summary["token c50"]?.ceiling) {
+        vsCeiling = `DPoP/Bearer ${ratio(v.reqPerSec, summary["token c50"].ceiling.reqPerSec)}`;
+        (ratios[scenario.name] ??= {}).pairedCeilingDpopOverBearer = pairedRatio(allRuns, scenario.name, "ceiling", "ceiling", "reqPerSec", "token c50");
       }
       if (server.key === "tesseraNoStatus" && t) {
         vsPeer = `on/off ${ratio(t.reqPerSec, v.reqPerSec)}`;
@@ -222,6 +310,8 @@ function table(summary, allRuns) {
     // A ratio is printed only when both of its servers ran (BENCH_SERVERS may leave some out).
     const parts = [
       ["vs peer", r.pairedTesseraOverPeer],
+      ["DPoP/Bearer", r.pairedDpopOverBearer],
+      ["ceiling's own DPoP/Bearer", r.pairedCeilingDpopOverBearer],
       ["vs ceiling", r.pairedTesseraOverCeiling],
       ["status on/off", r.pairedStatusOnOverOff],
       ["STATUS_LIST=off vs ceiling", r.pairedStatusOffOverCeiling],
@@ -229,15 +319,24 @@ function table(summary, allRuns) {
       ["ES256 vs ceiling ES256", r.pairedEs256OverCeilingEs256],
       ["ceiling's own ES256/RS256", r.pairedCeilingEs256OverRs256],
     ].filter(([, x]) => x).map(([label, x]) => `${label} ${fmt(x, 2)}x`);
-    return `${s.name}: ${parts.join(", ")}`;
-  });
+    return parts.length ? `${s.name}: ${parts.join(", ")}` : null;
+  }).filter(Boolean);
   text.push(`median of per-round req/s ratios (same-round pairs): ${paired.join("; ")}`);
+  const dpop = ratios["token dpop c50"];
+  if (dpop) {
+    const target = (label, x, min) => (x ? `${label} ${fmt(x, 2)}x (target >= ${min}: ${x >= min ? "met" : "NOT met"})` : null);
+    const parts = [target("tessera DPoP/Bearer", dpop.pairedDpopOverBearer, 0.8), target("tessera DPoP / oidc-provider DPoP", dpop.pairedTesseraOverPeer, 1.5)];
+    text.push(`DPoP, paired by round: ${parts.filter(Boolean).join("; ")}`);
+  }
   return { text: text.join("\n"), ratios };
 }
 
 // ---- main ------------------------------------------------------------------------------------------
 
 async function main(state) {
+  if (WITH_DPOP && Math.max(DURATION, WARMUP) > DPOP_MAX_DURATION) {
+    throw new Error(`BENCH_DURATION and BENCH_WARMUP must be at most ${DPOP_MAX_DURATION} s with the DPoP scenario (its proofs, signed before each load, must stay within the servers' iat window); BENCH_DPOP=0 skips it`);
+  }
   for (const f of ["dist/server.js", "dist/cli/index.js"]) {
     if (!existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: build tessera first (npm run bench:peers does)`);
   }
@@ -282,8 +381,13 @@ async function main(state) {
   console.log("");
   console.log(text);
   console.log(`\nload avg (1 5 15) start ${startLoad}, end ${report.loadavg.end}; wall ${report.wallSeconds} s; written to ${path.relative(ROOT, RESULTS)}`);
-  const failed = allRuns.filter((r) => r.errors + r.non2xx > 0);
-  for (const r of failed) console.log(`FAIL round ${r.round} ${r.server} ${r.scenario}: ${r.errors} errors, ${r.non2xx} non-2xx responses`);
+  const failed = allRuns.filter((r) => failures(r) > 0 || r.proofsSignedDuringLoad > 0);
+  for (const r of failed) {
+    const dpop = r.notDpop === undefined ? "" :
+      `, ${r.warmupErrorsPlusNon2xx} failed in warm-up, ${r.notDpop} answers without token_type DPoP, ` +
+      `${r.proofsSignedDuringLoad} proofs signed during the load (pool of ${r.proofPool} ran out: raise BENCH_DPOP_RPS)`;
+    console.log(`FAIL round ${r.round} ${r.server} ${r.scenario}: ${r.errors} errors, ${r.non2xx} non-2xx responses${dpop}`);
+  }
   return failed.length ? 1 : 0;
 }
 
