@@ -1,9 +1,11 @@
 // Browser sessions (the tessera_session cookie): stored only by the SHA-256 digest of the cookie value.
 // findByDigest, read on every /authorize, is one hand-written statement (direct-sql.ts) that brings
-// the session's user along: the code flow's redirect needs both, and Prisma's client would cost two
-// queries and about twice the CPU (bench/run.mjs, "code flows"). Everything else uses Prisma.
+// the session's user along, and on /authorize the user's grant to the client: the code flow's
+// redirect needs all three, and Prisma's client would cost three queries and about twice the CPU
+// (bench/run.mjs, "code flows"). Everything else uses Prisma.
 import { sqltag as sql } from "@prisma/client/runtime/client";
 import { asDate, asFlag, type DirectSql } from "./direct-sql.js";
+import { grantOfRow, type GrantRecord } from "./grants.js";
 import { directSqlOf, type Db } from "./prisma.js";
 
 export type BrowserSessionRecord = {
@@ -31,6 +33,9 @@ export type SessionUserRecord = {
 
 export type BrowserSessionWithUser = BrowserSessionRecord & { user: SessionUserRecord };
 
+/** The session with the user's grant to one client (revoked or not; null when there is none). */
+export type BrowserSessionWithGrant = BrowserSessionWithUser & { grant: GrantRecord | null };
+
 /** One row of findByDigest's join, as the driver returns it (see asDate, asFlag). */
 type SessionRow = {
   id: string;
@@ -49,6 +54,20 @@ type SessionRow = {
   userCreatedAt: unknown;
   userUpdatedAt: unknown;
 };
+
+/** The grant's columns of findByDigestWithGrant's row: all null when the user has no grant to the client. */
+type GrantColumns = {
+  grantId: string | null;
+  grantScope: string;
+  grantAudience: string;
+  grantCreatedAt: unknown;
+  grantUpdatedAt: unknown;
+  grantRevokedAt: unknown;
+};
+
+const SESSION_COLUMNS = sql`
+  s."id", s."digest", s."userId", s."authTime", s."createdAt", s."lastSeenAt", s."expiresAt", s."endedAt",
+  u."username", u."name", u."email", u."emailVerified", u."enabled", u."createdAt" AS "userCreatedAt", u."updatedAt" AS "userUpdatedAt"`;
 
 const toRecord = (r: SessionRow): BrowserSessionWithUser => ({
   id: r.id,
@@ -87,13 +106,31 @@ export class BrowserSessionRepository {
   /** The session, whatever its state, with its user; null when unknown (a user's deletion takes its sessions). */
   async findByDigest(digest: string): Promise<BrowserSessionWithUser | null> {
     const rows = await this.#direct.rows<SessionRow>(sql`
-      SELECT s."id", s."digest", s."userId", s."authTime", s."createdAt", s."lastSeenAt", s."expiresAt", s."endedAt",
-             u."username", u."name", u."email", u."emailVerified", u."enabled", u."createdAt" AS "userCreatedAt", u."updatedAt" AS "userUpdatedAt"
+      SELECT ${SESSION_COLUMNS}
       FROM "BrowserSession" s
       JOIN "User" u ON u."id" = s."userId"
       WHERE s."digest" = ${digest}`);
     const row = rows[0];
     return row ? toRecord(row) : null;
+  }
+
+  /** findByDigest with the user's grant to `clientId` in the same statement (/authorize reads both). */
+  async findByDigestWithGrant(digest: string, clientId: string): Promise<BrowserSessionWithGrant | null> {
+    const rows = await this.#direct.rows<SessionRow & GrantColumns>(sql`
+      SELECT ${SESSION_COLUMNS},
+             g."id" AS "grantId", g."scope" AS "grantScope", g."audience" AS "grantAudience", g."createdAt" AS "grantCreatedAt",
+             g."updatedAt" AS "grantUpdatedAt", g."revokedAt" AS "grantRevokedAt"
+      FROM "BrowserSession" s
+      JOIN "User" u ON u."id" = s."userId"
+      LEFT JOIN "Grant" g ON g."userId" = s."userId" AND g."clientId" = ${clientId}
+      WHERE s."digest" = ${digest}`);
+    const row = rows[0];
+    if (!row) return null;
+    const grant =
+      row.grantId === null
+        ? null
+        : grantOfRow({ id: row.grantId, userId: row.userId, clientId, scope: row.grantScope, audience: row.grantAudience, createdAt: row.grantCreatedAt, updatedAt: row.grantUpdatedAt, revokedAt: row.grantRevokedAt });
+    return { ...toRecord(row), grant };
   }
 
   /** Moves lastSeenAt forward (never back: another instance may have moved it further). */

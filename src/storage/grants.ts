@@ -37,6 +37,9 @@ const fromDirect = (r: DirectRow): Row => ({
 
 const split = (list: string): string[] => (list === "" ? [] : list.split(" "));
 const toRecord = (row: Row): GrantRecord => ({ ...row, scope: split(row.scope), audience: split(row.audience) });
+
+/** A grant read by a hand-written statement of another repository (browser-sessions.ts). */
+export const grantOfRow = (row: DirectRow): GrantRecord => toRecord(fromDirect(row));
 const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a, ...b])];
 
 // A concurrent consent for the same user and client changed the row between our read and write:
@@ -58,7 +61,7 @@ export class GrantRepository {
       SELECT "id", "userId", "clientId", "scope", "audience", "createdAt", "updatedAt", "revokedAt"
       FROM "Grant" WHERE "userId" = ${userId} AND "clientId" = ${clientId}`);
     const row = rows[0];
-    return row ? toRecord(fromDirect(row)) : null;
+    return row ? grantOfRow(row) : null;
   }
 
   async findById(id: string): Promise<GrantRecord | null> {

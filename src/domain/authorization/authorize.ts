@@ -11,7 +11,7 @@ import type { ClientRecord } from "../../storage/clients.js";
 import type { ClientRegistry } from "../clients/client-registry.js";
 import type { Clock } from "../clock.js";
 import type { UserView } from "../users/user-service.js";
-import type { BrowserSession, SignedInSession } from "./browser-session.js";
+import type { BrowserSession, SessionWithGrant, SignedInSession } from "./browser-session.js";
 import { issueAuthorizationCode, type AuthorizationCodeDeps } from "./code.js";
 import { covers, type ConsentService } from "./consent.js";
 import { InteractionRefused, type Interaction } from "./interaction.js";
@@ -55,7 +55,12 @@ function mustSignIn(deps: AuthorizeDeps, interaction: Interaction, session: Brow
  * `justSignedIn`: the password was typed in this very request, which answers prompt=login and
  * max_age whatever the clocks of the instances that began the interaction and took the form say.
  */
-export async function nextStep(deps: AuthorizeDeps, interaction: Interaction, session: SignedInSession | null, justSignedIn = false): Promise<Step> {
+export async function nextStep(
+  deps: AuthorizeDeps,
+  interaction: Interaction,
+  session: SignedInSession | SessionWithGrant | null,
+  justSignedIn = false,
+): Promise<Step> {
   const { request } = interaction;
   const client = clientOf(deps, interaction);
   const user = session && userOf(session);
@@ -63,7 +68,8 @@ export async function nextStep(deps: AuthorizeDeps, interaction: Interaction, se
     if (request.prompt.includes("none")) throw new LoginRequired("the user is not signed in");
     return { step: "sign-in", client };
   }
-  const grant = await deps.grants.findGrant(user.id, client.id);
+  // Read with the session when it came from /authorize (covers refuses a revoked one); else now.
+  const grant = "grant" in session && session.grant.clientId === client.id ? session.grant.record : await deps.grants.findGrant(user.id, client.id);
   const covered = covers(grant, request.scope, request.audience);
   if (!client.firstParty && (!covered || request.prompt.includes("consent"))) {
     if (request.prompt.includes("none")) throw new ConsentRequired("the user has not consented to this request");

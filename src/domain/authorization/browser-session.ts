@@ -4,7 +4,8 @@
 // SESSION_IDLE_TTL without use, or when ended (sign-out, another sign-in, an administrator).
 import { randomUUID } from "node:crypto";
 import { randomToken, sha256 } from "../../crypto/secrets.js";
-import type { BrowserSessionRecord, BrowserSessionRepository } from "../../storage/browser-sessions.js";
+import type { BrowserSessionRecord, BrowserSessionRepository, BrowserSessionWithUser } from "../../storage/browser-sessions.js";
+import type { GrantRecord } from "../../storage/grants.js";
 import type { Clock } from "../clock.js";
 import type { UserView } from "../users/user-service.js";
 
@@ -15,6 +16,9 @@ export type BrowserSession = { id: string; userId: string; authTime: Date; creat
 
 /** A live session with its user as stored now (enabled or not: the caller decides what a disabled one means). */
 export type SignedInSession = BrowserSession & { user: UserView };
+
+/** A live session with the user's grant to one client, read with it (revoked or not; null: none). */
+export type SessionWithGrant = SignedInSession & { grant: { clientId: string; record: GrantRecord | null } };
 
 export type BrowserSessionOptions = {
   repo: BrowserSessionRepository;
@@ -61,7 +65,21 @@ export class BrowserSessionService {
    */
   async resume(cookie: string | undefined): Promise<SignedInSession | null> {
     if (!cookie) return null;
-    const found = await this.#repo.findByDigest(sha256(cookie));
+    return this.#live(await this.#repo.findByDigest(sha256(cookie)));
+  }
+
+  /** resume, with the user's grant to `clientId` read in the same query (/authorize needs both). */
+  async resumeWithGrant(cookie: string | undefined, clientId: string): Promise<SessionWithGrant | null> {
+    if (!cookie) return null;
+    const found = await this.#repo.findByDigestWithGrant(sha256(cookie), clientId);
+    if (!found) return null;
+    const { grant, ...rest } = found;
+    const session = await this.#live(rest);
+    return session && { ...session, grant: { clientId, record: grant } };
+  }
+
+  /** The session if it is live (lastSeenAt moved on at most once a minute); else null. */
+  async #live(found: BrowserSessionWithUser | null): Promise<SignedInSession | null> {
     if (!found) return null;
     const { user, ...record } = found;
     const now = this.#clock.now();

@@ -151,7 +151,8 @@ const authorize: FastifyPluginAsyncTypebox = async (app) => {
       return redirect(reply, request.method === "GET" ? 302 : 303, errorRedirect(config.issuer, target.redirectUri, state, e));
     }
     const interaction = services.interactions.begin(checked);
-    const session = await currentSession(request);
+    // With the user's grant to this client: on a redirect straight away, the only query before the code's insert.
+    const session = await services.browserSessions.resumeWithGrant(request.cookies[sessionCookie], client.id);
     return proceed(request, reply, interaction, () => nextStep(deps, interaction, session));
   }
 
