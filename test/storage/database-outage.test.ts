@@ -22,6 +22,11 @@ if (TEST_PROVIDER !== "postgresql") {
   // `sqlite3` opened by hand, a second instance wrongly pointed at the same file). Writes then wait
   // the busy timeout and fail with SQLITE_BUSY: the answer is 503 temporarily_unavailable with
   // Retry-After, never a 500, and once the lock goes the server carries on by itself.
+  // Seen once in CI (loaded machine): tap ended the root test at beforeExit while this setup awaited
+  // (app.inject holds no socket), and its teardown removed the database directory under the next
+  // line. A referenced timer keeps the loop alive until the subtests below are declared.
+  const keepAlive = setInterval(() => {}, 60_000);
+  t.teardown(() => clearInterval(keepAlive));
   const url = await freshDatabaseUrl(t);
   const { app, createClient } = await buildTestApp(t, { DATABASE_URL: url });
   const service = await createClient();
