@@ -5,7 +5,8 @@
 // The signature is checked with node:crypto (on libuv's thread pool, as signJwt signs) rather than
 // jose's WebCrypto verify: DPoP adds one verification to every /token request, and the event loop is
 // what limits /token (see jwt.ts). The key is the proof's own `jwk` header, never one we hold.
-import { constants, createHash, createPublicKey, verify, type KeyObject, type VerifyKeyObjectInput } from "node:crypto";
+import { constants, createPublicKey, verify, type KeyObject, type VerifyKeyObjectInput } from "node:crypto";
+import { calculateJwkThumbprint, type JWK } from "jose";
 import { InvalidDpopProof } from "../errors/oauth.js";
 import { constantTimeEqual, sha256 } from "./secrets.js";
 
@@ -48,7 +49,7 @@ const VERIFICATIONS: Record<DpopAlg, Verification> = {
   Ed25519: { digest: null, options: {}, fits: (key) => key.asymmetricKeyType === "ed25519" },
 };
 
-// RFC 7638 §3.2: the required members of each key type, in lexicographic order.
+// RFC 7638 §3.2: the members of each key type that make its thumbprint, all required.
 const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = { EC: ["crv", "kty", "x", "y"], RSA: ["e", "kty", "n"], OKP: ["crv", "kty", "x"] };
 
 export type DpopExpectation = {
@@ -114,47 +115,56 @@ function normalisedEndpoint(uri: string): string | null {
   return normalised;
 }
 
-/** RFC 7638 thumbprint, base64url of SHA-256 (what jose's calculateJwkThumbprint computes). */
-function jwkThumbprint(jwk: Record<string, unknown>, members: readonly string[]): string {
-  return createHash("sha256")
-    .update(JSON.stringify(Object.fromEntries(members.map((name) => [name, jwk[name]]))))
-    .digest("base64url");
-}
-
-/**
- * Keys imported before, by thumbprint: making a KeyObject from a JWK costs about as much CPU as the
- * verification itself, and a client signs its proofs with one key for many requests. The thumbprint
- * covers every member that defines the public key (RFC 7638 §3.2), so one thumbprint is one key.
- * Bounded; the oldest import goes first.
- */
-const importedKeys = new Map<string, KeyObject>();
-export const MAX_IMPORTED_KEYS = 4096;
-
-function importKey(jwk: Record<string, unknown>, jkt: string): KeyObject {
-  const cached = importedKeys.get(jkt);
-  if (cached) return cached;
-  let key: KeyObject;
+function importKey(jwk: Record<string, unknown>): KeyObject {
   try {
-    key = createPublicKey({ key: jwk as never, format: "jwk" });
+    return createPublicKey({ key: jwk as never, format: "jwk" });
   } catch {
     return fail("DPoP proof jwk is not a valid public key");
   }
-  if (importedKeys.size >= MAX_IMPORTED_KEYS) importedKeys.delete(importedKeys.keys().next().value!);
-  importedKeys.set(jkt, key);
-  return key;
 }
 
-function publicKeyOf(header: Record<string, unknown>, alg: DpopAlg): { key: KeyObject; jkt: string } {
+async function publicKeyOf(header: Record<string, unknown>, alg: DpopAlg): Promise<{ key: KeyObject; jkt: string }> {
   const jwk = header.jwk;
   if (!isObject(jwk)) return fail("DPoP proof has no jwk header");
   if (PRIVATE_MEMBERS.some((member) => member in jwk)) fail("DPoP proof jwk must be a public key, without private members");
   const members = THUMBPRINT_MEMBERS[jwk.kty as string];
   if (!members) return fail("DPoP proof jwk kty must be EC, RSA or OKP");
   if (!members.every((name) => typeof jwk[name] === "string")) fail("DPoP proof jwk lacks a member its kty requires");
-  const jkt = jwkThumbprint(jwk, members);
-  const key = importKey(jwk, jkt);
+  const key = importKey(jwk);
   if (!VERIFICATIONS[alg].fits(key)) fail(`DPoP proof jwk is not a key for ${alg}`);
-  return { key, jkt };
+  return { key, jkt: await calculateJwkThumbprint(jwk as JWK, "sha256") };
+}
+
+type CheckedHeader = { alg: DpopAlg; key: KeyObject; jkt: string };
+
+/**
+ * Headers that passed checks 4, 5 and 7, by their encoded form, with the key imported and its
+ * thumbprint: a client sends the same header with every proof it signs with one key, and decoding it,
+ * making a KeyObject from the JWK (about as much CPU as the verification) and the thumbprint's hash
+ * are most of a proof's cost besides the signature. The same bytes decode to the same header, so a
+ * header checked once passes again. Bounded; the oldest goes first.
+ */
+const checkedHeaders = new Map<string, CheckedHeader>();
+export const MAX_CHECKED_HEADERS = 4096;
+
+async function checkedHeader(encoded: string): Promise<CheckedHeader> {
+  const cached = checkedHeaders.get(encoded);
+  if (cached) return cached;
+  const header = decodeJson(encoded, "header");
+  // 4. typ
+  if (header.typ !== "dpop+jwt") fail("DPoP proof typ must be dpop+jwt");
+  // 5. an asymmetric alg we support; never none or HMAC
+  const alg = header.alg as DpopAlg;
+  if (typeof alg !== "string" || !(DPOP_SIGNING_ALGS as readonly string[]).includes(alg)) {
+    fail(`DPoP proof alg must be one of ${DPOP_SIGNING_ALGS.join(" ")}`);
+  }
+  // RFC 7515 §4.1.11: no extension is understood here, so a proof that marks one critical is refused.
+  if ("crit" in header) fail("DPoP proof has a crit header, which is not supported");
+  // 7. (before 6: nothing is verified with a key that comes with its private part) a public jwk
+  const checked = { alg, ...(await publicKeyOf(header, alg)) };
+  if (checkedHeaders.size >= MAX_CHECKED_HEADERS) checkedHeaders.delete(checkedHeaders.keys().next().value!);
+  checkedHeaders.set(encoded, checked);
+  return checked;
 }
 
 function signatureValid(alg: DpopAlg, key: KeyObject, input: string, signature: string): Promise<boolean> {
@@ -174,19 +184,9 @@ export async function verifyDpopProof(proof: string, expect: DpopExpectation, ti
   const parts = proof.length <= MAX_PROOF_LENGTH ? COMPACT_JWS.exec(proof) : null;
   if (!parts) return fail("DPoP proof is not a single compact JWS");
   const [, encodedHeader, encodedPayload, signature] = parts as unknown as [string, string, string, string];
-  const header = decodeJson(encodedHeader, "header");
+  // 4, 5, 7: typ, alg and a public jwk
+  const { alg, key, jkt } = await checkedHeader(encodedHeader);
   const claims = decodeJson(encodedPayload, "payload");
-  // 4. typ
-  if (header.typ !== "dpop+jwt") fail("DPoP proof typ must be dpop+jwt");
-  // 5. an asymmetric alg we support; never none or HMAC
-  const alg = header.alg as DpopAlg;
-  if (typeof alg !== "string" || !(DPOP_SIGNING_ALGS as readonly string[]).includes(alg)) {
-    fail(`DPoP proof alg must be one of ${DPOP_SIGNING_ALGS.join(" ")}`);
-  }
-  // RFC 7515 §4.1.11: no extension is understood here, so a proof that marks one critical is refused.
-  if ("crit" in header) fail("DPoP proof has a crit header, which is not supported");
-  // 7. (before 6: nothing is verified with a key that comes with its private part) a public jwk
-  const { key, jkt } = publicKeyOf(header, alg);
   // 6. signed by that key
   if (!(await signatureValid(alg, key, `${encodedHeader}.${encodedPayload}`, signature))) fail("DPoP proof signature does not verify with its jwk");
   // 3. the claims of §4.2

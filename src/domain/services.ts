@@ -17,7 +17,7 @@ import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.j
 import { SigningKeyRepository } from "../storage/signing-keys.js";
 import { StatusListRepository } from "../storage/status-lists.js";
 import { UsedClientAssertionRepository } from "../storage/used-client-assertions.js";
-import { UsedDpopProofRepository } from "../storage/used-dpop-proofs.js";
+import { usedDpopProofsFor } from "../storage/used-dpop-proofs.js";
 import { UserRepository } from "../storage/users.js";
 import { BrowserSessionService } from "./authorization/browser-session.js";
 import { ConsentService } from "./authorization/consent.js";
@@ -190,7 +190,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       assertions: new UsedClientAssertionRepository(db),
       dpop: new DpopProofChecker({
         clock,
-        used: new UsedDpopProofRepository(db),
+        used: usedDpopProofsFor(db, () => clock.now()),
         nonceRequired: config.dpopNonce,
         nonceKey: deriveKey(kek, "dpop nonce"),
         skewSeconds: config.clockSkewSeconds,

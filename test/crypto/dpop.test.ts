@@ -3,7 +3,7 @@
 import { createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import t, { type Test } from "tap";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from "jose";
-import { DPOP_SIGNING_ALGS, MAX_IMPORTED_KEYS, verifyDpopProof } from "../../src/crypto/dpop.js";
+import { DPOP_SIGNING_ALGS, MAX_CHECKED_HEADERS, verifyDpopProof } from "../../src/crypto/dpop.js";
 import { InvalidDpopProof } from "../../src/errors/oauth.js";
 import { ath, dpopKey, dpopProof, unsignedJws, type DpopKeyPair } from "../helpers/dpop.js";
 
@@ -170,13 +170,17 @@ t.test("check 12: with an access token, ath must be its SHA-256 hash; without on
   t.ok(await verifyDpopProof(await proof({ ath: "anything" }), EXPECT, TIME), "no access token: ath ignored");
 });
 
-t.test("imported keys are remembered up to a bound; a key forgotten is imported again", async (t) => {
-  const keys = Array.from({ length: MAX_IMPORTED_KEYS + 1 }, () => generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
+t.test("checked headers are remembered up to a bound; one forgotten is checked again", async (t) => {
+  const keys = Array.from({ length: MAX_CHECKED_HEADERS + 1 }, () => generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
   for (const k of keys) await verifyDpopProof(nodeSigned("ES256", "sha256", k, { dsaEncoding: "ieee-p1363" }), EXPECT, TIME);
   const first = keys[0]!;
   const jkt = await calculateJwkThumbprint(createPublicKey(first).export({ format: "jwk" }), "sha256");
   t.equal((await verifyDpopProof(nodeSigned("ES256", "sha256", first, { dsaEncoding: "ieee-p1363" }), EXPECT, TIME)).jkt, jkt, "the oldest, evicted, verifies again");
   await refused(t, nodeSigned("ES256", "sha256", first, { dsaEncoding: "ieee-p1363" }).replace(/\.[^.]+$/, ".AAAA"), /signature does not verify/);
+  const good = nodeSigned("ES256", "sha256", first, { dsaEncoding: "ieee-p1363" });
+  const [header] = good.split(".");
+  const tampered = `${header}.${Buffer.from(JSON.stringify({ jti: "other", htm: "POST", htu: EXPECT.htu, iat: NOW })).toString("base64url")}.${good.split(".")[2]}`;
+  await refused(t, tampered, /signature does not verify/); // a remembered header does not spare the signature over the payload
 });
 
 t.test("check 9 for many endpoints: each proof is held to its own request's URI", async (t) => {

@@ -2,9 +2,9 @@
 // the server's nonce when DPOP_NONCE is on (§8-9), and never the same proof twice, on any instance.
 import { verifyDpopProof } from "../../crypto/dpop.js";
 export { DPOP_SIGNING_ALGS } from "../../crypto/dpop.js";
-import { constantTimeEqual, keyedDigest, sha256 } from "../../crypto/secrets.js";
+import { constantTimeEqual, keyedDigest } from "../../crypto/secrets.js";
 import { InvalidDpopProof, UseDpopNonce } from "../../errors/oauth.js";
-import type { UsedDpopProofRepository } from "../../storage/used-dpop-proofs.js";
+import type { UsedDpopProofs } from "../../storage/used-dpop-proofs.js";
 import type { Clock } from "../clock.js";
 import type { DpopKey } from "../grants/index.js";
 
@@ -36,7 +36,7 @@ export type DpopRequest = {
 
 export type DpopProofDeps = {
   clock: Clock;
-  used: UsedDpopProofRepository;
+  used: UsedDpopProofs;
   /** DPOP_NONCE: proofs must carry a nonce from nonce() */
   nonceRequired: boolean;
   /** HMAC key for nonces (deriveKey(kek, "dpop nonce")), the same on every instance */
@@ -78,13 +78,18 @@ export class DpopProofChecker {
     if (this.#d.nonceRequired && !this.#isCurrentNonce(proof.nonce, nowSeconds)) {
       throw new UseDpopNonce(proof.nonce === undefined ? "DPoP proof must carry the server's nonce (DPoP-Nonce)" : "DPoP proof nonce is stale: use the one in DPoP-Nonce");
     }
-    // §11.1: once. The row outlives the proof's window on this clock by one skew more, for instances
-    // whose clocks differ from this one's.
+    // §11.1: once. The proof is remembered past its window on this clock by one skew more, for
+    // instances whose clocks differ from this one's.
     const expiresAt = new Date((proof.iat + DPOP_PROOF_MAX_AGE_SECONDS + 2 * skewSeconds) * 1000);
-    if (!(await this.#d.used.useOnce(sha256(`${proof.jkt}:${proof.jti}`), expiresAt))) {
+    if (!(await this.#d.used.useOnce(proof.jkt, proof.jti, expiresAt))) {
       throw new InvalidDpopProof("DPoP proof was used before");
     }
     return { jkt: proof.jkt };
+  }
+
+  /** How many proofs are remembered as used (see storage/used-dpop-proofs.ts). */
+  async remembered(): Promise<number> {
+    return await this.#d.used.count();
   }
 
   /** The nonce proofs should carry now (the DPoP-Nonce header's value). */
