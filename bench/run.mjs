@@ -3,7 +3,8 @@
 // Measures the built server (dist/) as deployed: a real `node dist/server.js` child process on a
 // fresh SQLite database in a temp dir, a client made with the real CLI, and autocannon load over
 // loopback. For each scenario: mean req/s, p50/p99 latency, errors + non-2xx (must be 0), server
-// CPU time per request (all threads) and the server's peak RSS so far (VmHWM). Results: a table
+// CPU time per request (all threads), the load generator's own (this process: on 2 cores it competes
+// with the server, and a code flow costs it two requests) and the server's peak RSS so far (VmHWM). Results: a table
 // on stdout and bench/results/latest.json.
 //
 // Run:  npm run bench                  (builds first; or `node bench/run.mjs` after a build)
@@ -350,14 +351,17 @@ async function main(state) {
     const run = s.run ?? ((duration) => load(base, s, duration));
     await run(WARMUP);
     const cpu0 = cpuSeconds(state.server.pid);
+    const client0 = process.cpuUsage();
     const r = await run(DURATION);
     const cpu = cpuSeconds(state.server.pid) - cpu0;
+    const clientCpu = process.cpuUsage(client0);
     if (gone(state.server)) throw new Error(`server ${exitReason(state.server)} during ${s.name}`);
     runs.push({
       scenario: s.name, connections: s.connections, reqPerSec: Math.round(r.requests.mean),
       p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.errors, non2xx: r.non2xx,
       // Server CPU per request: less sensitive to other load on the machine than req/s.
       cpuMsPerReq: Number(((1000 * cpu) / r.requests.total).toFixed(3)),
+      clientCpuMsPerReq: Number(((clientCpu.user + clientCpu.system) / 1000 / r.requests.total).toFixed(3)),
       peakRssMiB: peakRssMiB(state.server.pid), load1: Number(os.loadavg()[0].toFixed(2)),
     });
   }
