@@ -4,8 +4,8 @@
 // fresh SQLite database in a temp dir, a client made with the real CLI, and autocannon load over
 // loopback. For each scenario: mean req/s, p50/p99 latency, errors + non-2xx (must be 0), server
 // CPU time per request (all threads), the load generator's own (this process: on 2 cores it competes
-// with the server, and a code flow costs it two requests) and the server's peak RSS so far (VmHWM). Results: a table
-// on stdout and bench/results/latest.json.
+// with the server, and a code flow costs it two requests) and the server's peak RSS so far (VmHWM).
+// Results: a table on stdout and bench/results/latest.json.
 //
 // Run:  npm run bench                  (builds first; or `node bench/run.mjs` after a build)
 // Env:  BENCH_DURATION=10  seconds per scenario    BENCH_WARMUP=2  seconds of warm-up before each
