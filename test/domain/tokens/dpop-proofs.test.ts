@@ -72,7 +72,8 @@ if (TEST_PROVIDER === "postgresql") {
   });
 }
 
-t.test("PostgreSQL: the replay row lives to the end of the proof's window (plus skew), then pruning removes it", async (t) => {
+const SQLITE_IN_MEMORY = "SQLite keeps proofs in memory (test/storage/used-dpop-proofs.test.ts has their lifetime)";
+t.test("PostgreSQL: the replay row lives to the end of the proof's window (plus skew), then pruning removes it", { skip: TEST_PROVIDER !== "postgresql" && SQLITE_IN_MEMORY }, async (t) => {
   const { app, clock, config } = await buildTestApp(t);
   const iat = clock.now() / 1000;
   await app.services.dpop.check({ header: await dpopProof(key, { nowSeconds: iat, htu: HTU }), headerCount: 1, htm: "POST", htu: HTU });
@@ -84,7 +85,7 @@ t.test("PostgreSQL: the replay row lives to the end of the proof's window (plus 
   clock.advance(1);
   t.equal((await pruneExpired(app.services.db, clock)).dpopProofs, 1);
   t.equal(await app.services.db.usedDpopProof.count(), 0);
-}, { skip: TEST_PROVIDER !== "postgresql" && "SQLite keeps proofs in memory (test/storage/used-dpop-proofs.test.ts has their lifetime)" });
+});
 
 t.test("DPOP_NONCE=on: a proof needs the current or the previous nonce; a refused one writes nothing", async (t) => {
   const kek = randomBytes(32).toString("base64");
