@@ -22,50 +22,50 @@ if (TEST_PROVIDER !== "postgresql") {
   // `sqlite3` opened by hand, a second instance wrongly pointed at the same file). Writes then wait
   // the busy timeout and fail with SQLITE_BUSY: the answer is 503 temporarily_unavailable with
   // Retry-After, never a 500, and once the lock goes the server carries on by itself.
-  // Seen once in CI (loaded machine): tap ended the root test at beforeExit while this setup awaited
-  // (app.inject holds no socket), and its teardown removed the database directory under the next
-  // line. A referenced timer keeps the loop alive until the subtests below are declared.
-  const keepAlive = setInterval(() => {}, 60_000);
-  t.teardown(() => clearInterval(keepAlive));
-  const url = await freshDatabaseUrl(t);
-  const { app, createClient } = await buildTestApp(t, { DATABASE_URL: url });
-  const service = await createClient();
-  const web = await createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
-  await app.services.users.create("alice", "alice-password-1");
-  const post = (path: string, creds: { clientId: string; clientSecret: string }, params: Record<string, string>) =>
-    app.inject({ method: "POST", url: path, headers: { ...FORM, authorization: basic(creds.clientId, creds.clientSecret) }, payload: form(params) });
-  const signIn = await post("/token", web, { grant_type: "password", username: "alice", password: "alice-password-1" });
-  t.equal(signIn.statusCode, 200);
-  const committed = signIn.json() as { refresh_token: string };
-  // Before the outage: this instance reserves the client's block of status-list entries (one write
-  // per block), from which its tokens are then numbered in memory.
-  t.equal((await post("/token", service, { grant_type: "client_credentials" })).statusCode, 200);
-  const unreserved = await createClient();
+  // The setup runs inside a subtest, not at the top level: in CI on a loaded machine tap twice ended
+  // the root test while a top-level await of this setup was pending (app.inject holds no socket),
+  // and its teardown removed the database directory under the next line.
+  t.test("SQLite: another process holds the write lock", async (t) => {
+    const url = await freshDatabaseUrl(t);
+    const { app, createClient } = await buildTestApp(t, { DATABASE_URL: url });
+    const service = await createClient();
+    const web = await createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
+    await app.services.users.create("alice", "alice-password-1");
+    const post = (path: string, creds: { clientId: string; clientSecret: string }, params: Record<string, string>) =>
+      app.inject({ method: "POST", url: path, headers: { ...FORM, authorization: basic(creds.clientId, creds.clientSecret) }, payload: form(params) });
+    const signIn = await post("/token", web, { grant_type: "password", username: "alice", password: "alice-password-1" });
+    t.equal(signIn.statusCode, 200);
+    const committed = signIn.json() as { refresh_token: string };
+    // Before the outage: this instance reserves the client's block of status-list entries (one write
+    // per block), from which its tokens are then numbered in memory.
+    t.equal((await post("/token", service, { grant_type: "client_credentials" })).statusCode, 200);
+    const unreserved = await createClient();
 
-  const other = new Database(url.slice("file:".length));
-  t.teardown(() => other.close());
+    const other = new Database(url.slice("file:".length));
+    t.teardown(() => other.close());
 
-  t.test("while another connection holds the write lock", async (t) => {
-    other.exec("BEGIN EXCLUSIVE");
-    const refresh = await post("/token", web, { grant_type: "refresh_token", refresh_token: committed.refresh_token });
-    t.equal(refresh.statusCode, 503, "a write (refresh rotation): 503");
-    t.same(refresh.json(), { error: "temporarily_unavailable", error_description: "the database is unavailable; retry shortly" });
-    t.equal(refresh.headers["retry-after"], "2");
-    const token = await post("/token", service, { grant_type: "client_credentials" });
-    t.equal(token.statusCode, 200, "client credentials are served from memory and keep working");
-    const first = await post("/token", unreserved, { grant_type: "client_credentials" });
-    t.equal(first.statusCode, 503, "a client with no reserved status-list block yet: reserving one is a write, 503");
-    t.equal(first.headers["retry-after"], "2");
-    const userinfo = await userInfoWithProof(app);
-    t.equal(userinfo.statusCode, 401, "a DPoP proof at /userinfo: its jti is remembered in memory on SQLite, no write, so the made-up token is what fails");
-    t.equal(userinfo.json().error, "invalid_token");
-    t.equal((await app.inject({ method: "GET", url: "/healthz" })).statusCode, 200, "/healthz: the process is alive");
-    other.exec("ROLLBACK");
-  });
+    await t.test("while another connection holds the write lock", async (t) => {
+      other.exec("BEGIN EXCLUSIVE");
+      const refresh = await post("/token", web, { grant_type: "refresh_token", refresh_token: committed.refresh_token });
+      t.equal(refresh.statusCode, 503, "a write (refresh rotation): 503");
+      t.same(refresh.json(), { error: "temporarily_unavailable", error_description: "the database is unavailable; retry shortly" });
+      t.equal(refresh.headers["retry-after"], "2");
+      const token = await post("/token", service, { grant_type: "client_credentials" });
+      t.equal(token.statusCode, 200, "client credentials are served from memory and keep working");
+      const first = await post("/token", unreserved, { grant_type: "client_credentials" });
+      t.equal(first.statusCode, 503, "a client with no reserved status-list block yet: reserving one is a write, 503");
+      t.equal(first.headers["retry-after"], "2");
+      const userinfo = await userInfoWithProof(app);
+      t.equal(userinfo.statusCode, 401, "a DPoP proof at /userinfo: its jti is remembered in memory on SQLite, no write, so the made-up token is what fails");
+      t.equal(userinfo.json().error, "invalid_token");
+      t.equal((await app.inject({ method: "GET", url: "/healthz" })).statusCode, 200, "/healthz: the process is alive");
+      other.exec("ROLLBACK");
+    });
 
-  t.test("after the lock is released, without a restart", async (t) => {
-    const refresh = await post("/token", web, { grant_type: "refresh_token", refresh_token: committed.refresh_token });
-    t.equal(refresh.statusCode, 200, "the refresh token still rotates (the failed attempt consumed nothing)");
+    await t.test("after the lock is released, without a restart", async (t) => {
+      const refresh = await post("/token", web, { grant_type: "refresh_token", refresh_token: committed.refresh_token });
+      t.equal(refresh.statusCode, 200, "the refresh token still rotates (the failed attempt consumed nothing)");
+    });
   });
 } else {
   const direct = new URL(await freshDatabaseUrl(t));
