@@ -6,9 +6,10 @@ import type { LogLevel } from "../config/schema.js";
 // Credentials that a logged object may carry at its top level or in an error object.
 // Explicit paths: pino's leading wildcards ("*.x") cost ~3 µs on every request's child logger.
 const SECRET_FIELDS = ["client_secret", "clientSecret", "password", "refresh_token", "access_token", "token", "privateKey", "client_assertion"];
-// Request parameters that are credentials (RFC 6749, 7009, 7521, 7523, 7636, and the sign-in body).
+// Request parameters that are credentials (RFC 6749, 7009, 7521, 7523, 7636, the sign-in body, and
+// the pages' forms: their CSRF token, which with the browser's cookie answers for the interaction).
 // Request bodies are logged at trace ("request body") and in error logs, with these censored.
-const BODY_SECRETS = [...SECRET_FIELDS, "code", "code_verifier", "assertion", "subject_token", "actor_token", "new_password"];
+const BODY_SECRETS = [...SECRET_FIELDS, "code", "code_verifier", "assertion", "subject_token", "actor_token", "new_password", "csrf_token"];
 const REDACT = [
   "req.headers.authorization",
   'req.headers["proxy-authorization"]',

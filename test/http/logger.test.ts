@@ -1,5 +1,6 @@
 // Log redaction. Real requests carrying every kind of credential (Authorization, cookies,
-// client_secret, password, refresh_token, client_assertion, code, code_verifier, tokens) are logged
+// client_secret, password, refresh_token, client_assertion, code, code_verifier, tokens, a page
+// form's csrf_token) are logged
 // at every level that logs requests: debug and trace log each request with its headers, trace also
 // each request's body, and the error logs carry the failing request. The credentials reach those
 // log lines and must come out "[redacted]": without the redaction in src/http/logger.ts these fail.
@@ -114,6 +115,11 @@ async function sendCredentials(t: Test, { app, createClient, config, clock }: Te
   const revoked = await post("/revoke", { token: secrets["refresh token (/refresh)"]!, client_id: web.clientId, client_secret: web.clientSecret });
   statuses["/revoke"] = revoked.statusCode;
 
+  // A sign-in or consent form's CSRF token (the interaction is unknown here: the form is refused).
+  secrets["CSRF token"] = "pNbkGxg1RO0hjBmZqT0t2Q-csrf";
+  const pageForm = await post("/authorize", { interaction: "unknown-interaction", csrf_token: secrets["CSRF token"] });
+  statuses["/authorize form"] = pageForm.statusCode;
+
   // A token in a query string: only the path is logged.
   const withQuery = await app.inject({ method: "GET", url: `/healthz?access_token=${secrets["access token (Basic)"]}` });
   statuses["query string"] = withQuery.statusCode;
@@ -131,6 +137,7 @@ async function sendCredentials(t: Test, { app, createClient, config, clock }: Te
       "/refresh (cookie)": 200,
       "/introspect": 200,
       "/revoke": 200,
+      "/authorize form": 400,
       "query string": 200,
     },
     "every request was answered as expected",
@@ -155,14 +162,14 @@ for (const level of ["debug", "trace"] as const) {
     const incoming = lines.filter((l) => l.msg === "incoming request");
     t.same(
       incoming.map((l) => l.req?.url),
-      ["/token", "/token", "/token", "/token", "/token", "/token", "/login", "/refresh", "/introspect", "/revoke", "/healthz"],
+      ["/token", "/token", "/token", "/token", "/token", "/token", "/login", "/refresh", "/introspect", "/revoke", "/authorize", "/healthz"],
       "every request was logged, by its path only",
     );
-    t.equal(lines.filter((l) => l.msg === "request completed").length, 11);
+    t.equal(lines.filter((l) => l.msg === "request completed").length, 12);
     const headers = incoming.map((l) => l.req?.headers ?? {});
     t.same(
       headers.map((h) => h.authorization),
-      [REDACTED, undefined, undefined, undefined, undefined, REDACTED, undefined, undefined, REDACTED, undefined, undefined],
+      [REDACTED, undefined, undefined, undefined, undefined, REDACTED, undefined, undefined, REDACTED, undefined, undefined, undefined],
       "the Authorization header is logged as [redacted]",
     );
     t.equal(headers[7]!.cookie, REDACTED, "the Cookie header is logged as [redacted]");
@@ -172,7 +179,7 @@ for (const level of ["debug", "trace"] as const) {
     if (level === "debug") {
       t.same(bodies, [], "bodies are logged at trace only");
     } else {
-      t.equal(bodies.length, 9, "one body line per request with a body");
+      t.equal(bodies.length, 10, "one body line per request with a body");
       t.match(bodies[1], { grant_type: "client_credentials", client_id: String, client_secret: REDACTED });
       t.match(bodies[2], { grant_type: "client_credentials", client_assertion_type: String, client_assertion: REDACTED });
       t.match(bodies[3], { grant_type: "password", username: "alice", password: REDACTED, client_secret: REDACTED });
@@ -181,6 +188,7 @@ for (const level of ["debug", "trace"] as const) {
       t.match(bodies[6], { username: "alice", password: REDACTED });
       t.match(bodies[7], { token: REDACTED });
       t.match(bodies[8], { token: REDACTED, client_secret: REDACTED });
+      t.match(bodies[9], { interaction: "unknown-interaction", csrf_token: REDACTED });
     }
     noSecretIn(t, test.logs, secrets);
   });
