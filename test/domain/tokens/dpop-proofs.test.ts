@@ -50,27 +50,21 @@ t.test("a proof that fails a check writes nothing (the replay check comes last)"
   t.equal(await app.services.dpop.remembered(), 0);
 });
 
-if (TEST_PROVIDER === "postgresql") {
-  t.test("PostgreSQL: a proof accepted by one instance is refused by another on the same database", async (t) => {
-    const clock = new SettableClock();
-    const a = await buildTestApp(t, {}, clock);
-    const b = await buildTestApp(t, { DATABASE_URL: a.config.databaseUrl, TESSERA_KEK: a.config.kek! }, clock);
-    const request = { header: await dpopProof(key, { nowSeconds: clock.now() / 1000, htu: HTU }), headerCount: 1, htm: "POST", htu: HTU };
-    t.same(await a.app.services.dpop.check(request), { jkt: key.jkt });
-    await t.rejects(b.app.services.dpop.check(request), { code: "invalid_dpop_proof", description: "DPoP proof was used before" });
-  });
-} else {
-  t.test("SQLite (one instance per file): proofs are remembered by the instance, in memory, not in the table", async (t) => {
-    const clock = new SettableClock();
-    const a = await buildTestApp(t, {}, clock);
-    const b = await buildTestApp(t, { DATABASE_URL: a.config.databaseUrl, TESSERA_KEK: a.config.kek! }, clock);
-    const request = { header: await dpopProof(key, { nowSeconds: clock.now() / 1000, htu: HTU }), headerCount: 1, htm: "POST", htu: HTU };
-    t.same(await a.app.services.dpop.check(request), { jkt: key.jkt });
-    await t.rejects(a.app.services.dpop.check(request), { code: "invalid_dpop_proof", description: "DPoP proof was used before" });
+t.test("a second instance on the same database: on PostgreSQL it refuses what the first accepted; SQLite (one instance per file) remembers in memory", async (t) => {
+  const clock = new SettableClock();
+  const a = await buildTestApp(t, {}, clock);
+  const b = await buildTestApp(t, { DATABASE_URL: a.config.databaseUrl, TESSERA_KEK: a.config.kek! }, clock);
+  const request = { header: await dpopProof(key, { nowSeconds: clock.now() / 1000, htu: HTU }), headerCount: 1, htm: "POST", htu: HTU };
+  t.same(await a.app.services.dpop.check(request), { jkt: key.jkt });
+  await t.rejects(a.app.services.dpop.check(request), { code: "invalid_dpop_proof", description: "DPoP proof was used before" });
+  if (TEST_PROVIDER === "postgresql") {
+    await t.rejects(b.app.services.dpop.check(request), { code: "invalid_dpop_proof", description: "DPoP proof was used before" }, "the replay table is shared");
+    t.equal(await a.app.services.db.usedDpopProof.count(), 1);
+  } else {
     t.same(await b.app.services.dpop.check(request), { jkt: key.jkt }, "a second process on the same file does not know it (README: one instance per SQLite file)");
-    t.equal(await a.app.services.db.usedDpopProof.count(), 0);
-  });
-}
+    t.equal(await a.app.services.db.usedDpopProof.count(), 0, "not in the table");
+  }
+});
 
 const SQLITE_IN_MEMORY = "SQLite keeps proofs in memory (test/storage/used-dpop-proofs.test.ts has their lifetime)";
 t.test("PostgreSQL: the replay row lives to the end of the proof's window (plus skew), then pruning removes it", { skip: TEST_PROVIDER !== "postgresql" && SQLITE_IN_MEMORY }, async (t) => {
