@@ -52,6 +52,12 @@ export class InvalidRequest extends OAuthError {
   readonly status = 400;
 }
 
+/** RFC 9126 §2.3: an endpoint that takes POST only, asked with another method (the route sets Allow). */
+export class MethodNotAllowed extends OAuthError {
+  readonly code = "invalid_request";
+  readonly status = 405;
+}
+
 /**
  * 401 with a Basic challenge wherever a client may authenticate with HTTP Basic (RFC 6749 §5.2; RFC
  * 9110 wants a challenge with every 401). 400 where it cannot, as at /login, which names its client in

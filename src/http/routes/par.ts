@@ -6,6 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { AUTHORIZATION_PARAMETERS } from "../../domain/authorization/authorization-request.js";
+import { MethodNotAllowed } from "../../errors/oauth.js";
 import { clientAuthentication } from "../plugins/client-auth.js";
 import { requireForm } from "../plugins/content-type.js";
 import { noStore } from "../plugins/no-store.js";
@@ -54,6 +55,17 @@ const par: FastifyPluginAsyncTypebox = async (app) => {
       return reply.code(201).send(await services.pushedRequests.push(request.client!, request.body, key));
     },
   );
+  // RFC 9126 §2.3: another method is 405 with Allow (RFC 9110 §15.5.6), not Fastify's 404. HEAD comes
+  // with GET; OPTIONS stays with the CORS plugin's preflight.
+  app.route({
+    method: ["GET", "PUT", "PATCH", "DELETE"],
+    url: PAR_PATH,
+    schema: { hide: true },
+    handler: (_request, reply) => {
+      reply.header("allow", "POST");
+      throw new MethodNotAllowed("the pushed authorization request endpoint takes POST");
+    },
+  });
 };
 
 export default par;

@@ -131,6 +131,16 @@ t.test("the request is checked as /authorize checks it; errors are JSON, never a
   t.equal(json.json().error_description, "content type must be application/x-www-form-urlencoded");
 });
 
+t.test("another method than POST: 405 with Allow: POST and a JSON error (RFC 9126 §2.3)", async (t) => {
+  for (const method of ["GET", "HEAD", "PUT", "PATCH", "DELETE"] as const) {
+    const res = await app.inject({ method, url: "/par", headers: { authorization: basic(f.clientId, f.clientSecret) } });
+    t.equal(res.statusCode, 405, method);
+    t.equal(res.headers.allow, "POST", method);
+    if (method !== "HEAD") t.same(res.json(), { error: "invalid_request", error_description: "the pushed authorization request endpoint takes POST" }, method);
+  }
+  t.equal((await app.inject({ method: "GET", url: "/par/x" })).statusCode, 404, "other paths stay 404");
+});
+
 t.test("PAR_TTL sets expires_in and the stored expiry", async (t) => {
   const g = await authorizeFixture(t, { PAR_TTL: "10" });
   const res = await g.app.inject({ method: "POST", url: "/par", headers: { ...FORM, authorization: basic(g.clientId, g.clientSecret) }, payload: form(AUTH_REQUEST) });
