@@ -274,3 +274,43 @@ t.test("the adapter's own commit(): a failing COMMIT is rolled back, thrown, and
   t.match(await failure(tx.commit()), { name: "DriverAdapterError", cause: { kind: "ForeignKeyConstraintViolation" } });
   t.same(await settledSoon(raw.queryRaw(query(`SELECT count(*) AS "n" FROM "RefreshFamily" WHERE "id" = 'orphan-2'`)).then((r) => r.rows)), [[0]], "rolled back, and the next query runs");
 });
+
+t.test("arguments are bound as the stock adapter binds Prisma's argument types", async (t) => {
+  const typed = (scalarType: string) => ({ scalarType, arity: "scalar" }) as Parameters<typeof raw.queryRaw>[0]["argTypes"][number];
+  // Each value twice: as it reads back, and the storage class SQLite gave it (no column affinity here).
+  const bound = async (value: unknown, scalarType: string) =>
+    (await raw.queryRaw({ sql: `SELECT ? AS "value", typeof(?) AS "class"`, args: [value, value], argTypes: [typed(scalarType), typed(scalarType)] })).rows[0];
+  t.same(await bound("42", "int"), [42, "real"], "int text as a number (a JavaScript number binds as REAL; an INTEGER column's affinity makes it an integer)");
+  t.same(await bound("1.25", "decimal"), [1.25, "real"], "decimal text as a number");
+  t.same(await bound("0.5", "float"), [0.5, "real"], "float text as a number");
+  t.same(await bound("9007199254740993", "bigint"), ["9007199254740993", "integer"], "bigint text as an integer (read back as text past 2^53)");
+  t.same(await bound("2031-05-06T22:08:09.123Z", "datetime"), ["2031-05-06T22:08:09.123+00:00", "text"], "a date as ISO 8601 text ending +00:00");
+  t.same(await bound(Buffer.from([0, 255]).toString("base64"), "bytes"), [Buffer.from([0, 255]), "blob"], "bytes from base64");
+  t.same(await bound(true, "boolean"), [1, "real"], "a boolean as 1");
+});
+
+t.test("values read as the column's declared type: a fraction in an INTEGER column is truncated, a number in a DATETIME column is a date", async (t) => {
+  await raw.executeScript(`CREATE TABLE "Loose" ("i" INTEGER, "at" DATETIME); INSERT INTO "Loose" VALUES (2.75, 1936000000000)`);
+  const { rows, columnTypes } = await raw.queryRaw(query(`SELECT "i", "at" FROM "Loose"`));
+  t.same(columnTypes, [ColumnTypeEnum.Int32, ColumnTypeEnum.DateTime]);
+  t.same(rows, [[2, "2031-05-08T09:46:40.000Z"]]);
+});
+
+t.test("a transaction ended once: ending it again does nothing, using it is refused", async (t) => {
+  const tx = await raw.startTransaction();
+  await tx.executeRaw(query(`INSERT INTO "ScriptB" ("y") VALUES ('once')`));
+  await tx.commit();
+  await tx.rollback();
+  t.same((await raw.queryRaw(query(`SELECT count(*) FROM "ScriptB" WHERE "y" = 'once'`))).rows, [[1]], "the late rollback undid nothing");
+  t.match(await failure(tx.executeRaw(query(`INSERT INTO "ScriptB" ("y") VALUES ('late')`))), { name: "DriverAdapterError", cause: { kind: "TransactionAlreadyClosed" } });
+  t.match(await failure(tx.queryRaw(query(`SELECT 1`))), { name: "DriverAdapterError", cause: { kind: "TransactionAlreadyClosed" } });
+});
+
+t.test("a unique index on an expression: the violation names no table; an error that is not the driver's passes through", async (t) => {
+  await raw.executeScript(`CREATE TABLE "Lower" ("name" TEXT); CREATE UNIQUE INDEX "Lower_name" ON "Lower" (lower("name")); INSERT INTO "Lower" VALUES ('Ada')`);
+  const duplicate = await failure(raw.executeRaw(query(`INSERT INTO "Lower" VALUES ('ADA')`)));
+  t.match(duplicate, { name: "DriverAdapterError", cause: { kind: "UniqueConstraintViolation", table: undefined } });
+  // A bound value better-sqlite3 cannot take fails in the driver's JavaScript, with no SQLite code.
+  const unbindable = await raw.executeRaw({ sql: `INSERT INTO "Lower" VALUES (?)`, args: [{ not: "bindable" }], argTypes: [{ scalarType: "unknown", arity: "scalar" }] }).catch((e: unknown) => e);
+  t.type(unbindable, TypeError, "thrown as the driver threw it");
+});
