@@ -30,6 +30,7 @@
 //       BENCH_SERVERS=tessera,ceiling  a subset (keys: tessera, peer, ceiling, tesseraNoStatus,
 //                          tesseraEs256, ceilingEs256); tesseraNoStatus is tessera with STATUS_LIST=off
 //                          (no status claim), for /token: its row shows tessera (on) / off
+//       BENCH_SCENARIOS=jwks  only the scenarios whose names start with one of these words
 //       BENCH_RESULTS=path  where the JSON goes (default bench/results/peers.json)
 //       BENCH_DPOP=0       skips the DPoP scenario       BENCH_DPOP_RPS=4000  upper bound of req/s that
 //                          sizes each proof pool (raise it when the run fails with "pool ran out")
@@ -52,6 +53,7 @@ const WITH_DPOP = process.env.BENCH_DPOP !== "0";
 const DPOP_RPS = Number(process.env.BENCH_DPOP_RPS ?? 4000);
 const DPOP_MAX_DURATION = 50; // proofs signed before a load must still be in tessera's 60 s iat window at its end
 const ONLY = process.env.BENCH_SERVERS?.split(",").map((s) => s.trim()).filter(Boolean); // e.g. tessera,ceiling
+const ONLY_SCENARIOS = process.env.BENCH_SCENARIOS?.split(",").map((s) => s.trim()).filter(Boolean); // e.g. jwks
 
 const SCENARIOS = [
   { name: "token c10", kind: "token", connections: 10 },
@@ -61,7 +63,8 @@ const SCENARIOS = [
   ...(WITH_DPOP ? [{ name: "token dpop c50", kind: "token", dpop: true, connections: 50, servers: ["tessera", "peer", "ceiling"] }] : []),
 ];
 const scenariosOf = (server) =>
-  SCENARIOS.filter((s) => (!server.only || server.only.includes(s.name)) && (!s.servers || s.servers.includes(server.key)));
+  SCENARIOS.filter((s) => (!server.only || server.only.includes(s.name)) && (!s.servers || s.servers.includes(server.key)) &&
+    (!ONLY_SCENARIOS || ONLY_SCENARIOS.some((word) => s.name.startsWith(word))));
 
 const loadavg = () => os.loadavg().map((n) => n.toFixed(2)).join(" ");
 const median = (xs) => {
