@@ -6,6 +6,7 @@
 import type { LightMyRequestResponse } from "fastify";
 import t, { type Test } from "tap";
 import { sha256 } from "../../../src/crypto/secrets.js";
+import { PushedAuthorizationRequestRepository } from "../../../src/storage/pushed-authorization-requests.js";
 import { basic, form } from "../../helpers/app.js";
 import { authorizeFixture, CHALLENGE, CookieJar, locationParams, REDIRECT_URI, VERIFIER, type AuthorizeFixture } from "../../helpers/authorize.js";
 import { expectOAuthError, FORM } from "../../helpers/oauth.js";
@@ -105,7 +106,8 @@ t.test("client_id is required with request_uri; unknown, malformed and repeated 
   const requestUri = await pushed(f);
   expectErrorPage(t, await useUri(f, { request_uri: requestUri }), "parameter client_id is missing");
   expectErrorPage(t, await useUri(f, { client_id: "no-such-client", request_uri: requestUri }), "unknown client");
-  expectErrorPage(t, await useUri(f, { client_id: f.clientId, request_uri: `${requestUri.slice(0, -1)}A` }), UNUSABLE);
+  const altered = `${requestUri.slice(0, -1)}${requestUri.endsWith("A") ? "B" : "A"}`; // never the URI itself
+  expectErrorPage(t, await useUri(f, { client_id: f.clientId, request_uri: altered }), UNUSABLE);
   expectErrorPage(t, await useUri(f, { client_id: f.clientId, request_uri: "https://client.example.test/request.jwt" }), UNUSABLE);
   expectErrorPage(t, await useUri(f, { client_id: f.clientId, request_uri: [requestUri, requestUri] }), "parameter request_uri is repeated");
   t.equal((await useUri(f, { client_id: f.clientId, request_uri: requestUri })).statusCode, 200, "none of those used it");
@@ -181,4 +183,14 @@ t.test("PushedRequestService.push: another client_id, and a client deleted since
   await f.app.services.clientAdmin.delete(f.clientId);
   await t.rejects(pushes.push(client, AUTH_REQUEST), { code: "invalid_request", description: "the client of this request no longer exists" });
   t.equal(await f.app.services.db.pushedAuthorizationRequest.count(), 0, "nothing stored");
+});
+
+t.test("the store: only a deleted client reads as false; any other failure (a digest stored twice) is thrown", async (t) => {
+  const f = await authorizeFixture(t);
+  const repo = new PushedAuthorizationRequestRepository(f.app.services.db);
+  const request = { digest: sha256("twice"), clientId: f.clientId, parameters: AUTH_REQUEST, expiresAt: new Date(f.app.services.clock.now() + 60_000) };
+  t.equal(await repo.insert(request), true);
+  await t.rejects(repo.insert(request), { code: /^(SQLITE_CONSTRAINT_PRIMARYKEY|23505)$/ });
+  t.equal(await repo.insert({ ...request, digest: sha256("orphan"), clientId: "nobody" }), false);
+  t.equal(await f.app.services.db.pushedAuthorizationRequest.count(), 1);
 });

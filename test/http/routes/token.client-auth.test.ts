@@ -92,7 +92,7 @@ t.test("unknown client, wrong secret and disabled client all answer the same inv
   const other = await createClient();
   const cases: Record<string, Creds> = {
     "unknown client": { clientId: "no-such-client-aaaaaaaaaaaaa", clientSecret: good.clientSecret },
-    "wrong secret": { clientId: good.clientId, clientSecret: `${good.clientSecret.slice(0, -1)}x` },
+    "wrong secret": { clientId: good.clientId, clientSecret: `${good.clientSecret.slice(0, -1)}${good.clientSecret.endsWith("x") ? "y" : "x"}` },
     "another client's secret": { clientId: good.clientId, clientSecret: other.clientSecret },
     "disabled client": disabled,
   };
