@@ -194,6 +194,19 @@ t.test("a family that cannot be stored rolls the consumption back: the code stay
   t.equal(await codes.exchange(code, NOW, issued(alice.id, false)), true, "and the code still exchanges");
 });
 
+t.test("failures other than a deleted client or user are thrown, not read as a refusal", async (t) => {
+  const code = await newCode(await grantOf());
+  await t.rejects(codes.insert(code), { code: /^(SQLITE_CONSTRAINT_PRIMARYKEY|23505)$/ }, "the same digest twice");
+  const first = issued();
+  const other = await newCode(await grantOf());
+  t.equal(await codes.exchange(other, NOW, first), true);
+  const again = await newCode(await grantOf());
+  // A family id that is taken: a unique violation inside the exchange's transaction.
+  const taken = { ...issued(), family: { ...first.family!, first: { ...first.family!.first, digest: randomBytes(32).toString("base64url") } } };
+  await t.rejects(codes.exchange(again, NOW, taken), { code: /^(SQLITE_CONSTRAINT_PRIMARYKEY|23505)$/ });
+  t.equal((await codes.findByDigest(again.digest))!.usedAt, null, "rolled back: the code stays unused");
+});
+
 t.test("blocklistAccessTokensOfGrant: the live access tokens of the grant's used codes, once", async (t) => {
   const bob = await app.services.users.create("bob", "bob-password-1");
   const grantId = await grantOf(bob.id);

@@ -219,6 +219,17 @@ t.test("replaceUnusedSuccessor writes nothing when the successor was used or the
   t.equal((await db.refreshToken.findUnique({ where: { digest: next.digest } }))!.usedAt, null, "the successor is untouched");
 });
 
+t.test("replaceUnusedSuccessor is one transaction: a replacement that cannot be stored is thrown, and nothing changes", async (t) => {
+  const { id, first } = await family();
+  const second = token(id);
+  await repo.rotateIfActive(first.digest, NOW, second);
+  const rotated = (await repo.findByDigest(first.digest))!;
+  const clash = { ...token(id), digest: (await family()).first.digest }; // a digest that is taken
+  await t.rejects(repo.replaceUnusedSuccessor(rotated, at(1000), clash), { code: /^(SQLITE_CONSTRAINT_PRIMARYKEY|23505)$/ });
+  t.equal((await db.refreshToken.findUnique({ where: { digest: second.digest } }))!.usedAt, null, "the successor is not used up");
+  t.equal((await db.refreshToken.findUnique({ where: { digest: first.digest } }))!.successorDigest, second.digest, "and is still the successor");
+});
+
 t.test("twenty concurrent replaceUnusedSuccessor calls: exactly one wins", async (t) => {
   const { id, first } = await family();
   await repo.rotateIfActive(first.digest, NOW, token(id));
