@@ -43,11 +43,9 @@ export function answerWhileDraining(request: IncomingMessage, response: ServerRe
   answer.push(body);
   const socket = request.socket;
   let discarded = 0;
-  let ended = false;
 
+  // Runs once: it removes every listener and timer that calls it.
   const end = (overBound: boolean) => {
-    if (ended) return;
-    ended = true;
     clearTimeout(idle);
     clearTimeout(deadline);
     request.off("data", onData);

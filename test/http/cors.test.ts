@@ -142,6 +142,16 @@ t.test("the JWKS and the metadata: readable with their ETag; conditional request
   }
 });
 
+t.test("a query string does not change the endpoint's policy", async (t) => {
+  const res = await request(base, "GET", "/.well-known/jwks.json?v=2", { origin: APP });
+  t.equal(res.status, 200);
+  t.same(corsHeaders(res), { "access-control-allow-origin": APP, "access-control-expose-headers": "ETag" });
+  const pre = await preflight(base, "/token?x=1", APP);
+  t.equal(pre.status, 204);
+  t.equal(pre.headers["access-control-allow-origin"], APP);
+  t.equal(pre.headers["access-control-allow-methods"], "POST");
+});
+
 t.test("other endpoints answer no origin, listed or not", async (t) => {
   for (const path of ["/admin/clients", "/healthz", "/openapi.json", "/nowhere"]) {
     const pre = await preflight(base, path, APP, "GET", "authorization");

@@ -102,10 +102,12 @@ t.test("a Status List Token is used only if it is one, for this URI, signed by t
   const { issuer, verifier, tokenAt } = await setup(t);
   const cases: [string, (issuer: TestIssuer) => Promise<void> | void, RegExp][] = [
     ["wrong media type", (i) => void i.listResponse.set("l", { contentType: "application/jwt" }), /answered application\/jwt, not application\/statuslist\+jwt/],
+    ["no media type", (i) => void i.listResponse.set("l", { contentType: "" }), /answered no content type, not application\/statuslist\+jwt/],
     ["wrong typ", (i) => void i.listResponse.set("l", { typ: "JWT" }), /unexpected "typ" JWT header value/],
     ["another sub", (i) => void i.listClaims.set("l", { sub: i.listUri("other") }), /unexpected "sub" claim value/],
     ["another iss", (i) => void i.listClaims.set("l", { iss: "https://elsewhere.example" }), /signed for another issuer/],
     ["expired", (i) => void i.listClaims.set("l", { exp: Math.floor(Date.now() / 1000) - 60 }), /"exp" claim timestamp check failed/],
+    ["no status_list", (i) => void i.listClaims.set("l", { status_list: undefined }), /status_list must be an object/],
     ["bits 3", (i) => void i.listClaims.set("l", { status_list: { bits: 3, lst: "eNrbuRgAAhcBXQ" } }), /status_list.bits must be 1, 2, 4 or 8/],
     ["lst not base64url", (i) => void i.listClaims.set("l", { status_list: { bits: 1, lst: "eNrb+RgAAhcBXQ==" } }), /lst must be base64url without padding/],
     [
@@ -153,6 +155,43 @@ t.test("a list is used for its ttl, then fetched again (and never past its exp)"
   advance(2);
   await verifier.verify(b).catch(() => undefined);
   t.equal(fetchCount(issuer, "/statuslists/b"), 2, "past the list's exp it is fetched again, though its ttl has not run out");
+});
+
+t.test("a list without a usable ttl (none, negative, not a number) is used for statusListDefaultTtlSeconds", async (t) => {
+  const { issuer, verifier, tokenAt, advance } = await setup(t, { statusListDefaultTtlSeconds: 20 });
+  for (const [name, ttl] of [["none", undefined], ["negative", -1], ["text", "3600"]] as const) {
+    issuer.listClaims.set(name, { ttl });
+    issuer.list(name);
+    const token = await tokenAt(name, 0);
+    await verifier.verify(token);
+    advance(19);
+    await verifier.verify(token);
+    t.equal(fetchCount(issuer, `/statuslists/${name}`), 1, `${name}: within the default ttl the cached list is used`);
+    advance(2);
+    await verifier.verify(token);
+    t.equal(fetchCount(issuer, `/statuslists/${name}`), 2, `${name}: past it the list is fetched again`);
+  }
+});
+
+t.test("a list signed by a new key while the JWKS cannot be fetched is unusable, and used once it can", async (t) => {
+  const issuer = await startIssuer(t);
+  let jwksDown = false;
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    if (jwksDown && String(input).endsWith("/.well-known/jwks.json")) throw new TypeError("fetch failed");
+    return globalThis.fetch(input, init);
+  };
+  const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, fetch, jwksCooldownSeconds: 0 });
+  t.equal((await verifier.verify(await issuer.sign())).sub, "client-1", "the JWKS (key-1 only) is fetched and cached");
+  // The issuer rotates: its lists are signed by key-2, which only a new fetch of the JWKS finds.
+  const rotated = await issuer.newKey("key-2");
+  issuer.keys.push(rotated);
+  issuer.list("a");
+  issuer.listResponse.set("a", { key: rotated });
+  jwksDown = true;
+  const token = await issuer.sign({ status: { status_list: { idx: 0, uri: issuer.listUri("a") } } });
+  await refusedWith(t, verifier.verify(token), "temporarily_unavailable", `the status list ${issuer.listUri("a")} is unusable: not a verifiable JWT`);
+  jwksDown = false;
+  t.equal((await verifier.verify(token)).sub, "client-1");
 });
 
 t.test("single flight: 100 concurrent verifications after the ttl cause one fetch", async (t) => {

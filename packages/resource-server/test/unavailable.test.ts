@@ -40,6 +40,8 @@ t.test("metadata that is not JSON, or has no http(s) jwks_uri, is not used", asy
   await unavailable(t, createVerifier({ issuer: origin, audience: AUDIENCE }).ready(), /has no http\(s\) jwks_uri/);
   origin = await serve(t, { "/.well-known/oauth-authorization-server": (res, o) => json({ issuer: o, jwks_uri: "not a url" })(res) });
   await unavailable(t, createVerifier({ issuer: origin, audience: AUDIENCE }).ready(), /has no http\(s\) jwks_uri/);
+  origin = await serve(t, { "/.well-known/oauth-authorization-server": (res, o) => json({ issuer: o })(res) });
+  await unavailable(t, createVerifier({ issuer: origin, audience: AUDIENCE }).ready(), /has no http\(s\) jwks_uri/);
 });
 
 t.test("an issuer nobody listens on", async (t) => {
@@ -96,4 +98,20 @@ t.test("an error that is not a token's goes to Fastify's error handler", async (
   const res = await api.inject({ method: "GET", url: "/", headers: { authorization: "Bearer abc" } });
   t.equal(res.statusCode, 500);
   t.equal(res.json().message, "a bug");
+});
+
+t.test("an AccessTokenError thrown by the configured fetch for the JWKS reaches the caller as it is", async (t) => {
+  // A fetch option may apply its own policy (here, an egress rule) and say why in the verifier's terms.
+  const issuer = await startIssuer(t);
+  const denied = new AccessTokenError("temporarily_unavailable", "egress to the JWKS is not allowed");
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    if (String(input).endsWith("/.well-known/jwks.json")) throw denied;
+    return globalThis.fetch(input, init);
+  };
+  const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, fetch });
+  const error = await verifier.verify(await issuer.sign()).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.equal(error, denied, "not wrapped into \"the issuer's keys could not be fetched\"");
 });

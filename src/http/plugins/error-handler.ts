@@ -20,7 +20,8 @@ const FASTIFY_ERRORS: Record<string, { status: number; description: string }> = 
 
 /** What the request part at fault must be, naming the field (Ajv's own messages name schema paths). */
 function describeValidation(error: FastifyError, request: FastifyRequest): string {
-  const context = error.validationContext ?? "body";
+  // Fastify sets validationContext on every error it gives a `validation` (wrapValidationError).
+  const context = error.validationContext!;
   const schema = (request.routeOptions.schema as Record<string, RequestSchema | undefined> | undefined)?.[context];
   const data: unknown = { body: request.body, querystring: request.query, params: request.params, headers: request.headers }[context];
   return describeSchemaError(error.validation?.[0], context, schema, data);

@@ -26,6 +26,7 @@ import { signInPage } from "../pages/sign-in.js";
 import { STYLESHEET } from "../pages/style.js";
 import { requireForm } from "../plugins/content-type.js";
 import { limitPerMinute } from "../plugins/rate-limits.js";
+import { OAuthErrorBody } from "../schemas/oauth.js";
 
 // Each parameter a string, or several when repeated: the checks refuse repeats with their own error
 // (a page or a redirect), so the schema must let them through. Unknown parameters are ignored.
@@ -38,14 +39,14 @@ const SignInForm = Type.Object({ ...FormFields, username: Type.String(), passwor
 const ConsentForm = Type.Object({ ...FormFields, decision: Type.Union([Type.Literal("allow"), Type.Literal("deny")]) }, { additionalProperties: false });
 const SwitchForm = Type.Object(FormFields, { additionalProperties: false });
 
-const PAGE = Type.String({ description: "an HTML page" });
 const REDIRECT = Type.Null({ description: "to the client's redirect URI with code, state and iss, or error, error_description, state and iss" });
 const PAGE_RESPONSES = {
   200: Type.String({ description: "the sign-in or consent page" }),
   400: Type.String({ description: "an error page: unknown client, unregistered redirect URI, or a form that does not hold" }),
   429: Type.String({ description: "too many sign-in attempts (Retry-After)" }),
-  500: PAGE,
-  503: PAGE,
+  // Not pages: this context's error handler passes 5xx failures on to the app's, which answers
+  // JSON (server_error, or temporarily_unavailable while the database is away).
+  "5xx": OAuthErrorBody,
 };
 
 const authorize: FastifyPluginAsyncTypebox = async (app) => {

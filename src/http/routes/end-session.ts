@@ -24,6 +24,7 @@ import { brandOf } from "../pages/layout.js";
 import { loggedOutPage } from "../pages/logged-out.js";
 import { logoutConfirmPage } from "../pages/logout-confirm.js";
 import { requireForm } from "../plugins/content-type.js";
+import { OAuthErrorBody } from "../schemas/oauth.js";
 import { END_SESSION_PATH } from "./metadata.js";
 
 // Repeats pass the schema so that the checks refuse them with their own page; unknown ones are ignored.
@@ -34,13 +35,13 @@ const Params = Type.Object(
 );
 const ConfirmForm = Type.Object({ confirmation: Type.String(), csrf_token: Type.String() }, { additionalProperties: false });
 
-const PAGE = Type.String({ description: "an HTML page" });
 const REDIRECT = Type.Null({ description: "to the registered post_logout_redirect_uri, with state when one was sent" });
 const PAGE_RESPONSES = {
   200: Type.String({ description: "the confirmation page, or the signed-out page" }),
   400: Type.String({ description: "an error page: a forged id_token_hint, an unknown client, an unregistered post_logout_redirect_uri, a form that does not hold" }),
-  500: PAGE,
-  503: PAGE,
+  // Not pages: this context's error handler passes 5xx failures on to the app's, which answers
+  // JSON (server_error, or temporarily_unavailable while the database is away).
+  "5xx": OAuthErrorBody,
 };
 
 /** Where to go once signed out: the registered URI (null: the signed-out page), and the client's state. */

@@ -194,3 +194,14 @@ t.test("the store: only a deleted client reads as false; any other failure (a di
   t.equal(await repo.insert({ ...request, digest: sha256("orphan"), clientId: "nobody" }), false);
   t.equal(await f.app.services.db.pushedAuthorizationRequest.count(), 1);
 });
+
+t.test("a database failure while using the request_uri: 500 server_error, not an error page blaming the request", async (t) => {
+  const f = await authorizeFixture(t);
+  const requestUri = await pushed(f);
+  // A failure that is neither the request's fault nor an outage (server-error.test.ts): the table is gone.
+  await f.app.services.db.$executeRawUnsafe(`ALTER TABLE "PushedAuthorizationRequest" RENAME TO "PushedAuthorizationRequestMoved"`);
+  const res = await useUri(f, { client_id: f.clientId, request_uri: requestUri });
+  t.equal(res.statusCode, 500);
+  t.equal(res.headers.location, undefined, "no redirect");
+  t.same(res.json(), { error: "server_error", error_description: "the server could not complete the request" });
+});

@@ -267,3 +267,13 @@ t.test("under an http issuer the session cookie has no __Host- prefix and is cle
   t.equal(c!.attributes.secure, undefined, "not Secure over http");
   t.notOk(s.jar.cookies.has("tessera_session"));
 });
+
+t.test("a database failure while resuming the session: 500 server_error, not an error page blaming the request", async (t) => {
+  // A failure that is neither the request's fault nor an outage (server-error.test.ts): the table is gone.
+  await app.services.db.$executeRawUnsafe(`ALTER TABLE "BrowserSession" RENAME TO "BrowserSessionMoved"`);
+  t.teardown(() => app.services.db.$executeRawUnsafe(`ALTER TABLE "BrowserSessionMoved" RENAME TO "BrowserSession"`));
+  const res = await app.inject({ method: "GET", url: `/end-session?${form({ post_logout_redirect_uri: LOGGED_OUT, client_id: f.clientId })}`, headers: { cookie: "__Host-tessera_session=any-session" } });
+  t.equal(res.statusCode, 500);
+  t.equal(res.headers.location, undefined, "no redirect");
+  t.same(res.json(), { error: "server_error", error_description: "the server could not complete the request" });
+});

@@ -80,6 +80,17 @@ t.test("an assertion and a secret together: 400 invalid_request", async (t) => {
   expectOAuthError(t, await token(await assertion(), { client_secret: "x" }), 400, "invalid_request");
 });
 
+t.test("client_assertion_type without client_assertion: 400 invalid_request naming the missing assertion", async (t) => {
+  const res = await app.inject({
+    method: "POST",
+    url: "/token",
+    headers: FORM,
+    payload: form({ grant_type: "client_credentials", client_id: clientId, client_assertion_type: ASSERTION_TYPE }),
+  });
+  expectOAuthError(t, res, 400, "invalid_request");
+  t.equal(res.json().error_description, "client_assertion is missing");
+});
+
 t.test("keys must be public and asymmetric", async (t) => {
   const { privateKey: extractable } = await generateKeyPair("ES256", { extractable: true });
   await t.rejects(createClient({ jwks: { keys: [await exportJWK(extractable)] } }), /private members/);
