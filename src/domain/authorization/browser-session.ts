@@ -105,9 +105,4 @@ export class BrowserSessionService {
     const open = await this.#repo.listOpenOfUser(userId, new Date(now));
     return open.filter((r) => now - r.lastSeenAt.getTime() < this.#idleMs).map(viewOf);
   }
-
-  /** Ends every session of the user (administration); how many were open. */
-  endAllOfUser(userId: string): Promise<number> {
-    return this.#repo.endUserSessions(userId, new Date(this.#clock.now()));
-  }
 }

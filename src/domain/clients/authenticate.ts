@@ -39,7 +39,8 @@ function secretMatches(client: ClientRecord | undefined, secret: string, nowMs: 
   const current = client?.secretDigest ?? NO_CLIENT_DIGEST;
   const matchesCurrent = constantTimeEqual(digest, current);
   const previous = client?.previousSecretDigest;
-  const previousValid = previous != null && (client?.previousSecretExpiresAt?.getTime() ?? 0) > nowMs;
+  // Until its expiry (stored with it: rotateSecret writes both); Number(null) is 0, never valid.
+  const previousValid = previous != null && Number(client?.previousSecretExpiresAt) > nowMs;
   const matchesPrevious = previousValid && constantTimeEqual(digest, previous);
   return client?.secretDigest != null && (matchesCurrent || matchesPrevious);
 }

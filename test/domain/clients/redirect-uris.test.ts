@@ -28,6 +28,10 @@ t.test("refused, each with the reason", async (t) => {
     ["https://app.example.com/\u0000", "must not contain spaces or control characters"],
     ["/callback", "must be an absolute URI"],
     ["app.example.com/callback", "must be an absolute URI"],
+    // https without a host: the URL parser refuses it, so it never passes as a hostless https URI.
+    ["https://", "must be an absolute URI"],
+    ["https://:443/callback", "must be an absolute URI"],
+    ["https://@/callback", "must be an absolute URI"],
     ["http://app.example.com/callback", "http is allowed only on a loopback address (127.0.0.1, [::1] or localhost); use https"],
     ["http://127.0.0.2/callback", "http is allowed only on a loopback address (127.0.0.1, [::1] or localhost); use https"],
     ["http://localhost.evil.example/cb", "http is allowed only on a loopback address (127.0.0.1, [::1] or localhost); use https"],

@@ -10,6 +10,7 @@ import { KeyManager } from "../../../src/domain/keys/key-manager.js";
 import { LEASE_AHEAD_SECONDS } from "../../../src/domain/keys/key-ring.js";
 import { NotFoundError, ValidationError } from "../../../src/errors/internal.js";
 import { AuditRepository } from "../../../src/storage/audit.js";
+import { applyMigrations } from "../../../src/storage/migrate.js";
 import { openDb } from "../../../src/storage/prisma.js";
 import { SigningKeyRepository } from "../../../src/storage/signing-keys.js";
 import { basic, buildTestApp, form, testConfig, type TestApp } from "../../helpers/app.js";
@@ -451,4 +452,29 @@ t.test("tessera keys rotate --now | retire KID | prune as an operator runs them"
     `cli key.prune key:${firstKid}`,
     `cli key.create key:${rotatedKey.kid}`,
   ]);
+});
+
+t.test("a rotation on a database without any key (before the first start) makes generation 1, and the start keeps it", async (t) => {
+  const base = await testConfig(t, QUIET);
+  await applyMigrations(base.databaseUrl);
+  const db = await openDb(base.databaseUrl);
+  t.teardown(() => db.$disconnect());
+  const clock = new SettableClock();
+  const manager = new KeyManager({
+    repo: new SigningKeyRepository(db),
+    audit: new AuditRepository(db),
+    kek: Buffer.from(base.kek!, "base64"),
+    clock,
+    alg: base.signingAlg,
+    activationDelaySeconds: DELAY,
+    rotationIntervalSeconds: ROTATION_INTERVAL,
+    clockSkewSeconds: SKEW,
+    legacyLingerSeconds: () => TTL,
+  });
+  const first = await manager.rotate("cli", true);
+  t.match(first, { generation: 1, state: "active", alg: base.signingAlg });
+  t.same((await storedSigningKeys(base.databaseUrl)).map((k) => [k.kid, k.generation]), [[first.kid, 1]]);
+  const { app } = await buildTestApp(t, { ...QUIET, DATABASE_URL: base.databaseUrl, TESSERA_KEK: base.kek! }, clock);
+  t.equal(app.services.keys.signer?.kid, first.kid, "the server signs with it and makes no key of its own");
+  t.equal((await storedSigningKeys(base.databaseUrl)).length, 1);
 });

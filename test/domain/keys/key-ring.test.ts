@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import t from "tap";
 import { open } from "../../../src/crypto/kek.js";
-import { KeyRing } from "../../../src/domain/keys/key-ring.js";
+import { KeyRing, LEASE_AHEAD_SECONDS } from "../../../src/domain/keys/key-ring.js";
 import { KeyDecryptionError } from "../../../src/errors/internal.js";
 import { SigningKeyRepository } from "../../../src/storage/signing-keys.js";
 import { buildTestApp, testConfig } from "../../helpers/app.js";
@@ -113,4 +113,29 @@ t.test("two overlapping reloads, the older read finishing last: the ring keeps t
   t.equal(ring.signer?.kid, pending.kid, "the key that took over signs, not the retired one");
   t.same(ring.statuses.map((s) => `${s.key.kid} ${s.state}`), [`${oldKid} retired`, `${pending.kid} active`]);
   t.equal(slow.reads(), 3, "one read for the start, one per reload");
+});
+
+t.test("a key stored before migration 0007 (no tokensExpireBy): a raise also covers the longest lifetime configured, for the tokens it signed unrecorded", async (t) => {
+  const a = await buildTestApp(t, { CACHE_REFRESH: "1h" });
+  const { db } = a.app.services;
+  const kid = a.app.services.keys.signer!.kid;
+  await db.signingKey.update({ where: { kid }, data: { tokensExpireBy: null } }); // as 0007 left an older key
+  let lifetimeSeconds = 60;
+  const ring = new KeyRing({
+    repo: new SigningKeyRepository(db),
+    kek: Buffer.from(a.config.kek!, "base64"),
+    clock: a.clock,
+    clockSkewSeconds: a.config.clockSkewSeconds,
+    tokenLifetimeSeconds: () => lifetimeSeconds,
+  });
+  const storedBound = async () => (await db.signingKey.findUniqueOrThrow({ where: { kid } })).tokensExpireBy!.getTime();
+  await ring.refresh(true);
+  const now = a.clock.now();
+  t.equal(await storedBound(), now + (60 + LEASE_AHEAD_SECONDS) * 1000, "the load's raise: the lifetime configured, plus the lease");
+  // A longer lifetime configured since (a client registered with one): the next raise for this key,
+  // still the legacy row in the ring, covers that lifetime, not only the token asking.
+  lifetimeSeconds = 3600;
+  const expMs = now + 600_000;
+  t.equal((await ring.signerCovering(expMs))?.kid, kid);
+  t.equal(await storedBound(), now + 3600_000, "now + the longest lifetime, beyond exp + the lease");
 });

@@ -277,6 +277,23 @@ t.test("REFRESH_REUSE_GRACE=10", async (t) => {
     t.equal(await familyRevokedReason(first), null, "the session goes on");
   });
 
+  t.test("twenty concurrent retries of the rotated token within the grace: one rotates again, the others are concurrent losers", async (t) => {
+    const first = await start();
+    const lost = await turn(first);
+    graceClock.advance(5);
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => turn(first)));
+    const won = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const refused = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
+    t.equal(won.length, 1, "exactly one new pair");
+    t.equal(refused.length, 19);
+    t.ok(refused.every((e) => e instanceof InvalidGrant && e.message === CONCURRENT.message), "every other one: invalid_grant, concurrent");
+    t.equal(await familyRevokedReason(first), null, "no reuse detected: the session goes on");
+    t.equal(await isBlocklisted(lost.access_token), true, "the lost answer's access token is blocklisted");
+    t.equal(await isBlocklisted(won[0]!.access_token), false);
+    graceClock.advance(REPLAY_AFTER);
+    t.ok((await turn(won[0]!.refresh_token!)).refresh_token, "the winner's refresh token rotates");
+  });
+
   t.test("the replaced token (the lost answer's), presented after all, is reuse", async (t) => {
     const first = await start();
     const lost = await turn(first);

@@ -52,3 +52,21 @@ t.test("setPassword revokes every family of the user and blocklists their live a
   t.equal(await blocklisted(fresh.access_token), false, "a sign-in with the new password starts a live session");
   t.ok((await refreshTokens.rotate(fresh.refresh_token!, sameClient)).refresh_token);
 });
+
+t.test("sessions: each expires when its newest token idles out, or at the family's absolute end when that comes first", async (t) => {
+  // Absolute 1000 s, idle 400 s: a rotation at 700 s gets a token capped at 1000 s.
+  const short = await buildTestApp(t, { REFRESH_TOKEN_TTL: "1000", REFRESH_IDLE_TTL: "400" });
+  const { clientId: webId } = await short.createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
+  const web = short.app.services.clients.get(webId)!;
+  const carol = await short.app.services.users.create("carol", "carol-password-1");
+  const start = short.clock.now();
+  const first = await short.app.services.refreshTokens.startSession({ grantType: "password", client: web, user: carol, scope: ["read"], audience: "https://api.example.test" });
+  const expiresAt = async () => (await short.app.services.users.sessions(carol.id)).map((s) => s.expiresAt.getTime() - start);
+  t.same(await expiresAt(), [400_000], "the newest token's idle expiry");
+  short.clock.advance(350);
+  const second = await short.app.services.refreshTokens.rotate(first.refresh_token!, () => web);
+  t.same(await expiresAt(), [750_000], "moved on by the rotation");
+  short.clock.advance(350);
+  await short.app.services.refreshTokens.rotate(second.refresh_token!, () => web);
+  t.same(await expiresAt(), [1000_000], "the family's absolute expiry, which comes first now");
+});

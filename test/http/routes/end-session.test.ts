@@ -5,6 +5,7 @@ import { generateKeyPairSync } from "node:crypto";
 import type { LightMyRequestResponse } from "fastify";
 import * as oidc from "openid-client";
 import t, { type Test } from "tap";
+import { signJwt } from "../../../src/crypto/jwt.js";
 import { sha256 } from "../../../src/crypto/secrets.js";
 import { basic, form } from "../../helpers/app.js";
 import { authorizeFixture, CookieJar, type AuthorizeFixture, hidden, locationParams, PASSWORD, REDIRECT_URI, USERNAME, VERIFIER } from "../../helpers/authorize.js";
@@ -135,6 +136,10 @@ t.test("refused on a 400 page, nothing ended, no redirect", async (t) => {
   const otherIssuer = await hintFor(s.sessionId, { iss: "https://evil.example" });
   const now = Math.floor(app.services.clock.now() / 1000);
   const tooOld = await hintFor(s.sessionId, { iat: now - 400 * 86400, exp: now - 399 * 86400 });
+  // Signed by our key with our typ, yet not an ID token: no user, or no client it was issued to.
+  const ours = { iss: app.services.config.issuer, sid: s.sessionId, iat: now, exp: now + 300 };
+  const noSubject = await signJwt(app.services.keys.signer!, "JWT", { ...ours, aud: f.clientId });
+  const noAudience = await signJwt(app.services.keys.signer!, "JWT", { ...ours, sub: f.userId });
   const FORGED = "The id_token_hint is not an ID token issued by this server.";
   const cases: [string, Record<string, string | string[]>, string][] = [
     ["a tampered hint", { id_token_hint: tampered, post_logout_redirect_uri: LOGGED_OUT }, FORGED],
@@ -142,6 +147,8 @@ t.test("refused on a 400 page, nothing ended, no redirect", async (t) => {
     ["a hint of another issuer", { id_token_hint: otherIssuer }, FORGED],
     ["a hint older than any session", { id_token_hint: tooOld }, FORGED],
     ["an access token as hint", { id_token_hint: s.accessToken }, FORGED],
+    ["a hint of ours without sub", { id_token_hint: noSubject }, FORGED],
+    ["a hint of ours without aud", { id_token_hint: noAudience }, FORGED],
     ["an unregistered post_logout_redirect_uri", { id_token_hint: genuine, post_logout_redirect_uri: "https://evil.example/bye" }, "The post_logout_redirect_uri is not registered for this application."],
     ["a registered URI with a different port", { client_id: f.clientId, post_logout_redirect_uri: "https://app.example.test:444/logged-out" }, "The post_logout_redirect_uri is not registered for this application."],
     ["another client's URI", { id_token_hint: genuine, post_logout_redirect_uri: "https://other.example.test/bye" }, "The post_logout_redirect_uri is not registered for this application."],
@@ -196,6 +203,19 @@ t.test("no hint: the confirmation page; its form needs the CSRF token of this br
   t.strictSame(await introspect(s.accessToken), { active: false });
   const [event] = await app.services.audit.list(1);
   t.match(event, { action: "browser_session.logout", details: { confirmed: true, clientId: f.clientId } });
+});
+
+t.test("a hint without sid (issued outside a browser session) names its user: that user's session signs out at once", async (t) => {
+  const s = await signedIn();
+  const res = await endSession(s.jar, { id_token_hint: await hintFor(s.sessionId, { sid: undefined }), post_logout_redirect_uri: LOGGED_OUT });
+  t.equal(res.statusCode, 302, res.body);
+  t.equal(res.headers.location, LOGGED_OUT);
+  t.equal(await sessionLive(s.sessionId), false);
+  const second = await signedIn();
+  const someoneElse = await endSession(second.jar, { id_token_hint: await hintFor(second.sessionId, { sid: undefined, sub: "someone-else" }), post_logout_redirect_uri: LOGGED_OUT });
+  t.equal(someoneElse.statusCode, 200, "another user's hint without sid: asked");
+  t.ok(someoneElse.body.includes("<h1>Sign out of tessera?</h1>"));
+  t.equal(await sessionLive(second.sessionId), true);
 });
 
 t.test("a hint of another session, or another user: asked, not signed out", async (t) => {

@@ -196,6 +196,13 @@ t.test("who may introspect a refresh token", async (t) => {
     });
   });
 
+  t.test("signed in for several audiences (resource twice): aud is the list", async (t) => {
+    const res = await post("/token", web, { grant_type: "password", username: "alice", password: "alice-password-1", resource: [API, OTHER] });
+    t.equal(res.statusCode, 200, res.body);
+    const body = await assertActive(t, web, res.json().refresh_token);
+    t.strictSame(body.aud, [API, OTHER]);
+  });
+
   t.test("another client without the permission gets {active:false}", async (t) => {
     const pair = await signIn();
     await assertInactive(t, web2, pair.refresh_token);

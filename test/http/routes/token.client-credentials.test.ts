@@ -2,6 +2,7 @@
 // Error answers are in token.errors.test.ts, client authentication in token.client-auth.test.ts.
 import t from "tap";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
+import { LEASE_AHEAD_SECONDS } from "../../../src/domain/keys/key-ring.js";
 import { basic, buildTestApp, form } from "../../helpers/app.js";
 
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
@@ -247,4 +248,28 @@ t.test("unknown parameters are ignored (RFC 6749 §3.2)", async (t) => {
   t.equal(claims.sub, creds.clientId);
   t.notOk("foo" in claims, "unknown parameters do not reach the token");
   t.notOk("state" in claims, "unknown parameters do not reach the token");
+});
+
+t.test("every signing key gone from the database (deleted by hand): 503 temporarily_unavailable, never a 500", async (t) => {
+  const keysGone = await buildTestApp(t, { CACHE_REFRESH: "1h" }); // no background reload: only requests notice
+  const { db } = keysGone.app.services;
+  const request = (creds: Creds) =>
+    keysGone.app.inject({ method: "POST", url: "/token", headers: { ...FORM, authorization: basic(creds.clientId, creds.clientSecret) }, payload: form({ grant_type: "client_credentials" }) });
+  const creds = await keysGone.createClient();
+  t.equal((await request(creds)).statusCode, 200);
+  await db.signingKey.deleteMany({});
+  // Past the key's stored bound, a token needs it raised: the raise finds no key, the ring reloads.
+  keysGone.clock.advance(LEASE_AHEAD_SECONDS + 1);
+  const NO_KEY = { error: "temporarily_unavailable", error_description: "no active signing key" };
+  const raised = await request(creds);
+  t.equal(raised.statusCode, 503, "when the raise finds the key gone");
+  t.same(raised.json(), NO_KEY);
+  t.equal(keysGone.app.services.keys.signer, null, "the ring has reloaded: no key");
+  // With no key in memory, refused before anything is written: no status-list block for a new client.
+  const late = await keysGone.createClient();
+  const refused = await request(late);
+  t.equal(refused.statusCode, 503);
+  t.same(refused.json(), NO_KEY);
+  t.equal(await db.statusListBlock.count({ where: { clientId: late.clientId } }), 0, "nothing reserved");
+  t.equal((await keysGone.app.inject({ method: "GET", url: "/readyz" })).statusCode, 503, "not ready");
 });

@@ -146,6 +146,17 @@ t.test("clients", async (t) => {
     assertError(t, await passwordGrant(demoted), 400, "unauthorized_client");
   });
 
+  t.test("a client stored with the password grant but not first-party (written around the checks) is unauthorized_client", async (t) => {
+    // ClientService never stores this pair; the grant refuses it anyway, should a row say so.
+    const edited = await firstParty();
+    await app.services.db.client.update({ where: { id: edited.clientId }, data: { firstParty: false } });
+    await createClient(); // any write through the service: the registry reloads the table
+    t.equal(app.services.clients.get(edited.clientId)?.firstParty, false);
+    const res = await passwordGrant(edited);
+    assertError(t, res, 400, "unauthorized_client");
+    t.equal(res.json().error_description, "the password grant is for first-party clients only");
+  });
+
   t.test("a wrong client secret is 401 invalid_client with a Basic challenge", async (t) => {
     const res = await passwordGrant({ clientId: web.clientId, clientSecret: "wrong" });
     assertError(t, res, 401, "invalid_client");

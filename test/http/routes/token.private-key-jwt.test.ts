@@ -76,6 +76,15 @@ t.test("refused assertions: 401 invalid_client", async (t) => {
   });
 });
 
+t.test("a disabled client's valid assertion: 401 invalid_client, as for any other cause; enabled again, accepted", async (t) => {
+  await app.services.clientAdmin.disable(clientId);
+  const refused = await token(await assertion());
+  expectOAuthError(t, refused, 401, "invalid_client");
+  t.equal(refused.json().error_description, "client authentication failed");
+  await app.services.clientAdmin.update(clientId, { enabled: true });
+  t.equal((await token(await assertion())).statusCode, 200);
+});
+
 t.test("an assertion and a secret together: 400 invalid_request", async (t) => {
   expectOAuthError(t, await token(await assertion(), { client_secret: "x" }), 400, "invalid_request");
 });

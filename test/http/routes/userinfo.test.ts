@@ -3,6 +3,7 @@
 // body; every RFC 6750 §3 error with its exact status, body and WWW-Authenticate.
 import t, { type Test } from "tap";
 import type { LightMyRequestResponse } from "fastify";
+import { decodeJwt } from "jose";
 import { basic, buildTestApp, form } from "../../helpers/app.js";
 import { issueCode } from "../../helpers/code-flow.js";
 import { FORM } from "../../helpers/oauth.js";
@@ -132,6 +133,11 @@ t.test("RFC 6750 §3 errors", async (t) => {
   });
   t.test("without scope openid: 403 insufficient_scope naming openid", async (t) => {
     const token = await accessToken(["profile", "read"]);
+    expectBearerError(t, await getInfo(bearer(token)), 403, "insufficient_scope", 'Bearer realm="tessera", error="insufficient_scope", scope="openid"');
+  });
+  t.test("a token granted no scope at all (no scope claim): 403 insufficient_scope naming openid", async (t) => {
+    const token = await accessToken([]);
+    t.notOk("scope" in decodeJwt(token), "no scope claim");
     expectBearerError(t, await getInfo(bearer(token)), 403, "insufficient_scope", 'Bearer realm="tessera", error="insufficient_scope", scope="openid"');
   });
   t.test("a client-credentials token with scope openid has no user: 401 invalid_token", async (t) => {
