@@ -107,3 +107,10 @@ t.test("an app started without TESSERA_KEK creates keys/kek 0600 and reuses it o
   t.equal(fs.readFileSync(file, "utf8"), content, "the same KEK file, unchanged");
   t.equal(second.app.services.keys.signer?.kid, kid, "the key sealed under it still opens");
 });
+
+t.test("a KEK file that exists but cannot be read is an error, not replaced by a new KEK", async (t) => {
+  const file = path.join(tempDir(t), "kek");
+  fs.mkdirSync(file); // a directory where the file should be
+  t.throws(() => loadKek(undefined, file), { code: "EISDIR" });
+  t.ok(fs.statSync(file).isDirectory(), "left as it was");
+});
