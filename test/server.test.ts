@@ -89,8 +89,8 @@ function roundTrip(socket: net.Socket, request: string): Promise<string> {
   });
 }
 
-async function metadataIssuer(port: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/.well-known/oauth-authorization-server`);
+async function metadataIssuer(port: number, host = "127.0.0.1"): Promise<string> {
+  const res = await fetch(`http://${host}:${port}/.well-known/oauth-authorization-server`);
   return ((await res.json()) as { issuer: string }).issuer;
 }
 
@@ -131,6 +131,24 @@ t.test("started from a directory whose name has a space it listens; a derived is
   t.match(server.output(), /"level":40,.*"issuer":"http:\/\/0\.0\.0\.0:\d+".*TESSERA_ISSUER is not set: the issuer is derived from HOST and PORT/);
   server.child.kill("SIGTERM");
   t.same(await server.exited, { code: 0, signal: null });
+});
+
+t.test("the address it serves on, IPv6 in brackets; the issuer warning only for a derived issuer on a non-loopback HOST", async (t) => {
+  // The warning is asserted on this repository's src/server.ts too: the test above runs a copy.
+  const cases: Array<{ name: string; env: Record<string, string>; serving: RegExp; issuer: (port: string) => string; warns: boolean; at?: string }> = [
+    { name: "HOST=::1", env: { HOST: "::1" }, at: "[::1]", serving: /tessera is serving on \[::1\]:(\d+)/, issuer: (port: string) => `http://[::1]:${port}`, warns: false },
+    { name: "HOST=0.0.0.0", env: { HOST: "0.0.0.0" }, serving: /tessera is serving on 0\.0\.0\.0:(\d+)/, issuer: (port: string) => `http://0.0.0.0:${port}`, warns: true },
+    { name: "HOST=0.0.0.0 with TESSERA_ISSUER", env: { HOST: "0.0.0.0", TESSERA_ISSUER: "https://auth.example.test" }, serving: /tessera is serving on 0\.0\.0\.0:(\d+)/, issuer: () => "https://auth.example.test", warns: false },
+  ];
+  const servers = await Promise.all(cases.map(async (c) => tessera("src/server.ts", ROOT, await baseEnv(c.env))));
+  for (const [i, c] of cases.entries()) {
+    const server = servers[i]!;
+    const [, port] = await server.waitFor(c.serving);
+    t.equal(await metadataIssuer(Number(port), c.at), c.issuer(port!), `${c.name}: the issuer`);
+    t.equal(/TESSERA_ISSUER is not set/.test(server.output()), c.warns, `${c.name}: ${c.warns ? "warns" : "no warning"}`);
+    server.child.kill("SIGTERM");
+    t.same(await server.exited, { code: 0, signal: null }, `${c.name}: closes`);
+  }
 });
 
 t.test("SIGTERM: idle connections close, requests received are answered, requests arriving get an OAuth 503, exit 0", async (t) => {
@@ -275,10 +293,13 @@ t.test("a start-up failure with no one-line description (a SQLite path under a f
   t.match(server.output(), new RegExp(`^Error: EEXIST: file already exists, mkdir '${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}'\\n\\s+at `));
 });
 
-t.test("imported by a program that has no file of its own (node -), src/server.ts starts nothing", async (t) => {
+t.test("imported by a program that has no file of its own (node -, node -e), src/server.ts starts nothing", async (t) => {
   const program = `import(${JSON.stringify(pathToFileURL(path.join(ROOT, "src", "server.ts")).href)}).then((m) => console.log(typeof m.listen))`;
-  const run = spawnSync(process.execPath, [...TS_LOADER_ARGS, "-"], { cwd: ROOT, input: program, encoding: "utf8", env: await baseEnv(), timeout: 60_000 });
-  t.equal(run.status, 0, run.stderr);
-  t.equal(run.stdout, "function\n", "the module loaded, and the program ended: nothing listens");
-  t.equal(run.stderr, "");
+  // `node -` has argv[1] "-", which is no file; `node -e` has no argv[1] at all.
+  for (const args of [["-"], ["-e", program]]) {
+    const run = spawnSync(process.execPath, [...TS_LOADER_ARGS, ...args], { cwd: ROOT, input: program, encoding: "utf8", env: await baseEnv(), timeout: 60_000 });
+    t.equal(run.status, 0, `node ${args[0]}: ${run.stderr}`);
+    t.equal(run.stdout, "function\n", `node ${args[0]}: the module loaded, and the program ended: nothing listens`);
+    t.equal(run.stderr, "", `node ${args[0]}: nothing on stderr`);
+  }
 });

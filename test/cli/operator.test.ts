@@ -2,6 +2,7 @@
 // as JSON with --json, output for people without it, durations as the environment spells them,
 // the database it opened (and never a new one made by accident), and a prune with nothing to do.
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
@@ -11,8 +12,8 @@ import { openDb } from "../../src/storage/prisma.js";
 import { runCli, type CliRun } from "../helpers/cli.js";
 import { freshDatabaseUrl, TEST_PROVIDER } from "../helpers/database.js";
 
-// About a dozen real processes, each compiling the CLI with tsx.
-t.setTimeout(300_000);
+// About two dozen real processes, each compiling the CLI with tsx.
+t.setTimeout(600_000);
 
 const databaseUrl = await freshDatabaseUrl(t);
 const { NODE_OPTIONS: _instrumentation, ...parentEnv } = process.env;
@@ -250,4 +251,65 @@ t.test("a failure that is no operator's mistake: the error and its stack on stde
   const error = JSON.parse(json.stderr.trim().split("\n").at(-1)!) as { error: string; error_description: string };
   t.equal(error.error, "server_error");
   t.match(error.error_description, /User/);
+});
+
+t.test("clients create|update: --first-party/--third-party, --introspect/--no-introspect, --enable/--disable, --token-ttl none, --confidential", async (t) => {
+  const created = await tessera("clients", "create", "--name", "Flags", "--audience", "https://api.acme.test", "--grant", "password", "--first-party", "--introspect", "--token-ttl", "10m", "--json");
+  t.equal(created.code, 0, created.stderr);
+  const client = JSON.parse(created.stdout) as { client_id: string };
+  t.match(client, { grant_types: ["password"], first_party: true, introspect: true, token_ttl: 600, enabled: true });
+
+  const thirdParty = await tessera("clients", "update", client.client_id, "--third-party");
+  t.equal(thirdParty.code, 1);
+  t.equal(thirdParty.stderr.replace(/^tessera: database .*\n/, ""), "tessera: grant: password is for first-party clients only (--first-party)\n", "a password client stays first-party");
+
+  const changed = await tessera("clients", "update", client.client_id, "--grant", "client_credentials", "--third-party", "--no-introspect", "--disable", "--token-ttl", "none", "--json");
+  t.equal(changed.code, 0, changed.stderr);
+  t.match(JSON.parse(changed.stdout), { grant_types: ["client_credentials"], first_party: false, introspect: false, enabled: false, token_ttl: null });
+  const enabled = await tessera("clients", "update", client.client_id, "--enable", "--json");
+  t.equal(enabled.code, 0, enabled.stderr);
+  t.match(JSON.parse(enabled.stdout), { enabled: true, first_party: false, introspect: false });
+
+  const spa = await tessera("clients", "create", "--name", "SPA", "--audience", "https://api.acme.test", "--grant", "authorization_code", "--redirect-uri", "https://app.acme.test/cb", "--public", "--json");
+  t.equal(spa.code, 0, spa.stderr);
+  const { client_id: spaId } = JSON.parse(spa.stdout) as { client_id: string };
+  const confidential = await tessera("clients", "update", spaId, "--confidential", "--json");
+  t.equal(confidential.code, 0, confidential.stderr);
+  t.match(JSON.parse(confidential.stdout), { public: false, token_endpoint_auth_method: "client_secret_basic" });
+});
+
+t.test("users update --new-username renames the user, who keeps their id", async (t) => {
+  const created = await runCli(["users", "create", "--username", "dora", "--password-stdin", "--json"], { env, stdin: "dora-password-1\n" });
+  t.equal(created.code, 0, created.stderr);
+  const { id } = JSON.parse(created.stdout) as { id: string };
+  const renamed = await tessera("users", "update", "--username", "dora", "--new-username", "dorothy", "--json");
+  t.equal(renamed.code, 0, renamed.stderr);
+  t.same(JSON.parse(renamed.stdout), { id, username: "dorothy", enabled: true });
+  const old = await tessera("users", "update", "--username", "dora", "--name", "Dora");
+  t.equal(old.code, 3, "the old name is gone");
+});
+
+t.test("migrate without --json: the migrations it applied, then that the database is up to date", async (t) => {
+  const fresh = await freshDatabaseUrl(t);
+  const first = await runCli(["migrate"], { env: { ...env, DATABASE_URL: fresh } });
+  t.equal(first.code, 0, first.stderr);
+  t.match(first.stdout, /^applied 0001_\w+(, \d{4}_\w+)*\n$/);
+  const second = await runCli(["migrate"], { env: { ...env, DATABASE_URL: fresh } });
+  t.equal(second.code, 0, second.stderr);
+  t.equal(second.stdout, "database is up to date\n");
+});
+
+t.test("a database that cannot be reached: one line naming it, and with --json the error is unavailable", async (t) => {
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+  const { port } = holder.address() as net.AddressInfo;
+  await new Promise((resolve) => holder.close(resolve)); // a port nothing listens on
+  const away = { ...env, DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/tessera` };
+  const [plain, json] = await Promise.all([runCli(["clients", "list"], { env: away }), runCli(["clients", "list", "--json"], { env: away })]);
+  const line = `cannot reach the database at 127.0.0.1:${port} (ECONNREFUSED) (DATABASE_URL)`;
+  t.equal(plain.code, 1);
+  t.equal(plain.stdout, "");
+  t.equal(plain.stderr, `tessera: database PostgreSQL 127.0.0.1:${port}/tessera\ntessera: ${line}\n`);
+  t.equal(json.code, 1);
+  t.same(JSON.parse(json.stderr.trim().split("\n").at(-1)!), { error: "unavailable", error_description: line });
 });

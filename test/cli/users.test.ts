@@ -172,6 +172,13 @@ t.test("list --json prints every user with id, username and enabled, and no hash
   t.notOk(run.stdout.includes("$argon2"));
 });
 
+t.test("enable: the disabled user signs in again with her password", async (t) => {
+  const run = await users(["enable", "--username", "alice", "--json"]);
+  t.equal(run.code, 0, run.stderr);
+  t.same(JSON.parse(run.stdout), { id: aliceId, username: "alice", enabled: true });
+  t.equal((await passwordGrant("alice", "second-password-2")).statusCode, 200);
+});
+
 t.test("sessions, end-sessions and delete", async (t) => {
   await app.services.users.create("frank", "frank-password-1");
   const signIn = async () => (await passwordGrant("frank", "frank-password-1")).json() as { access_token: string; refresh_token: string };

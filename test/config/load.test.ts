@@ -59,6 +59,12 @@ t.test("an empty TESSERA_KEK counts as unset (the KEK file is used)", async (t) 
   t.equal(loadConfig({ TESSERA_KEK: "" }).kek, undefined);
 });
 
+t.test("an empty or blank REDIS_URL counts as unset (counters in memory); a set one is kept", async (t) => {
+  t.equal(loadConfig({ REDIS_URL: "" }).redisUrl, undefined);
+  t.equal(loadConfig({ REDIS_URL: "  " }).redisUrl, undefined);
+  t.equal(loadConfig({ REDIS_URL: " redis://cache.example.test:6379 " }).redisUrl, "redis://cache.example.test:6379");
+});
+
 const BAD: Array<[string, string]> = [
   ["PORT", "abc"],
   ["PORT", "70000"],

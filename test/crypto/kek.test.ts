@@ -107,3 +107,10 @@ t.test("an app started without TESSERA_KEK creates keys/kek 0600 and reuses it o
   t.equal(fs.readFileSync(file, "utf8"), content, "the same KEK file, unchanged");
   t.equal(second.app.services.keys.signer?.kid, kid, "the key sealed under it still opens");
 });
+
+t.test("a KEK path that cannot be read is reported as it is, not answered with a new KEK", async (t) => {
+  const notADirectory = path.join(tempDir(t), "file");
+  fs.writeFileSync(notADirectory, "");
+  t.throws(() => loadKek(undefined, path.join(notADirectory, "kek")), { code: "ENOTDIR", syscall: "open" });
+  t.equal(fs.readFileSync(notADirectory, "utf8"), "", "nothing written");
+});
