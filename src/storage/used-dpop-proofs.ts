@@ -121,10 +121,10 @@ class KeySet {
   /** Where the key's pair is, or the empty pair where it would go. */
   #find(high: number, low: number): number {
     const slots = this.#slots;
-    const mask = slots.length / 2 - 1;
-    let slot = low & mask;
-    while (!((slots[2 * slot] === high && slots[2 * slot + 1] === low) || this.#isEmpty(2 * slot))) slot = (slot + 1) & mask;
-    return 2 * slot;
+    const wrap = slots.length - 1; // slots.length is a power of two
+    let at = (2 * low) & wrap;
+    while (!((slots[at] === high && slots[at + 1] === low) || this.#isEmpty(at))) at = (at + 2) & wrap;
+    return at;
   }
 
   #isEmpty(at: number): boolean {
