@@ -125,7 +125,7 @@ async function main(state) {
   return 0;
 }
 
-const state = { child: null, tmps: new Set(), seenWarnings: new Set() };
+const state = { children: new Set(), tmps: new Set(), seenWarnings: new Set() };
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.once(signal, () => cleanup(state).finally(() => process.exit(130)));
 }

@@ -1,13 +1,16 @@
 // Side-by-side load benchmark: tessera against node-oidc-provider (the "peer") and a bare Fastify +
 // jose server (the "ceiling"), under the same autocannon load on loopback.
 //
-// Each server is a real child process started fresh for each round: tessera as deployed (`node
-// dist/server.js`, fresh SQLite db in a temp dir, client made with the real CLI), the peer and the
-// ceiling from this folder. Scenarios: POST /token client_credentials (Basic auth, form body with
-// scope and resource) at 10 and 50 connections, the JWKS at 50; plus tessera with SIGNING_ALG=ES256
-// and the ceiling with ES256 keys, for /token at 50. The machine is shared and noisy, so servers run
-// in interleaved rounds (round 1: tessera, peer, ceiling, tessera ES256, ceiling ES256; round 2: ...)
-// and the table shows medians over rounds.
+// Each server is a real child process: tessera as deployed (`node dist/server.js`, fresh SQLite db in a
+// temp dir, client made with the real CLI), the peer and the ceiling from this folder. Scenarios: POST
+// /token client_credentials (Basic auth, form body with scope and resource) at 10 and 50 connections,
+// the JWKS at 50; plus tessera with SIGNING_ALG=ES256 and the ceiling with ES256 keys, for /token at 50.
+// The machine is shared and its speed drifts (a load can run at half the speed of one a minute
+// earlier), so the servers are started once and a ratio compares loads that ran back to back: each
+// round runs a scenario on every server in turn before the next scenario (round 1: tessera, peer,
+// ceiling; round 2 in reverse order; ...). The table shows medians over rounds, and the median of the
+// per-round ratios. BENCH_FRESH=1 restarts each server for each round instead and runs all of one
+// server's loads together (the harness before 2026-12-07: pairs a minute or more apart).
 //
 // DPoP (RFC 9449): "token dpop c50" is the same /token load with a DPoP proof on every request, on
 // tessera (right after its Bearer "token c50", same process: the row shows DPoP/Bearer), on
@@ -27,6 +30,7 @@
 // Run:  npm run bench:peers   (builds tessera, installs this folder's own deps, runs this file)
 // Env:  BENCH_DURATION=10  seconds measured per load    BENCH_WARMUP=2  seconds of warm-up before each
 //       BENCH_ROUNDS=3     interleaved rounds            BENCH_ES256=0   skips the two ES256 rows
+//       BENCH_FRESH=1      a fresh process per server and round (see above)
 //       BENCH_SERVERS=tessera,ceiling  a subset (keys: tessera, peer, ceiling, tesseraNoStatus,
 //                          tesseraEs256, ceilingEs256); tesseraNoStatus is tessera with STATUS_LIST=off
 //                          (no status claim), for /token: its row shows tessera (on) / off
@@ -48,6 +52,7 @@ const RESULTS = path.resolve(ROOT, process.env.BENCH_RESULTS ?? "bench/results/p
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const FRESH = process.env.BENCH_FRESH === "1";
 const WITH_ES256 = process.env.BENCH_ES256 !== "0";
 const WITH_DPOP = process.env.BENCH_DPOP !== "0";
 const DPOP_RPS = Number(process.env.BENCH_DPOP_RPS ?? 4000);
@@ -150,52 +155,75 @@ const load = (base, req, connections, seconds, pool) =>
 /** A pool for one load of `seconds` against this server's token endpoint, signed now (fresh iat). */
 const poolFor = (key, running, req, seconds) => new ProofPool(key, running.base + req.path, Math.ceil(seconds * DPOP_RPS));
 
-/** Starts one server fresh, checks it, runs its loads, stops it. */
-async function runServer(state, server, round) {
+/** Starts one server and checks its first answers (stopped again if a check fails). */
+async function startServer(state, server) {
   const t0 = Date.now();
   const running = await server.start(state);
   const startSeconds = (Date.now() - t0) / 1000;
   try {
-    const scenarios = scenariosOf(server);
     const check = await checkFirstResponses(server, running);
-    if (scenarios.some((s) => s.dpop)) check.dpop = await checkFirstDpop(server, running, check.jwks);
+    if (scenariosOf(server).some((s) => s.dpop)) check.dpop = await checkFirstDpop(server, running, check.jwks);
     delete check.jwks;
-    const rssAfterStartMiB = peakRssMiB(running.child.pid);
-    const runs = [];
-    for (const scenario of scenarios) {
-      const req = request(server, running, scenario.kind);
-      const key = scenario.dpop ? dpopKey() : null; // one client, one key, for warm-up and load
-      const warmupPool = key && poolFor(key, running, req, WARMUP);
-      const warmup = await load(running.base, req, scenario.connections, WARMUP, warmupPool);
-      const pool = key && poolFor(key, running, req, DURATION);
-      const cpu0 = cpuSeconds(running.child.pid);
-      const r = await load(running.base, req, scenario.connections, DURATION, pool);
-      const cpu = cpuSeconds(running.child.pid) - cpu0;
-      if (gone(running.child)) throw new Error(`${server.label} ${exitReason(running.child)} during ${scenario.name}`);
-      runs.push({
-        round, server: server.key, scenario: scenario.name, connections: scenario.connections,
-        reqPerSec: Math.round(r.requests.mean), p50Ms: r.latency.p50, p99Ms: r.latency.p99,
-        errors: r.errors, non2xx: r.non2xx, total: r.requests.total,
-        ...(pool && {
-          // Warm-up failures count too: a server that refuses proofs must not pass on a later success.
-          warmupErrorsPlusNon2xx: warmup.errors + warmup.non2xx,
-          notDpop: r.mismatches + warmup.mismatches, // 2xx answers without token_type DPoP
-          proofsSignedDuringLoad: pool.signedDuringLoad + warmupPool.signedDuringLoad,
-          proofPool: pool.proofs.length,
-        }),
-        cpuMsPerReq: Number(((1000 * cpu) / Math.max(1, r.requests.total)).toFixed(3)),
-        rssAfterStartMiB, peakRssMiB: peakRssMiB(running.child.pid), load1: Number(os.loadavg()[0].toFixed(2)),
-      });
-    }
-    return { check, startSeconds, cliSeconds: running.cliSeconds, runs };
-  } finally {
-    await stopChild(running.child);
-    state.child = null;
-    if (running.tmp) {
-      rmSync(running.tmp, { recursive: true, force: true });
-      state.tmps.delete(running.tmp);
+    return { server, running, check, startSeconds, cliSeconds: running.cliSeconds, rssAfterStartMiB: peakRssMiB(running.child.pid) };
+  } catch (e) {
+    await stopServer(state, running);
+    throw e;
+  }
+}
+
+async function stopServer(state, running) {
+  await stopChild(running.child);
+  state.children.delete(running.child);
+  if (running.tmp) {
+    rmSync(running.tmp, { recursive: true, force: true });
+    state.tmps.delete(running.tmp);
+  }
+}
+
+/** One scenario on a started server: a warm-up load, then the measured one. */
+async function runScenario({ server, running, rssAfterStartMiB }, scenario, round) {
+  const req = request(server, running, scenario.kind);
+  const key = scenario.dpop ? dpopKey() : null; // one client, one key, for warm-up and load
+  const warmupPool = key && poolFor(key, running, req, WARMUP);
+  const warmup = await load(running.base, req, scenario.connections, WARMUP, warmupPool);
+  const pool = key && poolFor(key, running, req, DURATION);
+  const cpu0 = cpuSeconds(running.child.pid);
+  const r = await load(running.base, req, scenario.connections, DURATION, pool);
+  const cpu = cpuSeconds(running.child.pid) - cpu0;
+  if (gone(running.child)) throw new Error(`${server.label} ${exitReason(running.child)} during ${scenario.name}`);
+  return {
+    round, server: server.key, scenario: scenario.name, connections: scenario.connections,
+    reqPerSec: Math.round(r.requests.mean), p50Ms: r.latency.p50, p99Ms: r.latency.p99,
+    errors: r.errors, non2xx: r.non2xx, total: r.requests.total,
+    ...(pool && {
+      // Warm-up failures count too: a server that refuses proofs must not pass on a later success.
+      warmupErrorsPlusNon2xx: warmup.errors + warmup.non2xx,
+      notDpop: r.mismatches + warmup.mismatches, // 2xx answers without token_type DPoP
+      proofsSignedDuringLoad: pool.signedDuringLoad + warmupPool.signedDuringLoad,
+      proofPool: pool.proofs.length,
+    }),
+    cpuMsPerReq: Number(((1000 * cpu) / Math.max(1, r.requests.total)).toFixed(3)),
+    rssAfterStartMiB, peakRssMiB: peakRssMiB(running.child.pid), load1: Number(os.loadavg()[0].toFixed(2)),
+  };
+}
+
+/**
+ * The loads of one round, in the order that puts the loads a ratio compares closest in time: scenario
+ * by scenario, each on every server back to back (a DPoP load right after the same server's Bearer
+ * "token c50"), servers in reverse order every other round, so that neither side of a pair always
+ * runs first while the machine's speed drifts.
+ */
+function roundPlan(started, round) {
+  const order = round % 2 ? started : [...started].reverse();
+  const plan = [];
+  for (const scenario of SCENARIOS.filter((s) => !s.dpop)) {
+    for (const s of order) {
+      const mine = scenariosOf(s.server);
+      if (mine.includes(scenario)) plan.push([s, scenario]);
+      if (scenario.name === "token c50") for (const d of mine.filter((m) => m.dpop)) plan.push([s, d]);
     }
   }
+  return plan;
 }
 
 // ---- report ----------------------------------------------------------------------------------------
@@ -359,16 +387,38 @@ async function main(state) {
   const allRuns = [];
   const checks = {};
   const startSeconds = {};
+  const started = [];
+  const logRun = (r, s) => console.log(`round ${r.round} ${s.server.label.padEnd(23)} ${r.scenario.padEnd(14)} ${String(r.reqPerSec).padStart(6)} req/s p99 ${r.p99Ms} ms; load1 ${r.load1}`);
+  const start = async (server) => {
+    const s = await startServer(state, server);
+    checks[server.key] ??= s.check;
+    (startSeconds[server.key] ??= []).push(s.cliSeconds === undefined ? { total: s.startSeconds } : { total: s.startSeconds, cli: s.cliSeconds });
+    return s;
+  };
+  if (!FRESH) for (const server of SERVERS) started.push(await start(server));
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const server of SERVERS) {
+    if (FRESH) {
+      // Each server on its own, started fresh: its loads, then stopped before the next one starts.
+      for (const server of SERVERS) {
+        if (state.interrupted) return 130;
+        const s = await start(server);
+        try {
+          for (const scenario of scenariosOf(server)) {
+            const r = await runScenario(s, scenario, round);
+            allRuns.push(r);
+            logRun(r, s);
+          }
+        } finally {
+          await stopServer(state, s.running);
+        }
+      }
+      continue;
+    }
+    for (const [s, scenario] of roundPlan(started, round)) {
       if (state.interrupted) return 130;
-      const t0 = Date.now();
-      const { check, startSeconds: s, cliSeconds, runs } = await runServer(state, server, round);
-      checks[server.key] ??= check;
-      (startSeconds[server.key] ??= []).push(cliSeconds === undefined ? { total: s } : { total: s, cli: cliSeconds });
-      allRuns.push(...runs);
-      const brief = runs.map((r) => `${r.scenario} ${r.reqPerSec} req/s p99 ${r.p99Ms} ms`).join(", ");
-      console.log(`round ${round} ${server.label.padEnd(13)} ${((Date.now() - t0) / 1000).toFixed(1)} s (start ${s.toFixed(1)} s${cliSeconds === undefined ? "" : `, of which CLI ${cliSeconds.toFixed(1)} s`}): ${brief}; load1 ${os.loadavg()[0].toFixed(2)}`);
+      const r = await runScenario(s, scenario, round);
+      allRuns.push(r);
+      logRun(r, s);
     }
   }
   const summary = summarise(allRuns);
@@ -394,7 +444,7 @@ async function main(state) {
   return failed.length ? 1 : 0;
 }
 
-const state = { child: null, tmps: new Set(), seenWarnings: new Set(), interrupted: false };
+const state = { children: new Set(), tmps: new Set(), seenWarnings: new Set(), interrupted: false };
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.once(signal, () => {
     state.interrupted = true;

@@ -94,7 +94,7 @@ async function startTessera(state, { signingAlg, statusList, wrap }) {
   const { client_id, client_secret } = JSON.parse(out);
   const spawn0 = Date.now();
   const { child, readyTimeoutMs } = startNode([...SERVER_NODE_FLAGS, "dist/server.js"], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] }, wrap);
-  state.child = child;
+  state.children.add(child);
   await waitReady(`${base}/readyz`, child, readyTimeoutMs);
   return { child, base, basic: basicOf(client_id, client_secret), tmp, cliSeconds: (spawn0 - cli0) / 1000 };
 }
@@ -117,7 +117,7 @@ async function startLocal(state, file, readyPath, { extraEnv = {}, wrap } = {}) 
       }
     }
   });
-  state.child = child;
+  state.children.add(child);
   await waitReady(base + readyPath, child, readyTimeoutMs);
   return { child, base, basic: basicOf(clientId, clientSecret) };
 }
@@ -161,11 +161,11 @@ export async function stopChild(child) {
   }
 }
 
-/** Stops the running child and removes every temp dir. Safe to call twice. */
+/** Stops every running child and removes every temp dir. Safe to call twice. */
 export async function cleanup(state) {
-  const child = state.child;
-  state.child = null;
-  await stopChild(child);
+  const children = [...state.children];
+  state.children.clear();
+  await Promise.all(children.map(stopChild));
   for (const tmp of state.tmps) rmSync(tmp, { recursive: true, force: true });
   state.tmps.clear();
 }
