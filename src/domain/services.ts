@@ -11,7 +11,7 @@ import { databaseLocation } from "../storage/database-location.js";
 import { GrantRepository } from "../storage/grants.js";
 import { PushedAuthorizationRequestRepository } from "../storage/pushed-authorization-requests.js";
 import { applyMigrations } from "../storage/migrate.js";
-import { openDb, SQLITE_SERVER_BUSY_TIMEOUT_MS, type Db } from "../storage/prisma.js";
+import { databaseAnswers, openDb, SQLITE_SERVER_BUSY_TIMEOUT_MS, type Db } from "../storage/prisma.js";
 import { RefreshTokenRepository } from "../storage/refresh-tokens.js";
 import { RevokedAccessTokenRepository } from "../storage/revoked-access-tokens.js";
 import { SigningKeyRepository } from "../storage/signing-keys.js";
@@ -198,13 +198,7 @@ export async function createServices(config: Config, clock: Clock, log: Logger, 
       statusIndexes,
       statusLists,
       async ready() {
-        if (!keys.signer) return false;
-        try {
-          await db.$queryRawUnsafe("SELECT 1");
-          return true;
-        } catch {
-          return false;
-        }
+        return keys.signer !== null && (await databaseAnswers(db));
       },
       async close() {
         for (const p of pollers) p.stop();

@@ -6,7 +6,7 @@
 // Prisma's client cost several times their CPU (bench/run.mjs, "code flows").
 import { sqltag as sql, type Sql } from "@prisma/client/runtime/client";
 import { asDate, asFlag, type DirectSql } from "./direct-sql.js";
-import { directSqlOf, isForeignKeyViolation, type Db } from "./prisma.js";
+import { directSqlOf, type Db } from "./prisma.js";
 import { insertFamilyStatement, insertTokenStatement, type NewRefreshFamily, type NewRefreshToken } from "./refresh-tokens.js";
 import { BUMP_STATUS_LISTS } from "./status-lists.js";
 
@@ -113,21 +113,11 @@ const toRecord = (r: CodeRow): AuthorizationCodeRecord => ({
  * the grant row is read FOR SHARE, so a revocation of the grant waits for this exchange to commit and
  * then finds its family (consent.ts).
  */
-const consumeStatement = (provider: DirectSql["provider"], digest: string, grantId: string, now: Date, issued: Issued) => {
-  const set = sql`"usedAt" = ${now}, "familyId" = ${issued.family?.record.id ?? null}, "accessTokenJti" = ${issued.accessTokenJti}, "accessTokenExpiresAt" = ${issued.accessTokenExpiresAt}, "accessTokenStatus" = ${issued.accessTokenStatus}`;
-  return provider === "postgresql"
-    ? sql`
-  UPDATE "AuthorizationCode" SET ${set}
+const consumeStatement = (direct: DirectSql, digest: string, grantId: string, now: Date, issued: Issued) => sql`
+  UPDATE "AuthorizationCode" SET "usedAt" = ${now}, "familyId" = ${issued.family?.record.id ?? null}, "accessTokenJti" = ${issued.accessTokenJti},
+                                 "accessTokenExpiresAt" = ${issued.accessTokenExpiresAt}, "accessTokenStatus" = ${issued.accessTokenStatus}
   WHERE "digest" = ${digest} AND "usedAt" IS NULL AND "expiresAt" > ${now}
-    AND "grantId" IN (SELECT g."id" FROM "Grant" g WHERE g."id" = ${grantId} AND g."revokedAt" IS NULL FOR SHARE)`
-    : sql`
-  UPDATE "AuthorizationCode" SET ${set}
-  WHERE "digest" = ${digest} AND "usedAt" IS NULL AND "expiresAt" > ${now}
-    AND EXISTS (SELECT 1 FROM "Grant" g WHERE g."id" = ${grantId} AND g."revokedAt" IS NULL)`;
-};
-
-/** Thrown inside a transaction to undo it when a conditional step matched nothing. */
-class Rollback extends Error {}
+    AND "grantId" IN (SELECT g."id" FROM "Grant" g WHERE g."id" = ${grantId} AND g."revokedAt" IS NULL ${direct.forShare})`;
 
 export class AuthorizationCodeRepository {
   readonly #db: Db;
@@ -172,27 +162,18 @@ export class AuthorizationCodeRepository {
    * grant was revoked; also when the family's client or user was deleted meanwhile.
    */
   async exchange(code: Pick<AuthorizationCodeRecord, "digest" | "grantId">, now: Date, issued: Issued): Promise<boolean> {
-    const consume = consumeStatement(this.#direct.provider, code.digest, code.grantId, now, issued);
-    const statements = [consume];
-    if (issued.family) statements.push(insertFamilyStatement(issued.family.record), insertTokenStatement(issued.family.first));
     const direct = this.#direct;
+    const consume = consumeStatement(direct, code.digest, code.grantId, now, issued);
     // Without a family the consumption is the only write, atomic by itself: no transaction around it
     // (on PostgreSQL one round trip instead of BEGIN, UPDATE and COMMIT).
     const run = !issued.family
       ? direct.changes(consume).then((changed) => changed === 1)
-      : direct.provider === "sqlite"
-        ? direct.transaction((changes) => {
-            if (!statements.every((statement) => changes(statement) === 1)) throw new Rollback();
-            return true;
-          })
-        : direct.transaction(async ({ changes }) => {
-            for (const statement of statements) if ((await changes(statement)) !== 1) throw new Rollback();
-            return true;
-          });
+      : direct
+          .transaction([consume, insertFamilyStatement(issued.family.record), insertTokenStatement(issued.family.first)].map((write) => ({ write, expect: 1 })))
+          .then((done) => done !== null);
     return run.catch((error: unknown) => {
-      if (error instanceof Rollback) return false;
       // The family's client or user was deleted between the code's read and this write.
-      if (isForeignKeyViolation(error) || isForeignKeyCode(error)) return false;
+      if (isForeignKeyCode(error)) return false;
       throw error;
     });
   }
@@ -210,7 +191,7 @@ export class AuthorizationCodeRepository {
     return this.#blocklistAccessTokensWhere(sql`c."sessionId" = ${sessionId}`, now);
   }
 
-  #blocklistAccessTokensWhere(codes: Sql, now: Date): Promise<number> {
+  async #blocklistAccessTokensWhere(codes: Sql, now: Date): Promise<number> {
     // With each token's status-list entry, and the lists' counter bumped in the same transaction.
     const blocklist = sql`
       INSERT INTO "RevokedAccessToken" ("jti", "clientId", "expiresAt", "revokedAt", "status")
@@ -218,19 +199,8 @@ export class AuthorizationCodeRepository {
       FROM "AuthorizationCode" c
       WHERE ${codes} AND c."accessTokenJti" IS NOT NULL AND c."accessTokenExpiresAt" > ${now}
       ON CONFLICT ("jti") DO NOTHING`;
-    const direct = this.#direct;
-    if (direct.provider === "sqlite") {
-      return direct.transaction((changes) => {
-        const added = changes(blocklist);
-        changes(BUMP_STATUS_LISTS);
-        return added;
-      });
-    }
-    return direct.transaction(async ({ changes }) => {
-      const added = await changes(blocklist);
-      await changes(BUMP_STATUS_LISTS);
-      return added;
-    });
+    const [added] = (await this.#direct.transaction([{ write: blocklist }, { write: BUMP_STATUS_LISTS }]))!;
+    return added!;
   }
 
   /**

@@ -6,8 +6,8 @@
 // successor's insert are one transaction. Against the same statements through Prisma's $queryRaw and
 // $executeRaw, a rotation went from ~1.8 to ~1.2 ms of server CPU on SQLite and from ~2.8 to ~1.5 ms
 // on PostgreSQL (bench/run.mjs, "refresh rotations", same hour). Everything else here uses Prisma.
-// The SQL is written once for both providers: double-quoted identifiers, nothing provider-only, except
-// PostgreSQL's one-statement rotation (rotateIfActive).
+// The SQL is written once for both providers: double-quoted identifiers, and what differs (a row lock,
+// how a transaction runs, the rotation's insert after its update) behind DirectSql.
 import { sqltag as sql, type Sql } from "@prisma/client/runtime/client";
 import { asDate, asFlag, type DirectSql } from "./direct-sql.js";
 import { directSqlOf, isForeignKeyViolation, type Db } from "./prisma.js";
@@ -33,12 +33,7 @@ export type RefreshFamilyRecord = {
 };
 
 /** A new family: started by /login, the password grant or an authorization code (grantId, sessionId, authTime). */
-export type NewRefreshFamily = Omit<RefreshFamilyRecord, "revokedAt" | "userEnabled" | "sessionId" | "authTime" | "dpopJkt"> & {
-  grantId?: string | null;
-  sessionId?: string | null;
-  authTime?: Date | null;
-  dpopJkt?: string | null;
-};
+export type NewRefreshFamily = Omit<RefreshFamilyRecord, "revokedAt" | "userEnabled"> & { grantId: string | null };
 
 export type NewRefreshToken = {
   digest: string;
@@ -128,24 +123,17 @@ const toRecord = (r: TokenRow): RefreshTokenRecord => ({
  * re-checks the WHERE clause of an UPDATE against a row that a concurrent transaction changed (SQLite
  * writes one at a time).
  *
- * On PostgreSQL the family row is read FOR SHARE: a revocation (which updates that row) waits until
- * this rotation has committed, and then blocklists its successor's access token too; a rotation that
- * comes after a revocation committed sees the revoked row, even when its snapshot is older (READ
- * COMMITTED re-reads a locked row that changed). A plain read of the family would use the statement's
+ * On PostgreSQL the family row is read FOR SHARE (DirectSql.forShare): a revocation (which updates
+ * that row) waits until this rotation has committed, and then blocklists its successor's access token
+ * too; a rotation that comes after a revocation committed sees the revoked row, even when its snapshot
+ * is older (READ COMMITTED re-reads a locked row that changed). A plain read of the family would use the statement's
  * snapshot, and could add a successor to a family whose revocation had just listed its access tokens.
  */
-const consumeStatement = (provider: DirectSql["provider"], digest: string, familyId: string, now: Date, successorDigest: string | null) =>
-  provider === "postgresql"
-    ? sql`
+const consumeStatement = (direct: DirectSql, digest: string, familyId: string, now: Date, successorDigest: string | null) => sql`
   UPDATE "RefreshToken" SET "usedAt" = ${now}, "successorDigest" = ${successorDigest}
   WHERE "digest" = ${digest} AND "usedAt" IS NULL AND "expiresAt" > ${now}
     AND "familyId" IN (SELECT f."id" FROM "RefreshFamily" f
-                       WHERE f."id" = ${familyId} AND f."revokedAt" IS NULL AND f."expiresAt" > ${now} FOR SHARE)`
-    : sql`
-  UPDATE "RefreshToken" SET "usedAt" = ${now}, "successorDigest" = ${successorDigest}
-  WHERE "digest" = ${digest} AND "usedAt" IS NULL AND "expiresAt" > ${now}
-    AND EXISTS (SELECT 1 FROM "RefreshFamily" f
-                WHERE f."id" = "RefreshToken"."familyId" AND f."revokedAt" IS NULL AND f."expiresAt" > ${now})`;
+                       WHERE f."id" = ${familyId} AND f."revokedAt" IS NULL AND f."expiresAt" > ${now} ${direct.forShare})`;
 
 /**
  * Blocklists the still-living access tokens issued with the refresh tokens that `where` selects (a
@@ -160,21 +148,20 @@ const blocklistAccessTokens = (where: Sql, now: Date) => sql`
   WHERE ${where} AND t."accessTokenExpiresAt" > ${now}
   ON CONFLICT ("jti") DO NOTHING`;
 
-/** The columns a new token is inserted with, in the order of toRow's values below. */
+/** The columns a new token is inserted with, in the order of tokenValues. */
 const TOKEN_COLUMNS = sql`("digest", "familyId", "scope", "audience", "issuedAt", "expiresAt", "accessTokenJti", "accessTokenExpiresAt", "accessTokenStatus")`;
+const tokenValues = (token: NewRefreshToken) => {
+  const r = toRow(token);
+  return sql`${r.digest}, ${r.familyId}, ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt}, ${r.accessTokenStatus}`;
+};
 
 /** The INSERT of a new token, for a transaction of another repository (authorization-codes.ts). */
-export const insertTokenStatement = (token: NewRefreshToken) => {
-  const r = toRow(token);
-  return sql`
-    INSERT INTO "RefreshToken" ${TOKEN_COLUMNS}
-    VALUES (${r.digest}, ${r.familyId}, ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt}, ${r.accessTokenStatus})`;
-};
+export const insertTokenStatement = (token: NewRefreshToken) => sql`INSERT INTO "RefreshToken" ${TOKEN_COLUMNS} VALUES (${tokenValues(token)})`;
 
 /** The INSERT of a new family, for a transaction of another repository (authorization-codes.ts). */
 export const insertFamilyStatement = (f: NewRefreshFamily) => sql`
   INSERT INTO "RefreshFamily" ("id", "clientId", "userId", "createdAt", "expiresAt", "viaLogin", "grantId", "sessionId", "authTime", "dpopJkt")
-  VALUES (${f.id}, ${f.clientId}, ${f.userId}, ${f.createdAt}, ${f.expiresAt}, ${f.viaLogin}, ${f.grantId ?? null}, ${f.sessionId ?? null}, ${f.authTime ?? null}, ${f.dpopJkt ?? null})`;
+  VALUES (${f.id}, ${f.clientId}, ${f.userId}, ${f.createdAt}, ${f.expiresAt}, ${f.viaLogin}, ${f.grantId}, ${f.sessionId}, ${f.authTime}, ${f.dpopJkt})`;
 
 /** A family as an administrator sees it (see unrevokedFamiliesOfUser). */
 export type FamilySummary = Pick<RefreshFamilyRecord, "id" | "clientId" | "userId" | "createdAt" | "expiresAt"> & {
@@ -231,23 +218,9 @@ export class RefreshTokenRepository {
    * won, or the token is no longer active, and nothing is written.
    */
   async rotateIfActive(digest: string, now: Date, successor: NewRefreshToken): Promise<boolean> {
-    const r = toRow(successor);
     const direct = this.#direct;
-    const consume = consumeStatement(direct.provider, digest, successor.familyId, now, successor.digest);
-    if (direct.provider === "sqlite") {
-      // SQLite cannot update inside a WITH clause: two statements in one transaction, the insert only
-      // when the consume matched. Synchronous, so no other statement runs between them.
-      const insert = insertTokenStatement(successor);
-      return direct.transaction((changes) => changes(consume) === 1 && changes(insert) === 1);
-    }
-    // PostgreSQL: one statement, one round trip and one commit. The INSERT takes the family from the
-    // row the UPDATE consumed, so it inserts nothing when the UPDATE matched nothing.
-    const inserted = await direct.changes(sql`
-      WITH consumed AS (${consume} RETURNING "familyId")
-      INSERT INTO "RefreshToken" ${TOKEN_COLUMNS}
-      SELECT ${r.digest}, "familyId", ${r.scope}, ${r.audience}, ${r.issuedAt}, ${r.expiresAt}, ${r.accessTokenJti}, ${r.accessTokenExpiresAt}, ${r.accessTokenStatus}
-      FROM consumed`);
-    return inserted === 1;
+    const consume = consumeStatement(direct, digest, successor.familyId, now, successor.digest);
+    return direct.insertIfUpdated(consume, sql`"RefreshToken" ${TOKEN_COLUMNS}`, tokenValues(successor));
   }
 
   /**
@@ -261,30 +234,16 @@ export class RefreshTokenRepository {
   async replaceUnusedSuccessor(rotated: Pick<RefreshTokenRecord, "digest" | "familyId" | "successorDigest">, now: Date, replacement: NewRefreshToken): Promise<boolean> {
     const replaced = rotated.successorDigest;
     if (replaced === null) return false;
-    const statements = [
-      // Used up with no successor: a replaced token never rotates again, whatever the grace.
-      consumeStatement(this.#direct.provider, replaced, rotated.familyId, now, null),
-      insertTokenStatement(replacement),
-      sql`UPDATE "RefreshToken" SET "successorDigest" = ${replacement.digest} WHERE "digest" = ${rotated.digest} AND "successorDigest" = ${replaced}`,
-    ];
-    const blocklist = blocklistAccessTokens(sql`t."digest" = ${replaced}`, now);
     const direct = this.#direct;
-    if (direct.provider === "sqlite") {
-      return direct.transaction((changes) => {
-        if (!statements.every((statement) => changes(statement) === 1)) throw new Rollback();
-        changes(blocklist);
-        changes(BUMP_STATUS_LISTS);
-        return true;
-      }).catch(rolledBack);
-    }
-    return direct
-      .transaction(async ({ changes }) => {
-        for (const statement of statements) if ((await changes(statement)) !== 1) throw new Rollback();
-        await changes(blocklist);
-        await changes(BUMP_STATUS_LISTS);
-        return true;
-      })
-      .catch(rolledBack);
+    const done = await direct.transaction([
+      // Used up with no successor: a replaced token never rotates again, whatever the grace.
+      { write: consumeStatement(direct, replaced, rotated.familyId, now, null), expect: 1 },
+      { write: insertTokenStatement(replacement), expect: 1 },
+      { write: sql`UPDATE "RefreshToken" SET "successorDigest" = ${replacement.digest} WHERE "digest" = ${rotated.digest} AND "successorDigest" = ${replaced}`, expect: 1 },
+      { write: blocklistAccessTokens(sql`t."digest" = ${replaced}`, now) },
+      { write: BUMP_STATUS_LISTS },
+    ]);
+    return done !== null;
   }
 
   /**
@@ -299,19 +258,8 @@ export class RefreshTokenRepository {
       UPDATE "RefreshFamily" SET "revokedAt" = ${now}, "revokedReason" = ${reason}
       WHERE "id" = ${familyId} AND "revokedAt" IS NULL`;
     const blocklist = blocklistAccessTokens(sql`t."familyId" = ${familyId}`, now);
-    const direct = this.#direct;
-    if (direct.provider === "sqlite") {
-      return direct.transaction((changes) => {
-        const result = { revoked: changes(revoke) === 1, accessTokensRevoked: changes(blocklist) };
-        changes(BUMP_STATUS_LISTS);
-        return result;
-      });
-    }
-    return direct.transaction(async ({ changes }) => {
-      const result = { revoked: (await changes(revoke)) === 1, accessTokensRevoked: await changes(blocklist) };
-      await changes(BUMP_STATUS_LISTS);
-      return result;
-    });
+    const [revoked, accessTokensRevoked] = (await this.#direct.transaction([{ write: revoke }, { write: blocklist }, { write: BUMP_STATUS_LISTS }]))!;
+    return { revoked: revoked === 1, accessTokensRevoked: accessTokensRevoked! };
   }
 
   /**
@@ -338,21 +286,14 @@ export class RefreshTokenRepository {
       UPDATE "RefreshFamily" SET "revokedAt" = ${now}, "revokedReason" = ${reason}
       WHERE ${families} AND "revokedAt" IS NULL`;
     const blocklist = blocklistAccessTokens(joined, now);
-    const direct = this.#direct;
-    if (direct.provider === "sqlite") {
-      return direct.transaction((changes) => {
-        const result = { families: changes(revoke), accessTokensRevoked: changes(blocklist) };
-        changes(BUMP_STATUS_LISTS);
-        return result;
-      });
-    }
-    return direct.transaction(async ({ rows, changes }) => {
+    const [revoked, accessTokensRevoked] = (await this.#direct.transaction([
       // The rows locked in one order, so that two of these on the same families cannot deadlock.
-      await rows(sql`SELECT "id" FROM "RefreshFamily" WHERE ${families} AND "revokedAt" IS NULL ORDER BY "id" FOR UPDATE`);
-      const result = { families: await changes(revoke), accessTokensRevoked: await changes(blocklist) };
-      await changes(BUMP_STATUS_LISTS);
-      return result;
-    });
+      { lock: sql`SELECT "id" FROM "RefreshFamily" WHERE ${families} AND "revokedAt" IS NULL ORDER BY "id" FOR UPDATE` },
+      { write: revoke },
+      { write: blocklist },
+      { write: BUMP_STATUS_LISTS },
+    ]))!;
+    return { families: revoked!, accessTokensRevoked: accessTokensRevoked! };
   }
 
   /**
@@ -396,11 +337,3 @@ export class RefreshTokenRepository {
     return tokens.count + families.count;
   }
 }
-
-/** Thrown inside a transaction to undo it when a conditional step matched nothing. */
-class Rollback extends Error {}
-
-const rolledBack = (error: unknown): false => {
-  if (error instanceof Rollback) return false;
-  throw error;
-};

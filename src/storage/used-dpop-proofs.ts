@@ -12,7 +12,7 @@
 import { hash } from "node:crypto";
 import { sqltag as sql } from "@prisma/client/runtime/client";
 import type { DirectSql } from "./direct-sql.js";
-import { directSqlOf, type Db } from "./prisma.js";
+import { directSqlOf, openedOf, type Db } from "./prisma.js";
 
 export interface UsedDpopProofs {
   /** true the first time the key's `jti` is presented; false for a replay. Remembered until `expiresAt` at least. */
@@ -21,9 +21,8 @@ export interface UsedDpopProofs {
   count(): Promise<number>;
 }
 
-/** Where this database keeps them: see the file's comment. */
-export const usedDpopProofsFor = (db: Db, nowMs: () => number): UsedDpopProofs =>
-  directSqlOf(db).provider === "postgresql" ? new UsedDpopProofRepository(db) : new UsedDpopProofsInMemory(nowMs);
+/** Where this database keeps them (see the file's comment): chosen by sqlite/open.ts and postgresql/open.ts. */
+export const usedDpopProofsFor = (db: Db, nowMs: () => number): UsedDpopProofs => openedOf(db).usedDpopProofs(nowMs);
 
 /** The row id: SHA-256 of key and jti, so a long jti takes no more room than a short one. */
 const proofDigest = (jkt: string, jti: string): Buffer => hash("sha256", `${jkt}:${jti}`, "buffer");

@@ -49,7 +49,7 @@ function issued(userId = alice.id, withFamily = true): Issued {
     accessTokenStatus: 4242 + Math.floor(Math.random() * 1000),
     family: withFamily
       ? {
-          record: { id: familyId, clientId, userId, createdAt: NOW, expiresAt: at(86_400_000), viaLogin: false, grantId: "g", sessionId: "s" },
+          record: { id: familyId, clientId, userId, createdAt: NOW, expiresAt: at(86_400_000), viaLogin: false, grantId: "g", sessionId: "s", authTime: null, dpopJkt: null },
           first: {
             digest: randomBytes(32).toString("base64url"),
             familyId,

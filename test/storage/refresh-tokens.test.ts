@@ -38,7 +38,7 @@ async function family(options: { expiresAt?: Date; tokenExpiresAt?: Date; userId
   const first = token(id, options.tokenExpiresAt);
   const { sessionId, authTime } = options;
   await repo.startFamily(
-    { id, clientId, userId: options.userId ?? alice.id, createdAt: at(-HOUR_MS), expiresAt: options.expiresAt ?? at(24 * HOUR_MS), viaLogin: true, sessionId, authTime },
+    { id, clientId, userId: options.userId ?? alice.id, createdAt: at(-HOUR_MS), expiresAt: options.expiresAt ?? at(24 * HOUR_MS), viaLogin: true, grantId: null, sessionId: sessionId ?? null, authTime: authTime ?? null, dpopJkt: null },
     first,
   );
   return { id, first };
@@ -65,6 +65,14 @@ t.test("findByDigest reads a code family's browser session and sign-in time (the
   const found = (await repo.findByDigest(first.digest))!;
   t.equal(found.family.sessionId, sessionId);
   t.equal(found.family.authTime?.getTime(), at(-7 * 60_000 - 456).getTime(), "a Date, to the millisecond");
+});
+
+t.test("findByDigest: a successor whose access token has no status-list entry (STATUS_LIST=off) reads null", async (t) => {
+  const { id, first } = await family();
+  const next = { ...token(id), accessTokenStatus: null };
+  t.equal(await repo.rotateIfActive(first.digest, NOW, next), true);
+  t.equal((await repo.findByDigest(next.digest))!.accessTokenStatus, null);
+  t.equal((await repo.findByDigest(first.digest))!.accessTokenStatus, 3 * 2 ** 20 + 5, "its predecessor's entry, as a number");
 });
 
 t.test("findByDigest: the flag follows the user's enabled column", async (t) => {

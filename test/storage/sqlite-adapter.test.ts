@@ -1,4 +1,4 @@
-// tessera's SQLite driver adapter (src/storage/sqlite-adapter.ts) under Prisma's real client: every
+// tessera's SQLite driver adapter (src/storage/sqlite/adapter.ts) under Prisma's real client: every
 // column type the models use makes the round trip, compiled statements are reused, errors reach the
 // repositories as Prisma's codes, and the one connection is taken in turn: queries from outside an
 // open transaction wait for it, and every way a transaction ends (commit, rollback, a COMMIT that
@@ -15,7 +15,8 @@ import { isDatabaseUnavailable } from "../../src/errors/internal.js";
 import { applyMigrations } from "../../src/storage/migrate.js";
 import { directSqlOf, isUniqueViolation, openDb } from "../../src/storage/prisma.js";
 import { ColumnTypeEnum } from "@prisma/driver-adapter-utils";
-import { SqliteAdapterFactory, StatementCache } from "../../src/storage/sqlite-adapter.js";
+import { SqliteAdapterFactory, StatementCache } from "../../src/storage/sqlite/adapter.js";
+import { sqliteDirectSql } from "../../src/storage/sqlite/direct-sql.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tessera-sqlite-adapter-"));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -26,6 +27,11 @@ const db = new PrismaClient({ adapter });
 t.teardown(() => db.$disconnect());
 
 const client = (id: string) => ({ id, name: `client ${id}`, grantTypes: "client_credentials" });
+
+t.test("the direct statements need the connection the adapter opens at Prisma's first query", async (t) => {
+  const unconnected = new SqliteAdapterFactory({ url: `file:${path.join(dir, "never-connected.db")}` });
+  t.throws(() => sqliteDirectSql(unconnected), new TypeError("the SQLite adapter has not connected yet"));
+});
 
 // Turns of the event loop: time for a query started meanwhile to run, if nothing holds it back.
 const turns = async (n: number) => {

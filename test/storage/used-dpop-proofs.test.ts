@@ -1,9 +1,13 @@
 // The in-memory store of DPoP proofs seen (SQLite, one instance): each proof once, remembered at
 // least until its expiry, then dropped a generation at a time; thousands of entries (past the first
-// table's size) stay exact. The table store (PostgreSQL) is tested through services.dpop in
-// test/domain/tokens/dpop-proofs.test.ts.
+// table's size) stay exact. The table store (PostgreSQL's, for several instances) on the suite's
+// database: each proof once, and pruned after its expiry; across real processes it is tested in
+// test/domain/tokens/dpop-proofs.test.ts and test/interop/dpop-replay-multi-instance.test.ts.
 import t from "tap";
-import { UsedDpopProofsInMemory } from "../../src/storage/used-dpop-proofs.js";
+import { applyMigrations } from "../../src/storage/migrate.js";
+import { openDb } from "../../src/storage/prisma.js";
+import { UsedDpopProofRepository, UsedDpopProofsInMemory } from "../../src/storage/used-dpop-proofs.js";
+import { freshDatabaseUrl } from "../helpers/database.js";
 
 const T0 = Date.UTC(2026, 11, 7);
 
@@ -52,4 +56,21 @@ t.test("thousands of proofs: every one refused the second time, none mistaken fo
   for (let i = 0; i < n; i++) if (!(await store.useOnce("k", `jti-${i}`, expiresAt))) replays++;
   t.equal(replays, n, "all refused the second time");
   t.equal(await store.count(), n);
+});
+
+t.test("the table store: each key's jti once, counted, and pruned once expired", async (t) => {
+  const url = await freshDatabaseUrl(t);
+  await applyMigrations(url);
+  const db = await openDb(url);
+  t.teardown(() => db.$disconnect());
+  const store = new UsedDpopProofRepository(db);
+  const expiresAt = new Date(T0 + 62_000);
+  t.equal(await store.useOnce("key-a", "jti-1", expiresAt), true);
+  t.equal(await store.useOnce("key-a", "jti-1", expiresAt), false, "replay");
+  t.equal(await store.useOnce("key-b", "jti-1", expiresAt), true, "same jti, another key");
+  t.equal(await store.useOnce("key-a", "x".repeat(4096), new Date(T0 + 1000)), true, "a long jti takes a digest's room");
+  t.equal(await store.count(), 3);
+  t.equal(await store.pruneExpired(new Date(T0 + 1000)), 1, "the one expired by then");
+  t.equal(await store.count(), 2);
+  t.equal(await store.useOnce("key-a", "jti-1", expiresAt), false, "the others are still refused");
 });

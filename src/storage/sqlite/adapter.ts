@@ -9,7 +9,7 @@
 //   orders its transactions, but runs any other query whenever it comes, so a query that came between a
 //   transaction's BEGIN and COMMIT became part of it and was undone by its rollback. Here a transaction
 //   holds the lock from BEGIN until it commits or rolls back (also when its COMMIT fails), and every
-//   query from outside it waits its turn. The statements of direct-sql.ts take the same lock.
+//   query from outside it waits its turn. The statements of direct-sql.ts (sqlite/direct-sql.ts) take the same lock.
 // Result and argument mapping and error conversion are the stock adapter's (7.10.0, src/conversion.ts
 // and src/errors.ts), which it does not export; ColumnTypeEnum and DriverAdapterError are Prisma's own.
 // test/storage/sqlite-adapter.test.ts runs every column type tessera's models use through Prisma's
