@@ -152,7 +152,8 @@ export class RefreshTokenService {
    *   winner's commit). invalid_grant, and nothing is revoked: the winner's tokens stay valid.
    * - within REFRESH_REUSE_GRACE of the rotation, while its successor is unused: rotates again, as
    *   Hydra's rotation_grace_period does (a client retrying after a lost answer); the unused successor
-   *   and its access token die, so the family keeps one live refresh token.
+   *   and its access token die, so the family keeps one live refresh token. A successor that another
+   *   retry issued less than CONCURRENT_USE_WINDOW_MS ago is left alone: a concurrent loser, as above.
    * - otherwise: reuse. The family is revoked, its live access tokens blocklisted, and the event logged
    *   and audited; invalid_grant.
    */
@@ -194,6 +195,9 @@ export class RefreshTokenService {
     if (alive && sinceRotationMs < this.#d.config.refreshReuseGraceSeconds * 1000 && token.successorDigest) {
       const successor = await this.#d.repo.findByDigest(token.successorDigest);
       if (successor && !successor.usedAt) {
+        // Issued only just now, by another retry of this token: this one is concurrent with that
+        // retry. Replacing it again would kill the pair that retry's answer carries.
+        if (now.getTime() - successor.issuedAt.getTime() < CONCURRENT_USE_WINDOW_MS) throw new InvalidGrant(CONCURRENT);
         const next = await this.#successor(token, now, client, narrow);
         if (await this.#d.repo.replaceUnusedSuccessor(token, now, next.record)) return next.issue();
         // The successor was used or replaced between our read and our write: a concurrent request.

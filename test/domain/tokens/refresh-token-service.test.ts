@@ -277,6 +277,18 @@ t.test("REFRESH_REUSE_GRACE=10", async (t) => {
     t.equal(await familyRevokedReason(first), null, "the session goes on");
   });
 
+  t.test("a second retry right after the first (its read after the first's commit) is a concurrent loser: the first retry's pair lives", async (t) => {
+    const first = await start();
+    await turn(first);
+    graceClock.advance(5);
+    const retry = await turn(first);
+    await t.rejects(turn(first), { constructor: InvalidGrant, message: CONCURRENT.message });
+    t.equal(await isBlocklisted(retry.access_token), false, "the first retry's access token lives");
+    graceClock.advance(REPLAY_AFTER);
+    t.ok((await turn(retry.refresh_token!)).refresh_token, "and its refresh token rotates");
+    t.equal(await familyRevokedReason(first), null, "the session goes on");
+  });
+
   t.test("twenty concurrent retries of the rotated token within the grace: one rotates again, the others are concurrent losers", async (t) => {
     const first = await start();
     const lost = await turn(first);
