@@ -80,6 +80,13 @@ t.test("PostgreSQL refusing the credentials names DATABASE_URL and says why", as
   t.equal(describeStartFailure(wrongPassword, config), 'PostgreSQL refused the credentials (DATABASE_URL): password authentication failed for user "tessera"');
 });
 
+t.test("a PostgreSQL database that does not exist: create it first", async (t) => {
+  // pg's error for a database name the server does not have (SQLSTATE 3D000); the PostgreSQL pass
+  // meets the real one in test/server.test.ts.
+  const missing = Object.assign(new Error('database "tessera_nowhere" does not exist'), { code: "3D000", severity: "FATAL" });
+  t.equal(describeStartFailure(missing, config), 'database "tessera_nowhere" does not exist on the PostgreSQL server (DATABASE_URL); create it first (createdb)');
+});
+
 t.test("a PostgreSQL role that does not exist (a real connection)", { skip: TEST_PROVIDER !== "postgresql" && "run by the PostgreSQL pass" }, async (t) => {
   const url = new URL(process.env.DATABASE_URL!);
   url.username = `tessera_nobody_${randomBytes(4).toString("hex")}`;

@@ -1,5 +1,6 @@
-// Real tessera server processes (`node <TypeScript loader> src/server.ts`), for multi-instance tests:
-// each on its own port, waited for through /readyz, stopped with SIGTERM in teardown.
+// Real tessera server processes (`node <TypeScript loader> src/server.ts`, or the CLI's `tessera
+// serve`), for multi-instance tests: each on its own port, waited for through /readyz, stopped with
+// SIGTERM in teardown.
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
@@ -43,15 +44,18 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
+/** How a server process starts: as `npm start` does (src/server.ts), or as the CLI's `tessera serve`. */
+const ENTRY = { server: ["src/server.ts"], "tessera serve": ["src/cli/index.ts", "serve"] };
+
 /**
- * Starts `tessera serve` with `env` on top of this process's environment (HOST, PORT and LOG_LEVEL
- * are set here) and resolves once /readyz answers 200. Rejects with the process's output if it
- * exits first or is not ready within `readyTimeoutMs` (the loader compiles on start; busy machines are slow).
+ * Starts the server with `env` on top of this process's environment (HOST, PORT and LOG_LEVEL are set
+ * here) and resolves once /readyz answers 200. Rejects with the process's output if it exits first or
+ * is not ready within `readyTimeoutMs` (the loader compiles on start; busy machines are slow).
  */
-export async function startServer(t: Teardown, env: Record<string, string>, readyTimeoutMs = 90_000): Promise<ServerProcess> {
+export async function startServer(t: Teardown, env: Record<string, string>, readyTimeoutMs = 90_000, entry: keyof typeof ENTRY = "server"): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [...TS_LOADER_ARGS, "src/server.ts"], {
+  const child = spawn(process.execPath, [...TS_LOADER_ARGS, ...ENTRY[entry]], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", ...env, HOST: "127.0.0.1", PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],

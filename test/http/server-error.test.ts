@@ -28,3 +28,14 @@ t.test("a database error that is not an outage: 500 server_error, no detail in t
   t.equal(logged[0]?.level, 50, "at error level");
   t.match(logged[0]?.err?.message, /User/, "with the error");
 });
+
+t.test("a sign-in at /login whose refresh family cannot be stored: 500 server_error, no cookie, nothing stored", async (t) => {
+  // The user is read, the password checked; the family's table is gone: not a foreign key, not an outage.
+  const spa = await createClient({ firstParty: true, grantTypes: ["password", "refresh_token"] });
+  await app.services.db.$executeRawUnsafe(`ALTER TABLE "RefreshFamily" RENAME TO "RefreshFamilyMoved"`);
+  t.teardown(() => app.services.db.$executeRawUnsafe(`ALTER TABLE "RefreshFamilyMoved" RENAME TO "RefreshFamily"`));
+  const res = await app.inject({ method: "POST", url: "/login", payload: { username: "alice", password: "alice-password-1", client_id: spa.clientId } });
+  expectOAuthError(t, res, 500, "server_error");
+  t.equal(res.headers["set-cookie"], undefined, "no cookie");
+  t.equal(await app.services.db.refreshToken.count(), 0, "no refresh token");
+});

@@ -52,7 +52,7 @@ const shared = {
   RATE_LIMIT_INTROSPECT: "0",
 };
 const a = await startServer(t, shared);
-const b = await startServer(t, shared);
+const b = await startServer(t, shared, undefined, "tessera serve"); // the CLI's way to start the same server
 
 const db = await openDb(databaseUrl);
 t.teardown(() => db.$disconnect());

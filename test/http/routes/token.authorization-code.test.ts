@@ -230,6 +230,47 @@ t.test("a disabled user's code is refused", async (t) => {
   t.equal(res.json().error_description, "the user of this authorization code is disabled");
 });
 
+t.test("a code gone between its read and its exchange (its user deleted meanwhile): invalid_grant, nothing issued", async (t) => {
+  const carol = await app.services.users.create("carol", "carol-password-1");
+  const issued = await issueCode(app, carol.id, confidential.clientId, { redirectUri: CALLBACK, audience: [API], scope: ["read"] });
+  // The deletion lands after /token read the code and before it consumes it, as another instance's
+  // (or the CLI's) would; deleting the user deletes the code with it.
+  const codes = app.services.authorizationCodes;
+  const exchangeCode = codes.exchange;
+  codes.exchange = async (...args) => {
+    codes.exchange = exchangeCode;
+    await app.services.users.delete(carol.id);
+    return exchangeCode.apply(codes, args);
+  };
+  const res = await exchange(confidential, issued);
+  expectOAuthError(t, res, 400, "invalid_grant");
+  t.equal(res.json().error_description, "authorization code is invalid, expired or used");
+  t.equal(codes.exchange, exchangeCode, "the exchange ran once");
+  t.equal(await app.services.db.authorizationCode.count({ where: { userId: carol.id } }), 0, "the code went with its user");
+});
+
+t.test("a code another exchange used between this one's read and its write: a replay, and what the other got is revoked", async (t) => {
+  const issued = await codeFor(confidential);
+  // The race of the test below, lined up: the other request runs from start to end just before this
+  // one consumes the code, so this one finds the code unused when it reads it and used when it writes.
+  const codes = app.services.authorizationCodes;
+  const exchangeCode = codes.exchange;
+  let other: LightMyRequestResponse | undefined;
+  codes.exchange = async (...args) => {
+    codes.exchange = exchangeCode;
+    other = await exchange(confidential, issued);
+    return exchangeCode.apply(codes, args);
+  };
+  const res = await exchange(confidential, issued);
+  expectOAuthError(t, res, 400, "invalid_grant");
+  t.equal(res.json().error_description, "authorization code is invalid, expired or used");
+  const won = expectTokens(t, other!, confidential, true);
+  t.strictSame(await introspect(won.access_token), { active: false }, "the other exchange's access token is revoked");
+  expectOAuthError(t, await token(confidential, { grant_type: "refresh_token", refresh_token: won.refresh_token! }), 400, "invalid_grant");
+  const used = await app.services.db.authorizationCode.findUniqueOrThrow({ where: { digest: sha256(issued.code) } });
+  t.equal((await app.services.db.refreshFamily.findUniqueOrThrow({ where: { id: used.familyId! } })).revokedReason, "code_replay");
+});
+
 t.test("a replayed code is invalid_grant and revokes the refresh family and access tokens it issued", async (t) => {
   const issued = await codeFor(confidential);
   const first = expectTokens(t, await exchange(confidential, issued), confidential, true);

@@ -144,3 +144,22 @@ t.test("end to end: a code exchanged at /token with a proof, then /userinfo with
   t.same(res.json(), { sub: alice.id, name: "Alice Liddell", preferred_username: "alice" });
   t.equal((await call(app, "GET", { authorization: `Bearer ${accessToken}` })).statusCode, 401, "not as a bearer token");
 });
+
+t.test("a failure that is not a refused proof (the replay store's, say) stays a server error, never a 401", async (t) => {
+  const { app, token, now } = await setUp(t);
+  const key = await dpopKey();
+  const bound = await token(key.jkt);
+  // On PostgreSQL the replay store is a table, and test/storage/database-outage.test.ts takes the
+  // database away; here the check itself fails, whatever the database.
+  const dpop = app.services.dpop;
+  const check = dpop.check;
+  dpop.check = async () => {
+    dpop.check = check;
+    throw new Error("the replay store failed");
+  };
+  const res = await call(app, "GET", { authorization: `DPoP ${bound}`, dpop: await dpopProof(key, { nowSeconds: now(), htm: "GET", htu: HTU, ath: ath(bound) }) });
+  t.equal(res.statusCode, 500, res.body);
+  t.strictSame(res.json(), { error: "server_error", error_description: "the server could not complete the request" });
+  t.notOk(res.headers["www-authenticate"], "no DPoP challenge: the proof was not refused");
+  t.equal(dpop.check, check, "the check ran once");
+});
