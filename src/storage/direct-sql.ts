@@ -53,6 +53,9 @@ export type DirectSql = {
   insertIfUpdated(update: Sql, into: Sql, values: Sql): Promise<boolean>;
 };
 
+/** Thrown inside either database's transaction to undo it: a write changed another number of rows than expected. */
+export class Rollback extends Error {}
+
 /** A date column as either driver returns it. */
 export const asDate = (value: unknown): Date => (value instanceof Date ? value : new Date(value as string));
 /** A boolean column as either driver returns it (SQLite: 0/1, as a bigint with Prisma's safe integers). */

@@ -2,7 +2,7 @@
 // prepared once per connection.
 import { sqltag as sql, type Sql } from "@prisma/client/runtime/client";
 import type pg from "pg";
-import type { DirectSql, Step } from "../direct-sql.js";
+import { Rollback, type DirectSql, type Step } from "../direct-sql.js";
 import type { QueryObserver } from "../prisma.js";
 
 // A UTC timestamp(3) as PostgreSQL writes it in text ("2031-05-06 07:08:09.123"); pg's own parser would
@@ -17,9 +17,6 @@ export const pgTypes = (types: typeof pg.types): pg.CustomTypesConfig => ({
 });
 
 const FOR_SHARE = sql`FOR SHARE`;
-
-/** Thrown inside a transaction to undo it when a write changed another number of rows than expected. */
-class Rollback extends Error {}
 
 export function pgDirectSql(pool: pg.Pool, onQuery?: QueryObserver): DirectSql {
   const names = new Map<string, string>();

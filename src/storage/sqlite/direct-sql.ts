@@ -2,14 +2,11 @@
 // with Prisma's queries (its lock). better-sqlite3 runs them synchronously, so a transaction's steps
 // run with nothing else between them.
 import { empty, sqltag as sql, type Sql } from "@prisma/client/runtime/client";
-import type { DirectSql, Step } from "../direct-sql.js";
+import { Rollback, type DirectSql, type Step } from "../direct-sql.js";
 import type { QueryObserver } from "../prisma.js";
 import type { SqliteAdapterFactory } from "./adapter.js";
 
 const sqliteValue = (v: unknown) => (v instanceof Date ? v.toISOString().replace("Z", "+00:00") : typeof v === "boolean" ? Number(v) : v);
-
-/** Thrown inside a transaction to undo it when a write changed another number of rows than expected. */
-class Rollback extends Error {}
 
 /** Statements on the SQLite connection that `factory` opened for Prisma (connected by then). */
 export function sqliteDirectSql(factory: SqliteAdapterFactory, onQuery?: QueryObserver): DirectSql {
