@@ -158,6 +158,22 @@ t.test("the limits of /token, /revoke and /introspect cannot be spent by others 
     });
   }
 
+  t.test("a malformed Basic header claims no client: its failures count for the client_id the body names", async (t) => {
+    const [victim, bystander] = [await createClient(), await createClient()];
+    const malformed = (claimed: Creds, remoteAddress: string) =>
+      app.inject({ method: "POST", url: "/token", remoteAddress, headers: { ...FORM, authorization: "Basic !!!" }, payload: form({ grant_type: "client_credentials", client_id: claimed.clientId }) });
+    for (let a = 1; a <= LIMIT; a++) {
+      const res = await malformed(victim, `10.8.1.${a}`);
+      expectOAuthError(t, res, 401, "invalid_client");
+      t.equal(res.json().error_description, "malformed Basic authorization header");
+    }
+    expectNotLimited(t, await malformed(bystander, "10.8.2.1"), 401, "the same malformed header naming another client_id");
+    const refused = await malformed(victim, "10.8.2.1");
+    expectSlowDown(t, refused);
+    t.match(refused.json().error_description, /^too many failed client authentications for this client_id;/, "counted for the body's client_id, not the address");
+    expectNotLimited(t, await send("/token", victim, "10.8.2.1"), 200, "the victim with its secret");
+  });
+
   t.test("the addresses of one IPv6 /64 count as one address", async (t) => {
     for (let n = 1; n <= LIMIT; n++) expectNotLimited(t, await send("/token", { clientId: madeUp(), clientSecret: "x" }, `2001:db8:1:2::${n}`), 401, `from 2001:db8:1:2::${n}`);
     expectSlowDown(t, await send("/token", { clientId: madeUp(), clientSecret: "x" }, "2001:db8:1:2:ffff:ffff:ffff:ffff"));

@@ -191,6 +191,19 @@ t.test("clients", async (t) => {
     expectOAuthError(t, await call("PATCH", `/admin/clients/${created.client_id}`, { enabled: "no" }), 400, "invalid_request");
   });
 
+  t.test("PATCH /admin/clients/:id introspect: a resource server may then introspect tokens for its audiences, and then not", async (t) => {
+    const api = (await call("POST", "/admin/clients", { client_name: "API", grant_types: ["client_credentials"], audiences: [API] })).json();
+    const accessToken = (await tokenResponse(created.client_id, created.client_secret, { resource: API })).json().access_token;
+    const introspect = async () =>
+      (await app.inject({ method: "POST", url: "/introspect", headers: { ...FORM, authorization: basic(api.client_id, api.client_secret) }, payload: form({ token: accessToken }) })).json();
+    t.same(await introspect(), { active: false }, "not allowed to yet");
+    const allowed = await call("PATCH", `/admin/clients/${api.client_id}`, { introspect: true });
+    t.equal(allowed.json().introspect, true);
+    t.match(await introspect(), { active: true, client_id: created.client_id, aud: API });
+    t.equal((await call("PATCH", `/admin/clients/${api.client_id}`, { introspect: false })).json().introspect, false);
+    t.same(await introspect(), { active: false }, "not allowed any more");
+  });
+
   t.test("PATCH /admin/clients/:id with {} changes nothing and answers the client (not 404)", async (t) => {
     const before = await call("GET", `/admin/clients/${created.client_id}`);
     const events = (await auditEvents()).length;
