@@ -5,7 +5,7 @@
 // (/authorize) and its read (/token) are hand-written statements too: each flow runs them once, and
 // Prisma's client cost several times their CPU (bench/run.mjs, "code flows").
 import { sqltag as sql, type Sql } from "@prisma/client/runtime/client";
-import { asDate, asFlag, type DirectSql } from "./direct-sql.js";
+import { asDate, asFlag, isForeignKeyCode, type DirectSql } from "./direct-sql.js";
 import { directSqlOf, type Db } from "./prisma.js";
 import { insertFamilyStatement, insertTokenStatement, type NewRefreshFamily, type NewRefreshToken } from "./refresh-tokens.js";
 import { BUMP_STATUS_LISTS } from "./status-lists.js";
@@ -216,9 +216,3 @@ export class AuthorizationCodeRepository {
     return count;
   }
 }
-
-// A foreign key refused a hand-written statement: SQLite's SQLITE_CONSTRAINT_FOREIGNKEY, PostgreSQL's 23503.
-const isForeignKeyCode = (e: unknown): boolean => {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === "SQLITE_CONSTRAINT_FOREIGNKEY" || code === "23503";
-};

@@ -56,6 +56,16 @@ export type DirectSql = {
 /** Thrown inside either database's transaction to undo it: a write changed another number of rows than expected. */
 export class Rollback extends Error {}
 
+/**
+ * Whether a foreign key refused one of these statements (the row it names was deleted meanwhile): the
+ * driver's own code, as the statements bypass Prisma (whose P2003 is isForeignKeyViolation in
+ * prisma.ts): SQLite's SQLITE_CONSTRAINT_FOREIGNKEY, PostgreSQL's 23503.
+ */
+export const isForeignKeyCode = (e: unknown): boolean => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "SQLITE_CONSTRAINT_FOREIGNKEY" || code === "23503";
+};
+
 /** A date column as either driver returns it. */
 export const asDate = (value: unknown): Date => (value instanceof Date ? value : new Date(value as string));
 /** A boolean column as either driver returns it (SQLite: 0/1, as a bigint with Prisma's safe integers). */

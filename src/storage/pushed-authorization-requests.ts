@@ -3,7 +3,7 @@
 // of any number of concurrent uses exactly one gets the parameters (PostgreSQL re-checks the WHERE
 // clause of a row a concurrent transaction deleted and finds nothing; SQLite writes one at a time).
 import { sqltag as sql } from "@prisma/client/runtime/client";
-import type { DirectSql } from "./direct-sql.js";
+import { isForeignKeyCode, type DirectSql } from "./direct-sql.js";
 import { directSqlOf, type Db } from "./prisma.js";
 
 export type NewPushedAuthorizationRequest = {
@@ -31,9 +31,7 @@ export class PushedAuthorizationRequestRepository {
         VALUES (${request.digest}, ${request.clientId}, ${JSON.stringify(request.parameters)}, ${request.expiresAt})`);
       return true;
     } catch (e) {
-      // The driver's own code, as the statement bypasses Prisma: SQLite's, PostgreSQL's 23503.
-      const code = (e as { code?: unknown } | null)?.code;
-      if (code === "SQLITE_CONSTRAINT_FOREIGNKEY" || code === "23503") return false;
+      if (isForeignKeyCode(e)) return false;
       throw e;
     }
   }
