@@ -22,8 +22,9 @@
 // next one: the server is measured, not the client's signer (dpop-proofs.mjs). A pool that runs out is
 // refilled by signing during the load, counted, and fails the run; so does any answer that is not a 200
 // with token_type DPoP. Every Bearer token load goes through the same hook (adding no header) and the
-// same check (token_type Bearer), so the load generator's work per request is the same in both (load). Before the load, one proof is checked end to end (cnf.jkt is the key's
-// thumbprint) and replayed (it must be refused: both servers do the jti check).
+// same check (token_type Bearer), so the load generator's work per request is the same in both (load).
+// Before the load, one proof is checked end to end (cnf.jkt is the key's thumbprint) and replayed (it
+// must be refused: both servers do the jti check).
 // Each load must end within the servers' iat window (tessera: 60 s plus its clock skew; oidc-provider:
 // 300 s; the ceiling: 60 s): with the DPoP scenario BENCH_DURATION is at most 50.
 // Results: a table on stdout and bench/results/peers.json.
